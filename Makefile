@@ -1,0 +1,53 @@
+# Two commands: `make run` (whole asset graph on the bundled digits) and `make test`.
+# Both create .venv and install what they need on first use; later calls are quick.
+SHELL := /bin/bash
+PYTHON ?= python3
+TORCH_SPEC ?= torch==2.13.0
+PRESET ?= default
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+DAGSTER_PORT ?= 3000
+MLFLOW_PORT ?= 5000
+
+export DAGSTER_HOME := $(CURDIR)/.dagster_home
+export MLFLOW_DISABLE_TELEMETRY := true
+
+.PHONY: install run test ui validate benchmark clean
+
+install: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
+
+# Torch is pinned in the install step (the CPU wheel); pyproject only asks for a range it satisfies.
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check "$(TORCH_SPEC)"
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	@touch $(STAMP)
+
+$(DAGSTER_HOME)/dagster.yaml:
+	@mkdir -p $(DAGSTER_HOME)
+	@printf 'telemetry:\n  enabled: false\n' > $@
+
+run: install
+	$(BIN)/python -m pipelines.run_job --preset $(PRESET)
+
+test: install
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+validate: install
+	$(BIN)/dagster definitions validate -w workspace.yaml
+
+# Dagster UI on 127.0.0.1:$(DAGSTER_PORT) and MLflow UI on 127.0.0.1:$(MLFLOW_PORT), same store as `make run`.
+ui: install
+	@mkdir -p mlflow/artifacts
+	@echo "Dagster: http://127.0.0.1:$(DAGSTER_PORT)   MLflow: http://127.0.0.1:$(MLFLOW_PORT)   (Ctrl-C stops both)"
+	@trap 'kill 0' INT TERM EXIT; \
+	$(BIN)/mlflow ui --backend-store-uri "sqlite:///$(CURDIR)/mlflow/mlflow.db" \
+		--default-artifact-root "$(CURDIR)/mlflow/artifacts" --host 127.0.0.1 --port $(MLFLOW_PORT) & \
+	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p $(DAGSTER_PORT)
+
+benchmark: install
+	$(BIN)/python benchmarks/trainer.py
+
+clean:
+	rm -rf $(VENV) .dagster_home .pytest_cache

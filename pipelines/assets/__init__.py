@@ -1,0 +1,1 @@
+"""The asset graph: each module holds the assets of one stage."""

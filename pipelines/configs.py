@@ -1,0 +1,98 @@
+"""Dagster run configuration of the assets (editable in the launchpad, loaded from presets).
+
+Each class mirrors a typed library config field for field (a test keeps them in step) and
+converts with ``to_library()``, where the library validates values with clear errors.
+No ``from __future__ import annotations`` here: Dagster resolves these annotations at runtime.
+"""
+
+from typing import Literal, Optional
+
+from dagster import Config
+from pydantic import Field
+
+from unsup_core.autoencoders import AutoencoderConfig
+from unsup_core.data import PrepareConfig, SourceConfig
+from unsup_core.training import TrainerConfig
+
+
+class RawDatasetConfig(Config):
+    """Where the data comes from: the bundled digits, or your CSV/Parquet file."""
+
+    source: Literal["digits", "file"] = Field("digits", description="'digits' (bundled) or 'file'")
+    path: Optional[str] = Field(None, description="CSV or Parquet file when source='file'")
+    label_column: Optional[str] = Field(None, description="Column holding the class label, if any")
+    feature_columns: Optional[list[str]] = Field(None, description="Use only these columns")
+    drop_columns: list[str] = Field([], description="Columns to ignore (ids, free text)")
+    categorical: Literal["onehot", "ordinal"] = Field("onehot", description="Encoding of text columns")
+    max_categories: int = Field(20, description="A text column with more levels is an error")
+    missing: Literal["error", "drop", "impute", "mask"] = Field(
+        "error", description="Missing values: stop, drop rows, impute train means, or impute + mask")
+    na_values: list[str] = Field([], description="Extra strings read as missing (e.g. '?')")
+    constant_columns: Literal["error", "drop", "keep"] = Field("error", description="Constant columns")
+    image_shape: Optional[list[int]] = Field(None, description="(height, width) if rows are images")
+    separator: str = Field(",", description="CSV field separator")
+
+    def to_library(self) -> SourceConfig:
+        values = self.model_dump()
+        for key in ("feature_columns", "drop_columns", "na_values", "image_shape"):
+            values[key] = tuple(values[key]) if values[key] is not None else None
+        values["drop_columns"] = values["drop_columns"] or ()
+        values["na_values"] = values["na_values"] or ()
+        return SourceConfig(**values)
+
+
+class PreparedDatasetConfig(Config):
+    """Stratified split and scaling (fitted on the training split only)."""
+
+    test_fraction: float = Field(0.3, description="Share of all rows held out for testing")
+    val_fraction: float = Field(0.1, description="Share of all rows for validation / early stopping")
+    scaling: Literal["standard", "minmax", "none"] = Field("minmax", description="Feature scaling")
+    seed: int = Field(0, description="Seed of the split")
+
+    def to_library(self) -> PrepareConfig:
+        return PrepareConfig(**self.model_dump())
+
+
+class TrainerSettings(Config):
+    """The shared trainer's knobs (see unsup_core.training.TrainerConfig)."""
+
+    epochs: int = 20
+    batch_size: int = 64
+    optimizer: Literal["adam", "adamw", "sgd"] = "adam"
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+    momentum: float = 0.9
+    lr_schedule: Literal["constant", "cosine"] = "constant"
+    grad_clip_norm: Optional[float] = None
+    early_stopping_patience: Optional[int] = None
+    min_delta: float = 0.0
+    restore_best: bool = True
+    eval_batch_size: int = 4096
+    seed: int = 0
+    device: str = "cpu"
+    num_threads: Optional[int] = 1
+
+    def to_library(self) -> TrainerConfig:
+        return TrainerConfig(**self.model_dump())
+
+
+class AutoencoderSettings(Config):
+    """Architecture of the plain autoencoder (input width comes from the data)."""
+
+    hidden: list[int] = [128]
+    code_dim: int = 16
+    activation: str = "relu"
+    code_activation: str = "identity"
+    output_activation: str = "identity"
+    recon_loss: Literal["mse", "l1", "bce"] = "mse"
+    seed: int = 0
+
+    def to_library(self, in_features: int) -> AutoencoderConfig:
+        values = self.model_dump()
+        values["hidden"] = tuple(values["hidden"])
+        return AutoencoderConfig(in_features=in_features, **values)
+
+
+class PlainAutoencoderConfig(Config):
+    model: AutoencoderSettings = AutoencoderSettings()
+    trainer: TrainerSettings = TrainerSettings(epochs=30, early_stopping_patience=10)

@@ -1,0 +1,136 @@
+"""One MLflow run, driven through an explicit client and run id (never mlflow's global run)."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import tempfile
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import torch
+from dagster import MetadataValue
+from mlflow.entities import Metric, Param
+from mlflow.tracking import MlflowClient
+
+from unsup_core.serialization import to_checkpoint
+from unsup_core.training import Callback, EpochLog, TrainingHistory
+
+MAX_PARAM_LENGTH = 6000  # MLflow's limit on a param value
+PARAMS_PER_BATCH = 100  # MLflow's limits per log_batch call
+METRICS_PER_BATCH = 1000
+
+
+def flatten(mapping: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """``{"a": {"b": 1}} -> {"a.b": 1}``: nested configs become dotted MLflow param keys."""
+    flat: dict[str, Any] = {}
+    for key, value in mapping.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            flat.update(flatten(value, f"{name}."))
+        else:
+            flat[name] = value
+    return flat
+
+
+def png_bytes(figure) -> bytes:
+    """Render a matplotlib Figure to PNG."""
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=90, bbox_inches="tight")
+    return buffer.getvalue()
+
+
+class AssetRun:
+    """Logging into one MLflow run: params, batched metrics, artifacts, and Dagster metadata
+    (run id, experiment, UI link and inline plots) that links the materialisation back."""
+
+    def __init__(self, client: MlflowClient, run_id: str, experiment_id: str,
+                 experiment_name: str, ui_url: str) -> None:
+        self.client = client
+        self.run_id = run_id
+        self.experiment_id = experiment_id
+        self.experiment_name = experiment_name
+        self.url = f"{ui_url.rstrip('/')}/#/experiments/{experiment_id}/runs/{run_id}"
+        self._plots: dict[str, bytes] = {}
+        self.metrics: dict[str, float] = {}
+
+    def log_params(self, params: Mapping[str, Any]) -> None:
+        items = [Param(k, str(v)[:MAX_PARAM_LENGTH]) for k, v in flatten(params).items()]
+        for i in range(0, len(items), PARAMS_PER_BATCH):
+            self.client.log_batch(self.run_id, params=items[i:i + PARAMS_PER_BATCH])
+
+    def log_metrics(self, metrics: Mapping[str, float], step: int = 0) -> None:
+        """Log scalars (one batched call); the last value of each is kept for the summary."""
+        now = int(time.time() * 1000)
+        self.log_metric_records([Metric(k, float(v), now, step) for k, v in metrics.items()])
+
+    def log_metric_records(self, records: list[Metric]) -> None:
+        for i in range(0, len(records), METRICS_PER_BATCH):
+            self.client.log_batch(self.run_id, metrics=records[i:i + METRICS_PER_BATCH])
+        self.metrics.update({m.key: m.value for m in records})
+
+    def log_bytes(self, data: bytes, artifact_file: str) -> None:
+        path = Path(artifact_file)
+        with tempfile.TemporaryDirectory() as tmp:
+            local = Path(tmp) / path.name
+            local.write_bytes(data)
+            self.client.log_artifact(self.run_id, str(local), str(path.parent) if path.parent.name else None)
+
+    def log_dict(self, data: Mapping, artifact_file: str) -> None:
+        self.log_bytes(json.dumps(data, indent=2, default=str).encode(), artifact_file)
+
+    def log_text(self, text: str, artifact_file: str) -> None:
+        self.log_bytes(text.encode(), artifact_file)
+
+    def log_figure(self, figure, name: str) -> None:
+        """Save ``figure`` as ``plots/<name>.png`` and show it inline in the Dagster UI."""
+        data = png_bytes(figure)
+        self.log_bytes(data, f"plots/{name}.png")
+        self._plots[name] = data
+
+    def log_model(self, model: torch.nn.Module, artifact_file: str = "model/checkpoint.pt") -> None:
+        """The model's class, config and state dict (load with ``torch.load(weights_only=True)``)."""
+        buffer = io.BytesIO()
+        torch.save(to_checkpoint(model), buffer)
+        self.log_bytes(buffer.getvalue(), artifact_file)
+
+    def epoch_logger(self, prefix: str = "", flush_every: int = 10) -> "MlflowEpochLogger":
+        return MlflowEpochLogger(self, prefix, flush_every)
+
+    def dagster_metadata(self) -> dict[str, Any]:
+        """Metadata for the materialisation: where the MLflow run is, plus inline plots."""
+        metadata: dict[str, Any] = {
+            "mlflow_run_id": self.run_id,
+            "mlflow_experiment": self.experiment_name,
+            "mlflow_url": MetadataValue.url(self.url),
+        }
+        for name, data in self._plots.items():
+            encoded = base64.b64encode(data).decode()
+            metadata[f"plot_{name}"] = MetadataValue.md(f"![{name}](data:image/png;base64,{encoded})")
+        return metadata
+
+
+class MlflowEpochLogger(Callback):
+    """Trainer callback: buffers every epoch's terms and sends them with ``log_batch``, every
+    ``flush_every`` epochs and at the end (also when training fails)."""
+
+    def __init__(self, run: AssetRun, prefix: str = "", flush_every: int = 10) -> None:
+        self.run, self.prefix, self.flush_every = run, prefix, flush_every
+        self._pending: list[Metric] = []
+
+    def on_epoch_end(self, log: EpochLog) -> None:
+        now = int(time.time() * 1000)
+        self._pending += [Metric(f"{self.prefix}{k}", v, now, log.epoch) for k, v in log.metrics().items()]
+        if log.epoch % self.flush_every == 0:
+            self._flush()
+
+    def on_fit_end(self, history: TrainingHistory) -> None:
+        self._flush()
+
+    def _flush(self) -> None:
+        if self._pending:
+            self.run.log_metric_records(self._pending)
+            self._pending = []

@@ -1,0 +1,53 @@
+"""Dagster configs mirror the library's typed configs; presets are valid run configs."""
+
+import dataclasses
+
+import pytest
+from dagster import validate_run_config
+
+from pipelines.configs import (AutoencoderSettings, PreparedDatasetConfig, RawDatasetConfig,
+                               TrainerSettings)
+from pipelines.definitions import JOB_NAME, defs
+from pipelines.presets import load_preset, preset_names
+from unsup_core.autoencoders import AutoencoderConfig
+from unsup_core.data import PrepareConfig, SourceConfig
+from unsup_core.training import TrainerConfig
+
+MIRRORS = [
+    (RawDatasetConfig, SourceConfig, set()),
+    (PreparedDatasetConfig, PrepareConfig, set()),
+    (TrainerSettings, TrainerConfig, set()),
+    (AutoencoderSettings, AutoencoderConfig, {"in_features"}),
+]
+
+
+def normalise(value):
+    return list(value) if isinstance(value, tuple) else value
+
+
+@pytest.mark.parametrize("dagster_config, library_config, only_in_library", MIRRORS)
+def test_dagster_config_mirrors_the_library_config(dagster_config, library_config, only_in_library):
+    library_fields = {f.name: f for f in dataclasses.fields(library_config)}
+    assert set(dagster_config.model_fields) == set(library_fields) - only_in_library
+    for name, field in dagster_config.model_fields.items():
+        if library_fields[name].default is not dataclasses.MISSING:
+            assert normalise(field.default) == normalise(library_fields[name].default), name
+
+
+def test_to_library_converts_and_validates():
+    source = RawDatasetConfig(source="file", path="x.csv", image_shape=[2, 3], na_values=["?"])
+    assert source.to_library().image_shape == (2, 3) and source.to_library().na_values == ("?",)
+    assert AutoencoderSettings(hidden=[8, 4]).to_library(in_features=10).hidden == (8, 4)
+    with pytest.raises(ValueError, match="lr=0.0 must be > 0"):
+        TrainerSettings(lr=0.0).to_library()
+
+
+@pytest.mark.parametrize("name", preset_names())
+def test_presets_are_valid_run_configs(name):
+    validate_run_config(defs.resolve_job_def(JOB_NAME), load_preset(name))
+
+
+def test_presets_exist_and_unknown_preset_is_an_error():
+    assert {"tiny", "default"} <= set(preset_names())
+    with pytest.raises(ValueError, match=r"preset 'huge' not found; known presets: \["):
+        load_preset("huge")

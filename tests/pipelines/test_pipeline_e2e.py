@@ -1,0 +1,107 @@
+"""The whole current graph, materialised with the `tiny` preset into a temporary MLflow store."""
+
+import copy
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from dagster import DagsterInstance
+
+from pipelines.definitions import ASSETS, JOB_NAME, build_definitions
+from pipelines.io_managers import TorchModelIOManager
+from pipelines.presets import load_preset
+
+REPO = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.slow
+
+
+def run_pipeline(mlflow_store, tmp_path, run_config):
+    defs = build_definitions(mlflow=mlflow_store,
+                             model_io_manager=TorchModelIOManager(base_dir=str(tmp_path / "models")))
+    job = defs.resolve_job_def(JOB_NAME)
+    return job.execute_in_process(run_config=run_config, instance=DagsterInstance.ephemeral(),
+                                  raise_on_error=False)
+
+
+def mlflow_runs(store):
+    client = store.client()
+    experiment = client.get_experiment_by_name(store.experiment_name)
+    return client, client.search_runs([experiment.experiment_id], max_results=100)
+
+
+def test_tiny_preset_materialises_everything_and_tracks_it(mlflow_store, tmp_path):
+    result = run_pipeline(mlflow_store, tmp_path, load_preset("tiny"))
+    assert result.success
+    materialised = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
+    assert materialised == {a.key.to_user_string() for a in ASSETS}
+    assert all(check.passed for check in result.get_asset_check_evaluations())
+
+    client, runs = mlflow_runs(mlflow_store)
+    parents = [r for r in runs if r.data.tags["dagster.level"] == "run"]
+    children = {r.data.tags["dagster.asset_key"]: r for r in runs if r.data.tags["dagster.level"] == "asset"}
+    assert len(parents) == 1 and parents[0].info.status == "FINISHED"
+    assert parents[0].data.tags["dagster.run_id"] == result.run_id
+    assert set(children) == materialised
+    for child in children.values():
+        assert child.info.status == "FINISHED"
+        assert child.data.tags["dagster.run_id"] == result.run_id
+        assert child.data.tags["mlflow.parentRunId"] == parents[0].info.run_id
+        assert child.data.tags["dagster.code_version"]
+
+    ae = children["plain_autoencoder"]
+    assert ae.data.params["trainer.epochs"] == "3" and ae.data.params["model.code_dim"] == "8"
+    assert [m.step for m in client.get_metric_history(ae.info.run_id, "train/recon")] == [1, 2, 3]
+    assert [m.step for m in client.get_metric_history(ae.info.run_id, "val/loss")] == [1, 2, 3]
+    assert 0 < ae.data.metrics["test/recon"] < 0.2
+    plots = {a.path for a in client.list_artifacts(ae.info.run_id, "plots")}
+    assert plots == {"plots/loss_curves.png", "plots/reconstructions.png"}
+    checkpoint = Path(client.download_artifacts(ae.info.run_id, "model/checkpoint.pt", str(tmp_path)))
+    state = torch.load(checkpoint, weights_only=True)
+    assert state["kind"] == "Autoencoder" and state["config"]["code_dim"] == 8
+    prepared = children["prepared_dataset"]
+    assert prepared.data.metrics["n_train"] + prepared.data.metrics["n_test"] + \
+        prepared.data.metrics["n_val"] == 1797
+    assert [a.path for a in client.list_artifacts(prepared.info.run_id)] == ["data_summary.json"]
+
+    metadata = result.asset_materializations_for_node("plain_autoencoder")[0].metadata
+    assert metadata["mlflow_run_id"].value == ae.info.run_id
+    assert metadata["plot_loss_curves"].value.startswith("![loss_curves](data:image/png;base64,")
+
+
+def test_a_diverging_asset_leaves_its_run_and_the_parent_failed(mlflow_store, tmp_path):
+    run_config = copy.deepcopy(load_preset("tiny"))
+    trainer = run_config["ops"]["plain_autoencoder"]["config"]["trainer"]
+    trainer.update(optimizer="sgd", lr=1e8)
+    result = run_pipeline(mlflow_store, tmp_path, run_config)
+    assert not result.success
+    _, runs = mlflow_runs(mlflow_store)
+    status = {r.data.tags.get("dagster.asset_key", "parent"): r.info.status for r in runs}
+    assert status == {"raw_dataset": "FINISHED", "prepared_dataset": "FINISHED",
+                      "plain_autoencoder": "FAILED", "parent": "FAILED"}
+    failed = next(r for r in runs if r.data.tags.get("dagster.asset_key") == "plain_autoencoder")
+    assert "training diverged at epoch 1" in failed.data.tags["error"]
+
+
+def test_bad_data_fails_the_raw_dataset_run_with_the_data_error(mlflow_store, tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("a,b,label\n1,2,x\n3,,y\n")
+    run_config = {"ops": {"raw_dataset": {"config": {"source": "file", "path": str(bad),
+                                                     "label_column": "label"}}}}
+    result = run_pipeline(mlflow_store, tmp_path, run_config)
+    assert not result.success
+    _, runs = mlflow_runs(mlflow_store)
+    raw = next(r for r in runs if r.data.tags.get("dagster.asset_key") == "raw_dataset")
+    assert raw.info.status == "FAILED"
+    assert "column 'b', row 1 (line 3)" in raw.data.tags["error"]
+
+
+def test_definitions_validate_from_the_command_line(tmp_path):
+    dagster = Path(sys.executable).parent / "dagster"
+    completed = subprocess.run([str(dagster), "definitions", "validate", "-w", "workspace.yaml"],
+                               cwd=REPO, capture_output=True, text=True, timeout=120,
+                               env={"PATH": str(dagster.parent), "DAGSTER_HOME": str(tmp_path),
+                                    "HOME": str(tmp_path)})
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    assert "Validation successful" in completed.stdout + completed.stderr

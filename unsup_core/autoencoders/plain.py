@@ -1,0 +1,69 @@
+"""The plain (undercomplete, deterministic) autoencoder."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from torch import Tensor, nn
+
+from ..data.config import check_choice
+from ..training.runtime import seeded
+from .layers import ACTIVATIONS, RECON_LOSSES, mlp, reconstruction_loss
+
+
+@dataclass(frozen=True)
+class AutoencoderConfig:
+    """Encoder ``in_features -> *hidden -> code_dim``; decoder the mirror image."""
+
+    in_features: int
+    hidden: tuple[int, ...] = (128,)
+    code_dim: int = 16
+    activation: str = "relu"
+    code_activation: str = "identity"
+    output_activation: str = "identity"
+    recon_loss: str = "mse"
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "hidden", tuple(int(h) for h in self.hidden))
+        if self.in_features < 1:
+            raise ValueError(f"in_features={self.in_features} must be >= 1")
+        if self.code_dim < 1:
+            raise ValueError(f"code_dim={self.code_dim} must be >= 1")
+        if any(h < 1 for h in self.hidden):
+            raise ValueError(f"hidden={self.hidden}: every width must be >= 1")
+        for name in ("activation", "code_activation", "output_activation"):
+            check_choice(name, getattr(self, name), tuple(sorted(ACTIVATIONS)))
+        check_choice("recon_loss", self.recon_loss, RECON_LOSSES)
+
+
+class Autoencoder(nn.Module):
+    """x^ = g(f(x)) with MLP encoder f and decoder g; minimises the mean reconstruction error
+    L(x^, x) (squared error by default), over observed entries when the batch has a mask.
+
+    Batches: ``{"x": (B, in_features)}`` and optionally ``{"observed": (B, in_features) bool}``.
+    """
+
+    def __init__(self, config: AutoencoderConfig) -> None:
+        super().__init__()
+        self.config = config
+        sizes = [config.in_features, *config.hidden, config.code_dim]
+        with seeded(config.seed):
+            self.encoder = mlp(sizes, config.activation, config.code_activation)
+            self.decoder = mlp(sizes[::-1], config.activation, config.output_activation)
+
+    def encode(self, x: Tensor) -> Tensor:
+        """(B, in_features) -> (B, code_dim)."""
+        return self.encoder(x)
+
+    def decode(self, z: Tensor) -> Tensor:
+        """(B, code_dim) -> (B, in_features)."""
+        return self.decoder(z)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.decode(self.encode(x))
+
+    def loss(self, batch: dict[str, Tensor]) -> dict[str, Tensor]:
+        x = batch["x"]
+        recon = reconstruction_loss(self(x), x, self.config.recon_loss, batch.get("observed"))
+        return {"loss": recon, "recon": recon}

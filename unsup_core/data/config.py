@@ -1,0 +1,75 @@
+"""Typed configuration of data loading and preparation, validated when built."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+SOURCES = ("digits", "file")
+CATEGORICAL = ("onehot", "ordinal")
+MISSING = ("error", "drop", "impute", "mask")
+CONSTANT = ("error", "drop", "keep")
+SCALING = ("standard", "minmax", "none")
+
+
+def check_choice(name: str, value: object, allowed: tuple[str, ...]) -> None:
+    """Raise ``ValueError`` naming the parameter, its value and the allowed set."""
+    if value not in allowed:
+        raise ValueError(f"{name}={value!r} is not one of {list(allowed)}")
+
+
+@dataclass(frozen=True)
+class SourceConfig:
+    """Where the data comes from and how a table becomes a feature matrix.
+
+    ``source="digits"`` is scikit-learn's bundled 8x8 digits (no download); ``source="file"``
+    reads a CSV or Parquet ``path``. ``missing`` is the policy for NaN: ``error`` stops at the
+    first missing value, ``drop`` removes incomplete rows, ``impute`` fills with the training
+    split's column means, ``mask`` does the same and keeps an observed-value mask.
+    """
+
+    source: Literal["digits", "file"] = "digits"
+    path: str | None = None
+    label_column: str | None = None
+    feature_columns: tuple[str, ...] | None = None
+    drop_columns: tuple[str, ...] = ()
+    categorical: Literal["onehot", "ordinal"] = "onehot"
+    max_categories: int = 20
+    missing: Literal["error", "drop", "impute", "mask"] = "error"
+    na_values: tuple[str, ...] = ()
+    constant_columns: Literal["error", "drop", "keep"] = "error"
+    image_shape: tuple[int, ...] | None = None
+    separator: str = ","
+
+    def __post_init__(self) -> None:
+        check_choice("source", self.source, SOURCES)
+        check_choice("categorical", self.categorical, CATEGORICAL)
+        check_choice("missing", self.missing, MISSING)
+        check_choice("constant_columns", self.constant_columns, CONSTANT)
+        if self.source == "file" and not self.path:
+            raise ValueError("source='file' needs a path to a CSV or Parquet file")
+        if self.max_categories < 2:
+            raise ValueError(f"max_categories={self.max_categories} must be >= 2")
+
+
+@dataclass(frozen=True)
+class PrepareConfig:
+    """Split and scaling. Fractions are of the whole dataset; train gets the rest.
+
+    The scaler (and the imputation means) are fitted on the training split only.
+    """
+
+    test_fraction: float = 0.3
+    val_fraction: float = 0.1
+    scaling: Literal["standard", "minmax", "none"] = "minmax"
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        check_choice("scaling", self.scaling, SCALING)
+        for name in ("test_fraction", "val_fraction"):
+            value = getattr(self, name)
+            if not 0.0 <= value < 1.0:
+                raise ValueError(f"{name}={value} must lie in [0, 1)")
+        if self.test_fraction + self.val_fraction >= 1.0:
+            raise ValueError(f"test_fraction + val_fraction = {self.test_fraction + self.val_fraction} "
+                             "leaves no training data; it must be < 1")

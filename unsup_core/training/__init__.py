@@ -1,0 +1,11 @@
+"""The shared training core: one trainer, its config, callbacks and scoped torch settings."""
+
+from .callbacks import Callback, EpochLog, TrainingHistory
+from .config import TrainerConfig, resolve_device
+from .runtime import seeded, torch_threads
+from .trainer import Trainer, TrainingDiverged, as_tensors, evaluate
+
+__all__ = [
+    "Callback", "EpochLog", "Trainer", "TrainerConfig", "TrainingDiverged", "TrainingHistory",
+    "as_tensors", "evaluate", "resolve_device", "seeded", "torch_threads",
+]

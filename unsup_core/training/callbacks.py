@@ -1,0 +1,58 @@
+"""What the trainer reports: per-epoch logs, the history, and the callback interface."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+
+
+@dataclass(frozen=True)
+class EpochLog:
+    """Mean of every named loss term over one epoch (``train``) and on validation (``val``)."""
+
+    epoch: int
+    train: dict[str, float]
+    val: dict[str, float]
+    lr: float
+    seconds: float
+
+    def metrics(self) -> dict[str, float]:
+        """Flat ``{"train/<term>": v, "val/<term>": v, "lr": v}``."""
+        flat = {f"train/{k}": v for k, v in self.train.items()}
+        flat.update({f"val/{k}": v for k, v in self.val.items()})
+        flat["lr"] = self.lr
+        return flat
+
+
+@dataclass
+class TrainingHistory:
+    """Every epoch's log, and how training ended."""
+
+    epochs: list[EpochLog] = field(default_factory=list)
+    best_epoch: int | None = None
+    best_val_loss: float | None = None
+    stopped_early: bool = False
+    completed: bool = False
+    seconds: float = 0.0
+
+    def series(self, key: str) -> list[float]:
+        """Values of one flat metric (e.g. ``"train/loss"``) over the epochs."""
+        return [log.metrics()[key] for log in self.epochs if key in log.metrics()]
+
+    @property
+    def final(self) -> dict[str, float]:
+        return self.epochs[-1].metrics() if self.epochs else {}
+
+
+class Callback:
+    """Observer of a training run; override what you need. Callbacks never change training."""
+
+    def on_fit_start(self, model: torch.nn.Module) -> None:
+        """Called once before the first epoch."""
+
+    def on_epoch_end(self, log: EpochLog) -> None:
+        """Called after every epoch with all train and validation terms."""
+
+    def on_fit_end(self, history: TrainingHistory) -> None:
+        """Called once at the end, also when training failed (``history.completed`` is False)."""
