@@ -41,9 +41,9 @@ validate: install
 ui: install
 	@mkdir -p mlflow/artifacts
 	@echo "Dagster: http://127.0.0.1:$(DAGSTER_PORT)   MLflow: http://127.0.0.1:$(MLFLOW_PORT)   (Ctrl-C stops both)"
-	@trap 'kill 0' INT TERM EXIT; \
-	$(BIN)/mlflow ui --backend-store-uri "sqlite:///$(CURDIR)/mlflow/mlflow.db" \
+	@$(BIN)/mlflow ui --backend-store-uri "sqlite:///$(CURDIR)/mlflow/mlflow.db" \
 		--default-artifact-root "$(CURDIR)/mlflow/artifacts" --host 127.0.0.1 --port $(MLFLOW_PORT) & \
+	mlflow_pid=$$!; trap 'kill $$mlflow_pid 2>/dev/null; wait $$mlflow_pid 2>/dev/null' EXIT; \
 	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p $(DAGSTER_PORT)
 
 benchmark: install

@@ -59,13 +59,18 @@ def as_tensors(data: Mapping[str, Tensor | np.ndarray], device: torch.device) ->
     return tensors
 
 
-def _check_finite(terms: Mapping[str, Tensor], epoch: int, phase: str) -> None:
-    loss = terms["loss"]
-    if bool(torch.isfinite(loss).all()):
+def _scalars(terms: Mapping[str, Tensor]) -> dict[str, float]:
+    """Every term as a Python float, with a single device sync (one stacked transfer)."""
+    values = [t.detach() if t.ndim == 0 else t.detach().mean() for t in terms.values()]
+    return dict(zip(terms, torch.stack([v.float() for v in values]).tolist()))
+
+
+def _check_finite(values: Mapping[str, float], epoch: int, phase: str) -> None:
+    """Raise :class:`TrainingDiverged` naming the first non-finite term (the loss if no other)."""
+    if math.isfinite(values["loss"]):
         return
-    culprit = next((k for k, v in terms.items() if k != "loss" and not bool(torch.isfinite(v).all())),
-                   "loss")
-    raise TrainingDiverged(epoch, culprit, float(terms[culprit].detach().float().mean()), phase)
+    culprit = next((k for k, v in values.items() if k != "loss" and not math.isfinite(v)), "loss")
+    raise TrainingDiverged(epoch, culprit, values[culprit], phase)
 
 
 def _terms_of(model: TrainableModel, batch: TensorData) -> dict[str, Tensor]:
@@ -85,17 +90,17 @@ def evaluate(model: nn.Module, data: Mapping[str, Tensor | np.ndarray], batch_si
     n = next(iter(tensors.values())).shape[0]
     was_training = model.training
     model.eval()
-    sums: dict[str, Tensor] = {}
+    sums: dict[str, float] = {}
     try:
         with torch.set_grad_enabled(getattr(model, "loss_requires_grad", False)):
             for start in range(0, n, batch_size):
                 batch = {k: v[start:start + batch_size] for k, v in tensors.items()}
                 size = next(iter(batch.values())).shape[0]
-                for key, value in _terms_of(model, batch).items():
-                    sums[key] = sums.get(key, 0.0) + value.detach().float().mean() * size
+                for key, value in _scalars(_terms_of(model, batch)).items():
+                    sums[key] = sums.get(key, 0.0) + value * size
     finally:
         model.train(was_training)
-    return {key: float(total) / n for key, total in sums.items()}
+    return {key: total / n for key, total in sums.items()}
 
 
 class Trainer:
@@ -159,10 +164,11 @@ class Trainer:
         cfg = self.config
         start = time.perf_counter()
         best_state, stale = None, 0
+        shuffle = torch.Generator().manual_seed(cfg.seed)
         for epoch in range(1, cfg.epochs + 1):
             tic = time.perf_counter()
             lr = optimizer.param_groups[0]["lr"]
-            train_terms = self._train_epoch(model, optimizer, train, epoch)
+            train_terms = self._train_epoch(model, optimizer, train, epoch, shuffle)
             val_terms = {}
             if val is not None:
                 val_terms = evaluate(model, val, cfg.eval_batch_size)
@@ -191,24 +197,25 @@ class Trainer:
             model.load_state_dict(best_state)
 
     def _train_epoch(self, model: nn.Module, optimizer: torch.optim.Optimizer,
-                     data: dict[str, Tensor], epoch: int) -> dict[str, float]:
+                     data: dict[str, Tensor], epoch: int, shuffle: torch.Generator) -> dict[str, float]:
         cfg = self.config
         model.train()
-        n = next(iter(data.values())).shape[0]
-        generator = torch.Generator().manual_seed(cfg.seed * 100_003 + epoch)
-        order = torch.randperm(n, generator=generator).to(next(iter(data.values())).device)
-        sums: dict[str, Tensor] = {}
+        first = next(iter(data.values()))
+        order = torch.randperm(first.shape[0], generator=shuffle).to(first.device)
+        n = first.shape[0]
+        sums: dict[str, float] = {}
         for start in range(0, n, cfg.batch_size):
             index = order[start:start + cfg.batch_size]
             batch = {key: value[index] for key, value in data.items()}
             terms = _terms_of(model, batch)
-            _check_finite(terms, epoch, "train")
+            values = _scalars(terms)
+            _check_finite(values, epoch, "train")
             optimizer.zero_grad(set_to_none=True)
             terms["loss"].backward()
             if cfg.grad_clip_norm is not None:
                 nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip_norm)
             optimizer.step()
             size = index.shape[0]
-            for key, value in terms.items():
-                sums[key] = sums.get(key, 0.0) + value.detach().float().mean() * size
-        return {key: float(total) / n for key, total in sums.items()}
+            for key, value in values.items():
+                sums[key] = sums.get(key, 0.0) + value * size
+        return {key: total / n for key, total in sums.items()}
