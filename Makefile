@@ -21,7 +21,7 @@ install: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check "$(TORCH_SPEC)"
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev,bench]'
 	@touch $(STAMP)
 
 $(DAGSTER_HOME)/dagster.yaml:
@@ -48,6 +48,7 @@ ui: install
 
 benchmark: install
 	$(BIN)/python benchmarks/trainer.py
+	$(BIN)/python benchmarks/som.py
 
 clean:
 	rm -rf $(VENV) .dagster_home .pytest_cache

@@ -11,6 +11,7 @@ from dagster import Config
 from pydantic import Field
 
 from unsup_core.autoencoders import AutoencoderConfig
+from unsup_core.competitive import KohonenMap
 from unsup_core.data import PrepareConfig, SourceConfig
 from unsup_core.training import TrainerConfig
 
@@ -96,3 +97,36 @@ class AutoencoderSettings(Config):
 class PlainAutoencoderConfig(Config):
     model: AutoencoderSettings = AutoencoderSettings()
     trainer: TrainerSettings = TrainerSettings(epochs=30, early_stopping_patience=10)
+
+
+class SomSettings(Config):
+    """A Kohonen map (see unsup_core.competitive.KohonenMap); schedules by name here."""
+
+    rows: int = 20
+    cols: int = 20
+    topology: Literal["rectangular", "hexagonal"] = "rectangular"
+    toroidal: bool = False
+    init: Literal["uniform", "sample", "pca"] = "pca"
+    algorithm: Literal["batch", "online"] = "batch"
+    n_epochs: int = 10
+    neighbourhood: Literal["gaussian", "bubble", "mexican_hat"] = "gaussian"
+    sigma_start: Optional[float] = Field(None, description="Default: max(rows, cols) / 2")
+    sigma_end: float = 1.0
+    sigma_schedule: Literal["linear", "exponential", "inverse", "constant"] = "linear"
+    lr_start: float = 0.5
+    lr_end: float = 0.0
+    lr_schedule: Literal["linear", "exponential", "inverse", "constant"] = "linear"
+    metric: Literal["euclidean", "manhattan", "cosine"] = "euclidean"
+    nan_policy: Literal["error", "ignore"] = "error"
+    dtype: Optional[str] = Field(None, description="float32 or float64; default by algorithm")
+    chunk_size: int = 8192
+    num_threads: Optional[int] = 1
+    random_state: Optional[int] = 0
+
+    def to_library(self) -> KohonenMap:
+        return KohonenMap(**self.model_dump())
+
+
+class DataSomConfig(Config):
+    som: SomSettings = SomSettings()
+    density_k: int = Field(5, description="Nearest objects averaged in the density map")

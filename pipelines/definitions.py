@@ -4,13 +4,14 @@ from dagster import AssetSelection, Definitions, define_asset_job, in_process_ex
 
 from .assets.autoencoder import plain_autoencoder
 from .assets.data import prepared_dataset, raw_dataset
+from .assets.som import data_som
 from .checks import prepared_class_balance, prepared_no_nan, prepared_split_sizes
 from .hooks import mlflow_failure_hook
 from .io_managers import TorchModelIOManager
 from .presets import load_preset
 from .resources import MlflowTracking
 
-ASSETS = [raw_dataset, prepared_dataset, plain_autoencoder]
+ASSETS = [raw_dataset, prepared_dataset, plain_autoencoder, data_som]
 CHECKS = [prepared_no_nan, prepared_split_sizes, prepared_class_balance]
 JOB_NAME = "unsup_pipeline"
 

@@ -11,7 +11,8 @@ from .definitions import JOB_NAME, defs
 from .presets import load_preset
 from .resources import default_tracking_uri
 
-SUMMARY_METRICS = ("n_samples", "n_train", "n_test", "test_recon_mse", "epochs_run", "n_params")
+SUMMARY_METRICS = ("n_samples", "n_train", "n_test", "test_recon_mse", "epochs_run", "n_params",
+                   "quantization_error", "topographic_error", "purity")
 
 
 def summarize(result) -> list[str]:

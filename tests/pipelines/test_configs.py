@@ -34,6 +34,22 @@ def test_dagster_config_mirrors_the_library_config(dagster_config, library_confi
             assert normalise(field.default) == normalise(library_fields[name].default), name
 
 
+def test_som_settings_mirror_the_kohonen_map_parameters():
+    import inspect
+
+    from pipelines.configs import SomSettings
+    from unsup_core.competitive import KohonenMap
+
+    parameters = inspect.signature(KohonenMap.__init__).parameters
+    assert set(SomSettings.model_fields) == set(parameters) - {"self"}
+    for name, field in SomSettings.model_fields.items():
+        default = parameters[name].default
+        if name not in ("rows", "cols", "random_state"):  # the asset picks a 20x20 seeded map
+            assert field.default == default, name
+    som = SomSettings(rows=3, cols=4, neighbourhood="bubble").to_library()
+    assert (som.rows, som.cols, som.neighbourhood) == (3, 4, "bubble")
+
+
 def test_to_library_converts_and_validates():
     source = RawDatasetConfig(source="file", path="x.csv", image_shape=[2, 3], na_values=["?"])
     assert source.to_library().image_shape == (2, 3) and source.to_library().na_values == ("?",)

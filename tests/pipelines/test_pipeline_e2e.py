@@ -5,9 +5,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
-from dagster import DagsterInstance
+from dagster import AssetKey, DagsterInstance
 
 from pipelines.definitions import ASSETS, JOB_NAME, build_definitions
 from pipelines.io_managers import TorchModelIOManager
@@ -65,6 +66,15 @@ def test_tiny_preset_materialises_everything_and_tracks_it(mlflow_store, tmp_pat
         prepared.data.metrics["n_val"] == 1797
     assert [a.path for a in client.list_artifacts(prepared.info.run_id)] == ["data_summary.json"]
 
+    som = children["data_som"]
+    assert 0 < som.data.metrics["quantization_error"] and 0 <= som.data.metrics["topographic_error"] <= 1
+    assert 0.5 < som.data.metrics["purity"] <= 1 and "test/majority_vote_accuracy" in som.data.metrics
+    assert [m.step for m in client.get_metric_history(som.info.run_id, "epoch/quantization_error")] \
+        == [1, 2, 3]
+    assert {a.path for a in client.list_artifacts(som.info.run_id, "plots")} == {
+        f"plots/{name}.png" for name in ("u_matrix", "density", "hit_map", "component_planes",
+                                         "label_overlay")}
+
     metadata = result.asset_materializations_for_node("plain_autoencoder")[0].metadata
     assert metadata["mlflow_run_id"].value == ae.info.run_id
     assert metadata["plot_loss_curves"].value.startswith("![loss_curves](data:image/png;base64,")
@@ -79,7 +89,7 @@ def test_a_diverging_asset_leaves_its_run_and_the_parent_failed(mlflow_store, tm
     _, runs = mlflow_runs(mlflow_store)
     status = {r.data.tags.get("dagster.asset_key", "parent"): r.info.status for r in runs}
     assert status == {"raw_dataset": "FINISHED", "prepared_dataset": "FINISHED",
-                      "plain_autoencoder": "FAILED", "parent": "FAILED"}
+                      "data_som": "FINISHED", "plain_autoencoder": "FAILED", "parent": "FAILED"}
     failed = next(r for r in runs if r.data.tags.get("dagster.asset_key") == "plain_autoencoder")
     assert "training diverged at epoch 1" in failed.data.tags["error"]
 
@@ -105,3 +115,32 @@ def test_definitions_validate_from_the_command_line(tmp_path):
                                     "HOME": str(tmp_path)})
     assert completed.returncode == 0, completed.stdout + completed.stderr
     assert "Validation successful" in completed.stdout + completed.stderr
+
+
+def test_a_voting_record_csv_gets_its_som_with_one_plane_per_vote(mlflow_store, tmp_path):
+    rng = np.random.default_rng(0)
+    votes = [f"vote_{k}" for k in range(6)]
+    rows = ["party," + ",".join(votes)]
+    for i in range(80):
+        party = "democrat" if i % 2 else "republican"
+        lean = 0.85 if party == "democrat" else 0.15
+        answers = ["?" if rng.random() < 0.05 else ("y" if rng.random() < lean else "n")
+                   for _ in votes]
+        rows.append(",".join([party, *answers]))
+    csv = tmp_path / "house-votes.csv"
+    csv.write_text("\n".join(rows))
+    run_config = {"ops": {
+        "raw_dataset": {"config": {"source": "file", "path": str(csv), "label_column": "party",
+                                   "categorical": "ordinal"}},
+        "data_som": {"config": {"som": {"rows": 4, "cols": 4, "n_epochs": 5}}}}}
+    defs = build_definitions(mlflow=mlflow_store,
+                             model_io_manager=TorchModelIOManager(base_dir=str(tmp_path / "models")))
+    job = defs.resolve_implicit_global_asset_job_def().get_subset(
+        asset_selection={AssetKey("raw_dataset"), AssetKey("prepared_dataset"), AssetKey("data_som")})
+    result = job.execute_in_process(run_config=run_config, instance=DagsterInstance.ephemeral())
+    assert result.success
+    som = result.output_for_node("data_som")
+    assert som.weights_.shape == (16, 6)
+    _, runs = mlflow_runs(mlflow_store)
+    run = next(r for r in runs if r.data.tags.get("dagster.asset_key") == "data_som")
+    assert run.data.metrics["purity"] > 0.8  # the parties separate on the map

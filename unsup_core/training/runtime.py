@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
+from functools import cache
 
 import torch
 
@@ -20,6 +21,18 @@ def torch_threads(n: int | None) -> Iterator[None]:
         yield
     finally:
         torch.set_num_threads(previous)
+
+
+@cache
+def _blas_controller():
+    from threadpoolctl import ThreadpoolController
+
+    return ThreadpoolController()  # scans the loaded BLAS/OpenMP libraries once
+
+
+def blas_threads(n: int | None):
+    """Context manager limiting numpy's BLAS (and OpenMP) pools to ``n`` threads in the block."""
+    return nullcontext() if n is None else _blas_controller().limit(limits=n)
 
 
 @contextmanager

@@ -1,6 +1,4 @@
-"""Drawing, kept apart from computation: every function takes arrays or a history and returns a
-matplotlib ``Figure`` (object-oriented API, no pyplot global state). matplotlib is imported
-lazily so that the rest of the library never needs it."""
+"""Figures of training runs: loss curves and reconstructions."""
 
 from __future__ import annotations
 
@@ -8,13 +6,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .training.callbacks import TrainingHistory
-
-
-def _figure(width: float, height: float):
-    from matplotlib.figure import Figure
-
-    return Figure(figsize=(width, height), layout="constrained")
+from ..training.callbacks import TrainingHistory
+from .base import new_figure
 
 
 def plot_loss_curves(history: TrainingHistory, title: str = "training") -> "Figure":  # noqa: F821
@@ -22,7 +15,7 @@ def plot_loss_curves(history: TrainingHistory, title: str = "training") -> "Figu
     terms = sorted({key.split("/", 1)[1] for log in history.epochs for key in log.metrics()
                     if "/" in key})
     terms = ["loss"] + [t for t in terms if t != "loss"]
-    figure = _figure(3.2 * len(terms), 2.8)
+    figure = new_figure(3.2 * len(terms), 2.8)
     axes = figure.subplots(1, len(terms), squeeze=False)[0]
     epochs = [log.epoch for log in history.epochs]
     for ax, term in zip(axes, terms):
@@ -45,7 +38,7 @@ def plot_reconstructions(originals: np.ndarray, reconstructions: np.ndarray,
     """Two rows of images: ``n`` originals above their reconstructions."""
     n = min(n, len(originals))
     height, width = image_shape[-2], image_shape[-1]
-    figure = _figure(1.0 * n, 2.2)
+    figure = new_figure(1.0 * n, 2.2)
     axes = figure.subplots(2, n, squeeze=False)
     low, high = float(originals.min()), float(originals.max())
     for i in range(n):

@@ -1,0 +1,254 @@
+"""The Kohonen self-organising map (Kohonen 1982, 2001) as a scikit-learn-style estimator."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+
+from ..data.config import check_choice
+from ..training.runtime import blas_threads, torch_threads
+from .distances import NAN_POLICIES, best_matching, check_input, check_metric, pairwise
+from .grid import Grid
+from .metrics import quantization_error, topographic_error
+from .neighbourhood import check_neighbourhood
+from .schedules import ScheduleLike, check_schedule, schedule_values
+from .som_training import batch_epoch, train_online
+
+ALGORITHMS = ("batch", "online")
+INITS = ("uniform", "sample", "pca")
+DTYPES = {"float32": np.float32, "float64": np.float64}
+
+
+class KohonenMap:
+    """Self-organising map on a ``rows x cols`` grid; node (m, h) holds a weight w_mh in R^n.
+
+    Training (``algorithm="online"``, the classic rule): for an object x_i picked at random,
+    the winner c = argmin rho(x_i, w_mh) (WTA), then every node moves towards x_i,
+    w_mh += eta(t) K(r(c, (m, h)); sigma(t)) (x_i - w_mh) (WTM), r the Euclidean distance on the
+    grid. ``algorithm="batch"`` runs Kohonen's batch map: each epoch sets every weight to the
+    neighbourhood-weighted mean of the objects won by the nodes around it.
+
+    Parameters
+    ----------
+    rows, cols : grid size M x H.
+    topology : "rectangular" or "hexagonal"; ``toroidal`` wraps both axes.
+    init : "uniform" (uniform in (-1/(2n), 1/(2n)), the classic start), "sample" (random
+        objects), "pca" (the plane of the first two principal components), or an array of
+        shape (rows * cols, n) or (rows, cols, n).
+    algorithm : "batch" (default, fast) or "online".
+    n_epochs : passes over the data (online: ``n_epochs * n_samples`` updates).
+    neighbourhood : "gaussian", "bubble" or "mexican_hat".
+    sigma_start, sigma_end, sigma_schedule : neighbourhood radius schedule; ``sigma_start``
+        defaults to max(rows, cols) / 2.
+    lr_start, lr_end, lr_schedule : learning-rate schedule of the online rule (the batch map
+        has none). Schedules: "linear", "exponential", "inverse", "constant" or f(t, total).
+        Online schedules run over the update index t = 0 .. T - 1 (total T, as MiniSom does);
+        batch schedules over epochs, reaching their end value in the last epoch.
+    metric : "euclidean", "manhattan" or "cosine" for the batch map and for predictions; the
+        online rule uses the Euclidean winner.
+    nan_policy : "error" (NaN in X is an error) or "ignore" (NaN-aware distance: observed
+        features only, rescaled; batch algorithm).
+    dtype : "float32" or "float64"; default float64 online, float32 batch.
+    chunk_size : rows of X per distance block (bounds memory at chunk_size x K).
+    num_threads : torch and BLAS threads during ``fit`` (1 is fastest for maps this size; None
+        leaves the process settings).
+    random_state : seed of initialisation and sample order.
+
+    Attributes
+    ----------
+    weights_ : (rows * cols, n) node weights, row-major (node k is at row k // cols).
+    grid_ : the :class:`Grid`.
+    history_ : per epoch ``{"epoch", "sigma", "lr", "quantization_error"}``; batch epochs
+        report the error of the weights they started from.
+    n_features_in_, n_iter_ (updates online, epochs batch).
+    """
+
+    def __init__(self, rows: int = 10, cols: int = 10, *, topology: str = "rectangular",
+                 toroidal: bool = False, init: str | np.ndarray = "pca", algorithm: str = "batch",
+                 n_epochs: int = 10, neighbourhood: str = "gaussian",
+                 sigma_start: float | None = None, sigma_end: float = 1.0,
+                 sigma_schedule: ScheduleLike = "linear", lr_start: float = 0.5,
+                 lr_end: float = 0.0, lr_schedule: ScheduleLike = "linear",
+                 metric: str = "euclidean", nan_policy: str = "error", dtype: str | None = None,
+                 chunk_size: int = 8192, num_threads: int | None = 1,
+                 random_state: int | None = None) -> None:
+        self.rows, self.cols, self.topology, self.toroidal = rows, cols, topology, toroidal
+        self.init, self.algorithm, self.n_epochs = init, algorithm, n_epochs
+        self.neighbourhood = neighbourhood
+        self.sigma_start, self.sigma_end, self.sigma_schedule = sigma_start, sigma_end, sigma_schedule
+        self.lr_start, self.lr_end, self.lr_schedule = lr_start, lr_end, lr_schedule
+        self.metric, self.nan_policy, self.dtype = metric, nan_policy, dtype
+        self.chunk_size, self.num_threads, self.random_state = chunk_size, num_threads, random_state
+
+    # ----------------------------------------------------------------------------- fitting
+    def fit(self, X: np.ndarray, y: None = None,
+            sample_order: Sequence[int] | None = None) -> "KohonenMap":
+        """Train on X (n_samples, n_features).
+
+        ``sample_order`` (online only) replays a given sequence of row indices instead of a
+        fresh random permutation per epoch (to reproduce a run, or compare with another
+        implementation step by step).
+        """
+        grid = self._validate()
+        with torch_threads(self.num_threads), blas_threads(self.num_threads):
+            return self._fit(grid, X, sample_order)
+
+    def _fit(self, grid: Grid, X: np.ndarray, sample_order: Sequence[int] | None) -> "KohonenMap":
+        X = check_input(X, None, self.nan_policy, "KohonenMap.fit")
+        dtype = DTYPES[self.dtype or ("float64" if self.algorithm == "online" else "float32")]
+        X = np.ascontiguousarray(X, dtype=dtype)
+        has_nan = bool(np.isnan(X).any())
+        if self.algorithm == "online" and has_nan:
+            raise ValueError("nan_policy='ignore' (NaN in X) is supported by algorithm='batch' only")
+        if isinstance(self.init, str) and self.init == "pca" and X.shape[1] < 2:
+            raise ValueError("init='pca' needs at least 2 features; use init='sample'")
+        rng = np.random.default_rng(self.random_state)
+        self.grid_ = grid
+        self.n_features_in_ = X.shape[1]
+        W = self._initial_weights(X, grid, rng, has_nan).astype(dtype)
+        sigma_start = self.sigma_start if self.sigma_start is not None else max(self.rows, self.cols) / 2
+        if self.algorithm == "online":
+            W = self._fit_online(W, X, grid, rng, sigma_start, sample_order)
+        else:
+            W = self._fit_batch(W, X, grid, sigma_start, has_nan)
+        self.weights_ = W
+        return self
+
+    def _validate(self) -> Grid:
+        grid = Grid(self.rows, self.cols, self.topology, self.toroidal)
+        check_choice("algorithm", self.algorithm, ALGORITHMS)
+        if isinstance(self.init, str):
+            check_choice("init", self.init, INITS)
+        check_neighbourhood(self.neighbourhood)
+        check_metric(self.metric)
+        check_choice("nan_policy", self.nan_policy, NAN_POLICIES)
+        if self.dtype is not None:
+            check_choice("dtype", self.dtype, tuple(DTYPES))
+        if int(self.n_epochs) != self.n_epochs or self.n_epochs < 1:
+            raise ValueError(f"n_epochs={self.n_epochs} must be an integer >= 1")
+        sigma_start = self.sigma_start if self.sigma_start is not None else max(self.rows, self.cols) / 2
+        if not (sigma_start > 0 and self.sigma_end > 0):
+            raise ValueError(f"sigma_start={sigma_start} and sigma_end={self.sigma_end} must be > 0")
+        if self.lr_start < 0 or self.lr_end < 0:
+            raise ValueError(f"lr_start={self.lr_start} and lr_end={self.lr_end} must be >= 0")
+        check_schedule("sigma_schedule", self.sigma_schedule, sigma_start, self.sigma_end)
+        check_schedule("lr_schedule", self.lr_schedule, self.lr_start, self.lr_end)
+        if self.chunk_size < 1:
+            raise ValueError(f"chunk_size={self.chunk_size} must be >= 1")
+        return grid
+
+    def _initial_weights(self, X: np.ndarray, grid: Grid, rng: np.random.Generator,
+                         has_nan: bool = False) -> np.ndarray:
+        K, n = grid.n_nodes, X.shape[1]
+        if not isinstance(self.init, str):
+            W = np.array(self.init, dtype=np.float64).reshape(-1, n) if np.size(self.init) == K * n \
+                else None
+            if W is None or W.shape != (K, n):
+                raise ValueError(f"init array has shape {np.shape(self.init)}; expected ({K}, {n}) or "
+                                 f"({grid.rows}, {grid.cols}, {n})")
+            return W
+        if self.init == "uniform":
+            return rng.uniform(-1 / (2 * n), 1 / (2 * n), size=(K, n))
+        complete = X[~np.isnan(X).any(axis=1)] if has_nan else X
+        if len(complete) == 0:
+            raise ValueError("every row of X has a NaN; init needs some complete rows")
+        if self.init == "sample":
+            return complete[rng.integers(0, len(complete), size=K)].astype(np.float64)
+        return _pca_plane(complete, grid)
+
+    def _fit_online(self, W: np.ndarray, X: np.ndarray, grid: Grid, rng: np.random.Generator,
+                    sigma_start: float, sample_order: Sequence[int] | None) -> np.ndarray:
+        n = len(X)
+        if sample_order is None:
+            order = np.concatenate([rng.permutation(n) for _ in range(self.n_epochs)])
+        else:
+            order = np.asarray(sample_order, dtype=np.int64)
+            if order.ndim != 1 or len(order) == 0 or order.min() < 0 or order.max() >= n:
+                raise ValueError(f"sample_order must be a 1-D sequence of row indices in [0, {n})")
+        total = len(order)
+        eta = schedule_values(self.lr_schedule, self.lr_start, self.lr_end, total)
+        sigma = schedule_values(self.sigma_schedule, sigma_start, self.sigma_end, total)
+        W = np.ascontiguousarray(W)
+        self.history_ = []
+        per_epoch = max(n, 1)
+        for epoch, start in enumerate(range(0, total, per_epoch), start=1):
+            stop = min(start + per_epoch, total)
+            W = train_online(W, X, grid, order[start:stop], eta[start:stop], sigma[start:stop],
+                             self.neighbourhood)
+            self.history_.append({"epoch": epoch, "sigma": float(sigma[stop - 1]),
+                                  "lr": float(eta[stop - 1]),
+                                  "quantization_error": quantization_error(X, W, "euclidean")})
+        self.n_iter_ = total
+        return np.ascontiguousarray(W)
+
+    def _fit_batch(self, W: np.ndarray, X: np.ndarray, grid: Grid, sigma_start: float,
+                   has_nan: bool) -> np.ndarray:
+        epochs = self.n_epochs
+        sigma = schedule_values(self.sigma_schedule, sigma_start, self.sigma_end, max(epochs - 1, 1),
+                                steps=np.arange(epochs))
+        self.history_ = []
+        with torch.no_grad():
+            Wt = torch.from_numpy(np.ascontiguousarray(W))
+            Xt = torch.from_numpy(X)
+            x_sq = (Xt * Xt).sum(1)
+            grid_d2 = torch.tensor(grid.squared_distances, dtype=Wt.dtype)
+            for epoch in range(epochs):
+                Wt, qe = batch_epoch(Wt, Xt, x_sq, has_nan, grid_d2, float(sigma[epoch]),
+                                     self.neighbourhood, self.metric, self.chunk_size)
+                self.history_.append({"epoch": epoch + 1, "sigma": float(sigma[epoch]),
+                                      "lr": 1.0, "quantization_error": qe})
+        self.n_iter_ = epochs
+        return Wt.numpy()
+
+    # ---------------------------------------------------------------------------- inference
+    def _checked(self, X: np.ndarray, who: str) -> np.ndarray:
+        if not hasattr(self, "weights_"):
+            raise ValueError(f"this KohonenMap is not fitted yet; call fit before {who}")
+        X = check_input(X, self.n_features_in_, self.nan_policy, f"KohonenMap.{who}")
+        return X.astype(self.weights_.dtype, copy=False)
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        """Index (row-major) of each object's best-matching node."""
+        X = self._checked(X, "predict")
+        return best_matching(X, self.weights_, self.metric, chunk=self.chunk_size)[0][:, 0]
+
+    def winner_coordinates(self, X: np.ndarray) -> np.ndarray:
+        """(n_samples, 2) grid (row, col) of each object's best-matching node."""
+        return self.grid_.index[self.predict(X)]
+
+    def transform(self, X: np.ndarray) -> np.ndarray:
+        """(n_samples, rows * cols) distances from each object to every node."""
+        X = self._checked(X, "transform")
+        return pairwise(X, self.weights_, self.metric, chunk=self.chunk_size)
+
+    def quantization_error(self, X: np.ndarray) -> float:
+        return quantization_error(self._checked(X, "quantization_error"), self.weights_, self.metric)
+
+    def topographic_error(self, X: np.ndarray, connectivity: int | None = None) -> float:
+        """Share of objects whose two best nodes are not adjacent (rectangular grids:
+        ``connectivity`` 8, MiniSom's convention, or 4)."""
+        X = self._checked(X, "topographic_error")
+        return topographic_error(X, self.weights_, self.grid_, connectivity, self.metric)
+
+    @property
+    def weights_grid(self) -> np.ndarray:
+        """(rows, cols, n_features) view of the weights."""
+        return self.weights_.reshape(self.rows, self.cols, -1)
+
+
+def _pca_plane(X: np.ndarray, grid: Grid) -> np.ndarray:
+    """Nodes spread evenly over the plane of the first two principal components, centred on the
+    mean, each axis spanning +-2 standard deviations of its component."""
+    n = len(X)
+    mean = X.mean(axis=0, dtype=np.float64)
+    covariance = (X.T @ X).astype(np.float64) - n * np.outer(mean, mean)
+    eigenvalues, eigenvectors = np.linalg.eigh(covariance / max(n - 1, 1))
+    top = np.argsort(eigenvalues)[::-1][:2]
+    vt = eigenvectors[:, top].T
+    scale = np.sqrt(np.maximum(eigenvalues[top], 0.0))
+    a = np.linspace(-1, 1, grid.rows) if grid.rows > 1 else np.zeros(1)
+    b = np.linspace(-1, 1, grid.cols) if grid.cols > 1 else np.zeros(1)
+    A, B = np.meshgrid(a, b, indexing="ij")
+    return mean + 2 * (A.reshape(-1, 1) * scale[0] * vt[0] + B.reshape(-1, 1) * scale[1] * vt[1])
