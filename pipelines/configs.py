@@ -121,6 +121,7 @@ class SomSettings(Config):
     dtype: Optional[str] = Field(None, description="float32 or float64; default by algorithm")
     chunk_size: int = 8192
     num_threads: Optional[int] = 1
+    device: str = "cpu"
     random_state: Optional[int] = 0
 
     def to_library(self) -> KohonenMap:

@@ -238,6 +238,7 @@ def test_nan_is_an_error_unless_asked_for(digits01):
     ({"sigma_schedule": "cosine"}, r"sigma_schedule='cosine' is not one of"),
     ({"n_epochs": 0}, "n_epochs=0 must be an integer >= 1"),
     ({"init": np.zeros((2, 2))}, r"init array has shape \(2, 2\); expected \(9, 4\)"),
+    ({"device": "tpu"}, "device='tpu'"),
 ])
 def test_bad_configuration_names_the_value(kwargs, message):
     params = {"rows": 3, "cols": 3, **kwargs}

@@ -8,6 +8,7 @@ import numpy as np
 import torch
 
 from ..data.config import check_choice
+from ..training.config import resolve_device
 from ..training.runtime import blas_threads, torch_threads
 from .distances import NAN_POLICIES, best_matching, check_input, check_metric, pairwise
 from .grid import Grid
@@ -54,6 +55,7 @@ class KohonenMap:
     chunk_size : rows of X per distance block (bounds memory at chunk_size x K).
     num_threads : torch and BLAS threads during ``fit`` (1 is fastest for maps this size; None
         leaves the process settings).
+    device : torch device of the batch map ("cpu", "cuda", ...); the online rule runs in numpy.
     random_state : seed of initialisation and sample order.
 
     Attributes
@@ -72,7 +74,7 @@ class KohonenMap:
                  sigma_schedule: ScheduleLike = "linear", lr_start: float = 0.5,
                  lr_end: float = 0.0, lr_schedule: ScheduleLike = "linear",
                  metric: str = "euclidean", nan_policy: str = "error", dtype: str | None = None,
-                 chunk_size: int = 8192, num_threads: int | None = 1,
+                 chunk_size: int = 8192, num_threads: int | None = 1, device: str = "cpu",
                  random_state: int | None = None) -> None:
         self.rows, self.cols, self.topology, self.toroidal = rows, cols, topology, toroidal
         self.init, self.algorithm, self.n_epochs = init, algorithm, n_epochs
@@ -81,6 +83,7 @@ class KohonenMap:
         self.lr_start, self.lr_end, self.lr_schedule = lr_start, lr_end, lr_schedule
         self.metric, self.nan_policy, self.dtype = metric, nan_policy, dtype
         self.chunk_size, self.num_threads, self.random_state = chunk_size, num_threads, random_state
+        self.device = device
 
     # ----------------------------------------------------------------------------- fitting
     def fit(self, X: np.ndarray, y: None = None,
@@ -137,6 +140,7 @@ class KohonenMap:
         check_schedule("lr_schedule", self.lr_schedule, self.lr_start, self.lr_end)
         if self.chunk_size < 1:
             raise ValueError(f"chunk_size={self.chunk_size} must be >= 1")
+        resolve_device(self.device)
         return grid
 
     def _initial_weights(self, X: np.ndarray, grid: Grid, rng: np.random.Generator,
@@ -189,18 +193,19 @@ class KohonenMap:
         sigma = schedule_values(self.sigma_schedule, sigma_start, self.sigma_end, max(epochs - 1, 1),
                                 steps=np.arange(epochs))
         self.history_ = []
+        device = resolve_device(self.device)
         with torch.no_grad():
-            Wt = torch.from_numpy(np.ascontiguousarray(W))
-            Xt = torch.from_numpy(X)
+            Wt = torch.from_numpy(np.ascontiguousarray(W)).to(device)
+            Xt = torch.from_numpy(X).to(device)
             x_sq = (Xt * Xt).sum(1)
-            grid_d2 = torch.tensor(grid.squared_distances, dtype=Wt.dtype)
+            grid_d2 = torch.tensor(grid.squared_distances, dtype=Wt.dtype, device=device)
             for epoch in range(epochs):
                 Wt, qe = batch_epoch(Wt, Xt, x_sq, has_nan, grid_d2, float(sigma[epoch]),
                                      self.neighbourhood, self.metric, self.chunk_size)
                 self.history_.append({"epoch": epoch + 1, "sigma": float(sigma[epoch]),
                                       "lr": 1.0, "quantization_error": qe})
         self.n_iter_ = epochs
-        return Wt.numpy()
+        return Wt.cpu().numpy()
 
     # ---------------------------------------------------------------------------- inference
     def _checked(self, X: np.ndarray, who: str) -> np.ndarray:

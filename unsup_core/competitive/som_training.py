@@ -81,9 +81,9 @@ def batch_epoch(W: torch.Tensor, X: torch.Tensor, x_sq: torch.Tensor, has_nan: b
     each feature's sums and counts run over the objects that observe it.
     """
     K, D = W.shape
-    sums = torch.zeros(K, D, dtype=W.dtype)
-    counts = torch.zeros((K, D) if has_nan else (K,), dtype=W.dtype)
-    total_distance = torch.zeros((), dtype=torch.float64)
+    sums = torch.zeros(K, D, dtype=W.dtype, device=W.device)
+    counts = torch.zeros((K, D) if has_nan else (K,), dtype=W.dtype, device=W.device)
+    total_distance = torch.zeros((), dtype=torch.float64, device=W.device)
     fast = metric == "euclidean" and not has_nan
     w_sq = (W * W).sum(1) if fast else None
     for start in range(0, X.shape[0], chunk):
