@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Mapping
 from dataclasses import asdict
 from pathlib import Path
@@ -9,12 +10,28 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from .autoencoders import Autoencoder, AutoencoderConfig
-
-# Explicit table of what a checkpoint may rebuild: class name -> (model class, config class).
-MODEL_CLASSES: dict[str, tuple[type[nn.Module], type]] = {
-    "Autoencoder": (Autoencoder, AutoencoderConfig),
+# The explicit table of what a checkpoint may rebuild: class name -> (module, config class).
+# Modules are imported on demand, so loading one kind never imports the others.
+MODEL_CLASSES: dict[str, tuple[str, str]] = {
+    "Autoencoder": ("unsup_core.autoencoders.plain", "AutoencoderConfig"),
+    "LinearAutoencoder": ("unsup_core.autoencoders.linear", "LinearAutoencoderConfig"),
+    "SparseAutoencoder": ("unsup_core.autoencoders.sparse", "SparseAutoencoderConfig"),
+    "DenoisingAutoencoder": ("unsup_core.autoencoders.denoising", "DenoisingAutoencoderConfig"),
+    "ContractiveAutoencoder": ("unsup_core.autoencoders.contractive", "ContractiveAutoencoderConfig"),
+    "RelationalAutoencoder": ("unsup_core.autoencoders.relational", "RelationalAutoencoderConfig"),
+    "VariationalAutoencoder": ("unsup_core.autoencoders.variational", "VariationalAutoencoderConfig"),
+    "LabelRegularizedAutoencoder": ("unsup_core.autoencoders.label_regularized",
+                                    "LabelRegularizedAutoencoderConfig"),
 }
+
+
+def model_classes(kind: str) -> tuple[type[nn.Module], type]:
+    """(model class, config class) of a checkpoint kind."""
+    if kind not in MODEL_CLASSES:
+        raise ValueError(f"model kind {kind!r} is not one of {sorted(MODEL_CLASSES)}")
+    module_name, config_name = MODEL_CLASSES[kind]
+    module = importlib.import_module(module_name)
+    return getattr(module, kind), getattr(module, config_name)
 
 
 def to_checkpoint(model: nn.Module) -> dict:
@@ -27,10 +44,7 @@ def to_checkpoint(model: nn.Module) -> dict:
 
 
 def from_checkpoint(checkpoint: Mapping, device: str = "cpu") -> nn.Module:
-    kind = checkpoint.get("kind")
-    if kind not in MODEL_CLASSES:
-        raise ValueError(f"checkpoint kind {kind!r} is not one of {sorted(MODEL_CLASSES)}")
-    model_class, config_class = MODEL_CLASSES[kind]
+    model_class, config_class = model_classes(checkpoint.get("kind"))
     model = model_class(config_class(**checkpoint["config"]))
     model.load_state_dict(checkpoint["state_dict"])
     return model.to(device)
