@@ -19,7 +19,7 @@ from pydantic import Field
 
 import unsup_core
 
-from .tracking import AssetRun
+from .tracking import MAX_TAG_LENGTH, AssetRun
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_STORE = REPO_ROOT / "mlflow"
@@ -27,7 +27,6 @@ TAG_RUN_ID = "dagster.run_id"
 TAG_LEVEL = "dagster.level"
 TAG_ASSET = "dagster.asset_key"
 TAG_STEP = "dagster.step_key"
-MAX_TAG_LENGTH = 5000
 
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 
@@ -90,13 +89,14 @@ class MlflowTracking(ConfigurableResource):
         }
         run = client.create_run(experiment_id, tags=tags, run_name=asset_key)
         client.update_run(parent_id, status="RUNNING")
-        asset_run = AssetRun(client, run.info.run_id, experiment_id, self.experiment_name, self.ui_url)
+        asset_run = AssetRun(client, run.info.run_id, experiment_id, self.experiment_name, self.ui_url,
+                             tags)
         try:
             if params:
                 asset_run.log_params(params)
             yield asset_run
         except Exception as error:
-            client.set_tag(run.info.run_id, "error", f"{type(error).__name__}: {error}"[:MAX_TAG_LENGTH])
+            asset_run.record_error(error)
             self._end(client, run.info.run_id, parent_id, "FAILED")
             raise
         except BaseException:  # interrupted or terminated

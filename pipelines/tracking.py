@@ -7,7 +7,8 @@ import io
 import json
 import tempfile
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from unsup_core.serialization import to_checkpoint
 from unsup_core.training import Callback, EpochLog, TrainingHistory
 
 MAX_PARAM_LENGTH = 6000  # MLflow's limit on a param value
+MAX_TAG_LENGTH = 5000
 PARAMS_PER_BATCH = 100  # MLflow's limits per log_batch call
 METRICS_PER_BATCH = 1000
 
@@ -48,14 +50,20 @@ class AssetRun:
     (run id, experiment, UI link and inline plots) that links the materialisation back."""
 
     def __init__(self, client: MlflowClient, run_id: str, experiment_id: str,
-                 experiment_name: str, ui_url: str) -> None:
+                 experiment_name: str, ui_url: str, tags: Mapping[str, str] | None = None) -> None:
         self.client = client
         self.run_id = run_id
+        self.tags = dict(tags or {})
         self.experiment_id = experiment_id
         self.experiment_name = experiment_name
+        self.ui_url = ui_url
         self.url = f"{ui_url.rstrip('/')}/#/experiments/{experiment_id}/runs/{run_id}"
         self._plots: dict[str, bytes] = {}
         self.metrics: dict[str, float] = {}
+
+    def record_error(self, error: BaseException) -> None:
+        """Tag the run with the error that ended it (type and message)."""
+        self.client.set_tag(self.run_id, "error", f"{type(error).__name__}: {error}"[:MAX_TAG_LENGTH])
 
     def log_params(self, params: Mapping[str, Any]) -> None:
         items = [Param(k, str(v)[:MAX_PARAM_LENGTH]) for k, v in flatten(params).items()]
@@ -96,6 +104,26 @@ class AssetRun:
         buffer = io.BytesIO()
         torch.save(to_checkpoint(model), buffer)
         self.log_bytes(buffer.getvalue(), artifact_file)
+
+    @contextmanager
+    def nested(self, name: str, params: Mapping[str, Any] | None = None) -> Iterator["AssetRun"]:
+        """A child run of this one (e.g. one per model of a zoo), with this run's Dagster tags;
+        FINISHED, or FAILED (and re-raised) if the block raises."""
+        tags = {**self.tags, "mlflow.parentRunId": self.run_id, "dagster.level": "nested",
+                "dagster.nested": name}
+        run = self.client.create_run(self.experiment_id, tags=tags, run_name=name)
+        child = AssetRun(self.client, run.info.run_id, self.experiment_id, self.experiment_name,
+                         self.ui_url, tags)
+        try:
+            if params:
+                child.log_params(params)
+            yield child
+        except BaseException as error:
+            child.record_error(error)
+            self.client.set_terminated(child.run_id, "FAILED" if isinstance(error, Exception)
+                                       else "KILLED")
+            raise
+        self.client.set_terminated(child.run_id, "FINISHED")
 
     def epoch_logger(self, prefix: str = "", flush_every: int = 10) -> "MlflowEpochLogger":
         return MlflowEpochLogger(self, prefix, flush_every)

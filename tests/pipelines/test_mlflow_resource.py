@@ -136,3 +136,32 @@ def test_telemetry_is_off():
     import os
 
     assert os.environ.get("MLFLOW_DISABLE_TELEMETRY", "").lower() in ("true", "1")
+
+
+@asset
+def zoo_like(context, mlflow: MlflowTracking):
+    with mlflow.asset_run(context) as run:
+        for kind in ("first", "second"):
+            with run.nested(kind, params={"kind": kind}) as child:
+                child.log_metrics({"test/recon": 0.1})
+        try:
+            with run.nested("broken"):
+                raise ValueError("bad kind")
+        except ValueError:
+            pass
+    return 1
+
+
+def test_nested_runs_hang_under_the_asset_run(mlflow_store):
+    assert materialize([zoo_like], resources={"mlflow": mlflow_store}).success
+    _, runs = runs_of(mlflow_store)
+    asset_run = next(r for r in runs if r.data.tags["dagster.level"] == "asset")
+    nested = {r.info.run_name: r for r in runs if r.data.tags["dagster.level"] == "nested"}
+    assert set(nested) == {"first", "second", "broken"}
+    for name in ("first", "second"):
+        assert nested[name].info.status == "FINISHED"
+        assert nested[name].data.tags["mlflow.parentRunId"] == asset_run.info.run_id
+        assert nested[name].data.tags["dagster.asset_key"] == "zoo_like"
+        assert nested[name].data.params == {"kind": name}
+    assert nested["broken"].info.status == "FAILED"
+    assert nested["broken"].data.tags["error"] == "ValueError: bad kind"

@@ -1,8 +1,9 @@
 """Drawing, kept apart from computation: functions take arrays (or a training history) and
 return a matplotlib ``Figure``. matplotlib is imported lazily, only in ``plotting.base``."""
 
+from .codes import plot_code_scatter, plot_image_grid, project_2d
 from .maps import draw_map, plot_component_planes, plot_label_overlay, plot_map
 from .training import plot_loss_curves, plot_reconstructions
 
-__all__ = ["draw_map", "plot_component_planes", "plot_label_overlay", "plot_loss_curves",
+__all__ = ["draw_map", "plot_code_scatter", "plot_image_grid", "project_2d", "plot_component_planes", "plot_label_overlay", "plot_loss_curves",
            "plot_map", "plot_reconstructions"]
