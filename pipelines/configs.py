@@ -11,6 +11,7 @@ from dagster import Config
 from pydantic import Field
 
 from unsup_core.autoencoders import AutoencoderConfig
+from unsup_core.autoencoders.zoo import ZOO_KINDS, ZooConfig
 from unsup_core.competitive import KohonenMap
 from unsup_core.data import PrepareConfig, SourceConfig
 from unsup_core.training import TrainerConfig
@@ -48,6 +49,8 @@ class PreparedDatasetConfig(Config):
     test_fraction: float = Field(0.3, description="Share of all rows held out for testing")
     val_fraction: float = Field(0.1, description="Share of all rows for validation / early stopping")
     scaling: Literal["standard", "minmax", "none"] = Field("minmax", description="Feature scaling")
+    clip: bool = Field(False, description="Clip validation/test features to the training range "
+                       "(min-max: [0, 1])")
     seed: int = Field(0, description="Seed of the split")
 
     def to_library(self) -> PrepareConfig:
@@ -131,3 +134,28 @@ class SomSettings(Config):
 class DataSomConfig(Config):
     som: SomSettings = SomSettings()
     density_k: int = Field(5, description="Nearest objects averaged in the density map")
+
+
+class AutoencoderZooConfig(Config):
+    """Every autoencoder kind with one architecture (see unsup_core.autoencoders.zoo)."""
+
+    kinds: list[str] = Field(list(ZOO_KINDS), description=f"Kinds to train, from {list(ZOO_KINDS)}")
+    hidden: list[int] = [128]
+    code_dim: int = 16
+    activation: str = "relu"
+    code_l1: float = 1e-3
+    kl_sparsity: float = 3e-3
+    sparsity_target: float = 0.05
+    noise_std: float = 0.3
+    contractive_weight: float = 1e-3
+    relational_weight: float = 0.003
+    label_weight: float = 0.03
+    labels_per_class: int = Field(10, description="Labels per class for the probe and the "
+                                  "label-regularised kind")
+    probe_draws: int = 5
+    seed: int = 0
+    trainer: TrainerSettings = TrainerSettings(epochs=50, early_stopping_patience=10)
+
+    def to_library(self) -> ZooConfig:
+        values = self.model_dump(exclude={"trainer"})
+        return ZooConfig(**{**values, "kinds": tuple(values["kinds"]), "hidden": tuple(values["hidden"])})

@@ -3,6 +3,7 @@
 from dagster import AssetSelection, Definitions, define_asset_job, in_process_executor
 
 from .assets.autoencoder import plain_autoencoder
+from .assets.autoencoder_zoo import autoencoder_zoo
 from .assets.data import prepared_dataset, raw_dataset
 from .assets.som import data_som
 from .checks import prepared_class_balance, prepared_no_nan, prepared_split_sizes
@@ -11,7 +12,7 @@ from .io_managers import TorchModelIOManager
 from .presets import load_preset
 from .resources import MlflowTracking
 
-ASSETS = [raw_dataset, prepared_dataset, plain_autoencoder, data_som]
+ASSETS = [raw_dataset, prepared_dataset, plain_autoencoder, autoencoder_zoo, data_som]
 CHECKS = [prepared_no_nan, prepared_split_sizes, prepared_class_balance]
 JOB_NAME = "unsup_pipeline"
 

@@ -44,5 +44,5 @@ def mean_jacobian_norm(encode, X: np.ndarray | torch.Tensor, batch_size: int = 2
     total = 0.0
     for start in range(0, len(X), batch_size):
         jacobians = vmap(jacrev(single))(X[start:start + batch_size])  # (B, code, in)
-        total += float((jacobians ** 2).sum())
+        total += float((jacobians.detach() ** 2).sum())
     return total / len(X)

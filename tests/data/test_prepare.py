@@ -40,6 +40,14 @@ def test_scaler_is_fitted_on_the_training_split_only(digits):
     assert minmax.train.X.min() == 0 and minmax.train.X.max() == 1
 
 
+def test_clip_keeps_validation_and_test_in_the_training_range(digits):
+    loose = prepare(digits, PrepareConfig(scaling="minmax"))
+    clipped = prepare(digits, PrepareConfig(scaling="minmax", clip=True))
+    assert loose.test.X.max() > 1  # a test pixel brighter than any training one at that spot
+    assert clipped.test.X.min() >= 0 and clipped.test.X.max() <= 1
+    np.testing.assert_array_equal(clipped.train.X, loose.train.X)
+
+
 def test_constant_feature_scales_to_zero_not_nan(digits):
     data = prepare(digits, PrepareConfig(scaling="standard"))
     assert np.isfinite(data.train.X).all()  # digits has always-zero border pixels

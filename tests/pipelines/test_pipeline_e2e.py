@@ -13,6 +13,7 @@ from dagster import AssetKey, DagsterInstance
 from pipelines.definitions import ASSETS, JOB_NAME, build_definitions
 from pipelines.io_managers import TorchModelIOManager
 from pipelines.presets import load_preset
+from unsup_core.autoencoders.zoo import ZOO_KINDS
 
 REPO = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
@@ -75,6 +76,20 @@ def test_tiny_preset_materialises_everything_and_tracks_it(mlflow_store, tmp_pat
         f"plots/{name}.png" for name in ("u_matrix", "density", "hit_map", "component_planes",
                                          "label_overlay")}
 
+    zoo_runs = {r.info.run_name: r for r in runs if r.data.tags["dagster.level"] == "nested"}
+    assert set(zoo_runs) == set(ZOO_KINDS)
+    for kind, run in zoo_runs.items():
+        assert run.info.status == "FINISHED"
+        assert run.data.tags["mlflow.parentRunId"] == children["autoencoder_zoo"].info.run_id
+        assert {"test/recon", "probe/accuracy", "codes/near_zero_fraction",
+                "codes/jacobian_norm", "train/loss"} <= set(run.data.metrics), kind
+    assert {"test/elbo", "vae/active_units"} <= set(zoo_runs["variational"].data.metrics)
+    assert {a.path for a in client.list_artifacts(zoo_runs["variational"].info.run_id, "plots")} == {
+        "plots/codes.png", "plots/reconstructions.png", "plots/samples.png",
+        "plots/interpolation.png"}
+    zoo_metadata = result.asset_materializations_for_node("autoencoder_zoo")[0].metadata
+    assert zoo_metadata["comparison"].value.count("\n") == len(ZOO_KINDS) + 1
+
     metadata = result.asset_materializations_for_node("plain_autoencoder")[0].metadata
     assert metadata["mlflow_run_id"].value == ae.info.run_id
     assert metadata["plot_loss_curves"].value.startswith("![loss_curves](data:image/png;base64,")
@@ -89,7 +104,8 @@ def test_a_diverging_asset_leaves_its_run_and_the_parent_failed(mlflow_store, tm
     _, runs = mlflow_runs(mlflow_store)
     status = {r.data.tags.get("dagster.asset_key", "parent"): r.info.status for r in runs}
     assert status == {"raw_dataset": "FINISHED", "prepared_dataset": "FINISHED",
-                      "data_som": "FINISHED", "plain_autoencoder": "FAILED", "parent": "FAILED"}
+                      "data_som": "FINISHED", "autoencoder_zoo": "FINISHED",
+                      "plain_autoencoder": "FAILED", "parent": "FAILED"}
     failed = next(r for r in runs if r.data.tags.get("dagster.asset_key") == "plain_autoencoder")
     assert "training diverged at epoch 1" in failed.data.tags["error"]
 

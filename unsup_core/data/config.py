@@ -56,12 +56,15 @@ class SourceConfig:
 class PrepareConfig:
     """Split and scaling. Fractions are of the whole dataset; train gets the rest.
 
-    The scaler (and the imputation means) are fitted on the training split only.
+    The scaler (and the imputation means) are fitted on the training split only; ``clip`` clips
+    validation and test features to the range seen in training (for min-max scaling: [0, 1],
+    which likelihoods such as a Bernoulli decoder need).
     """
 
     test_fraction: float = 0.3
     val_fraction: float = 0.1
     scaling: Literal["standard", "minmax", "none"] = "minmax"
+    clip: bool = False
     seed: int = 0
 
     def __post_init__(self) -> None:

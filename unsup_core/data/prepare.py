@@ -21,9 +21,12 @@ class Scaler:
     offset: np.ndarray
     scale: np.ndarray
     fill: np.ndarray
+    low: np.ndarray
+    high: np.ndarray
+    clip: bool = False
 
     @classmethod
-    def fit(cls, X: np.ndarray, kind: str) -> "Scaler":
+    def fit(cls, X: np.ndarray, kind: str, clip: bool = False) -> "Scaler":
         fill = np.nanmean(X, axis=0)
         filled = np.where(np.isnan(X), fill, X)
         d = X.shape[1]
@@ -34,10 +37,14 @@ class Scaler:
         else:
             offset, scale = np.zeros(d), np.ones(d)
         scale = np.where(scale > 0, scale, 1.0)  # a constant feature maps to 0, not to NaN
-        return cls(kind, offset.astype(np.float32), scale.astype(np.float32), fill.astype(np.float32))
+        low, high = filled.min(axis=0), filled.max(axis=0)
+        return cls(kind, offset.astype(np.float32), scale.astype(np.float32), fill.astype(np.float32),
+                   low.astype(np.float32), high.astype(np.float32), clip)
 
     def transform(self, X: np.ndarray) -> np.ndarray:
         filled = np.where(np.isnan(X), self.fill, X)
+        if self.clip:
+            filled = np.clip(filled, self.low, self.high)
         return ((filled - self.offset) / self.scale).astype(np.float32)
 
     def inverse_transform(self, X: np.ndarray) -> np.ndarray:
@@ -167,7 +174,7 @@ def prepare(dataset: Dataset, config: PrepareConfig) -> PreparedData:
         name = dataset.feature_names[int(np.argmax(all_missing))]
         raise ValueError(f"{dataset.source}: column {name!r} has no observed value in the "
                          "training split; nothing to impute it from")
-    scaler = Scaler.fit(train_X, config.scaling)
+    scaler = Scaler.fit(train_X, config.scaling, config.clip)
 
     def make(index: np.ndarray) -> Split:
         X = dataset.X[index]
