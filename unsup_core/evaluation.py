@@ -10,10 +10,11 @@ from .data.prepare import few_label_indices
 
 
 def few_label_probe(train_codes: np.ndarray, y_train: np.ndarray, test_codes: np.ndarray,
-                    y_test: np.ndarray, per_class: int = 10, draws: int = 5,
-                    seed: int = 0) -> tuple[float, float]:
+                    y_test: np.ndarray, per_class: int = 10, draws: int = 5, seed: int = 0,
+                    standardize: bool = True) -> tuple[float, float]:
     """Mean and standard deviation over ``draws`` of the test accuracy of a logistic regression
-    trained on ``per_class`` labelled codes of every class (codes standardised on those)."""
+    trained on ``per_class`` labelled codes of every class (codes standardised on those
+    labelled codes unless ``standardize=False``)."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
@@ -21,7 +22,9 @@ def few_label_probe(train_codes: np.ndarray, y_train: np.ndarray, test_codes: np
     scores = []
     for draw in range(draws):
         index = few_label_indices(y_train, per_class, seed + draw)
-        probe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000))
+        probe = LogisticRegression(max_iter=2000)
+        if standardize:
+            probe = make_pipeline(StandardScaler(), probe)
         probe.fit(train_codes[index], y_train[index])
         scores.append(probe.score(test_codes, y_test))
     return float(np.mean(scores)), float(np.std(scores))
