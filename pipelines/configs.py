@@ -14,7 +14,9 @@ from unsup_core.autoencoders import AutoencoderConfig
 from unsup_core.autoencoders.zoo import ZOO_KINDS, ZooConfig
 from unsup_core.competitive import KohonenMap
 from unsup_core.data import PrepareConfig, SourceConfig
+from unsup_core.stacked import StackedAutoencoderConfig
 from unsup_core.training import TrainerConfig
+from unsup_core.transfer import TRANSFER_MODES, TransferConfig
 
 
 class RawDatasetConfig(Config):
@@ -159,3 +161,42 @@ class AutoencoderZooConfig(Config):
     def to_library(self) -> ZooConfig:
         values = self.model_dump(exclude={"trainer"})
         return ZooConfig(**{**values, "kinds": tuple(values["kinds"]), "hidden": tuple(values["hidden"])})
+
+
+class StackedAutoencoderAssetConfig(Config):
+    """Greedy layer-wise pretraining, then fine-tuning as a deep autoencoder."""
+
+    layer_sizes: list[int] = [48, 32, 16]
+    activation: str = "sigmoid"
+    layer_kind: Literal["plain", "denoising", "sparse_l1", "sparse_kl", "contractive"] = "plain"
+    noise_std: float = 0.3
+    seed: int = 0
+    pretrain: TrainerSettings = TrainerSettings(epochs=30, lr=1e-2)
+    finetune: TrainerSettings = TrainerSettings(epochs=30, lr=1e-3, early_stopping_patience=10)
+    probe_labels_per_class: int = 10
+
+    def to_library(self, in_features: int) -> StackedAutoencoderConfig:
+        return StackedAutoencoderConfig(in_features=in_features, layer_sizes=tuple(self.layer_sizes),
+                                        activation=self.activation, layer_kind=self.layer_kind,
+                                        noise_std=self.noise_std, seed=self.seed)
+
+
+class TransferModelsConfig(Config):
+    """Transfer of the pretrained encoder to a target task with few labels."""
+
+    task: Literal["same_classes", "class_split"] = Field(
+        "same_classes", description="Target: the same classes, or only target_classes")
+    target_classes: list[int] = Field([5, 6, 7, 8, 9], description="Class codes of a class split")
+    modes: list[str] = Field(list(TRANSFER_MODES), description=f"From {list(TRANSFER_MODES)}")
+    labels_per_class: list[int] = Field([1, 5, 10, 20, 0], description="Label budgets; 0 = all")
+    draws: int = 5
+    encoder_lr_scale: float = 0.1
+    target_steps: int = 300
+    model_labels_per_class: int = Field(10, description="Budget of the models handed downstream")
+    seed: int = 0
+    trainer: TrainerSettings = TrainerSettings(lr=1e-2, batch_size=32)
+
+    def to_library(self) -> TransferConfig:
+        return TransferConfig(modes=tuple(self.modes), labels_per_class=tuple(self.labels_per_class),
+                              draws=self.draws, encoder_lr_scale=self.encoder_lr_scale,
+                              target_steps=self.target_steps, seed=self.seed)

@@ -22,6 +22,9 @@ MODEL_CLASSES: dict[str, tuple[str, str]] = {
     "VariationalAutoencoder": ("unsup_core.autoencoders.variational", "VariationalAutoencoderConfig"),
     "LabelRegularizedAutoencoder": ("unsup_core.autoencoders.label_regularized",
                                     "LabelRegularizedAutoencoderConfig"),
+    "StackedEncoder": ("unsup_core.stacked", "StackedAutoencoderConfig"),
+    "DeepAutoencoder": ("unsup_core.stacked", "StackedAutoencoderConfig"),
+    "EncoderClassifier": ("unsup_core.stacked", "EncoderClassifierConfig"),
 }
 
 

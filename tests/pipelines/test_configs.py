@@ -70,3 +70,14 @@ def test_presets_exist_and_unknown_preset_is_an_error():
     assert {"tiny", "default"} <= set(preset_names())
     with pytest.raises(ValueError, match=r"preset 'huge' not found; known presets: \["):
         load_preset("huge")
+
+
+def test_stacked_and_transfer_configs_convert():
+    from pipelines.configs import StackedAutoencoderAssetConfig, TransferModelsConfig
+
+    stack = StackedAutoencoderAssetConfig(layer_sizes=[8, 4], layer_kind="denoising").to_library(16)
+    assert stack.layer_sizes == (8, 4) and stack.layer_kind == "denoising" and stack.in_features == 16
+    transfer = TransferModelsConfig(labels_per_class=[5, 0], modes=["frozen"]).to_library()
+    assert transfer.labels_per_class == (5, 0) and transfer.modes == ("frozen",)
+    with pytest.raises(ValueError, match="mode='all' is not one of"):
+        TransferModelsConfig(modes=["all"]).to_library()

@@ -50,3 +50,22 @@ def plot_reconstructions(originals: np.ndarray, reconstructions: np.ndarray,
             axes[row, i].set_axis_off()
     figure.suptitle(title, fontsize=9)
     return figure
+
+
+def plot_accuracy_curve(summary: Sequence[dict], title: str = "target accuracy vs labels") -> "Figure":  # noqa: F821
+    """Mean test accuracy (+- std over label draws) against labels per class, one line per mode;
+    ``labels_per_class == 0`` (all labels) is drawn as the last tick, "all"."""
+    budgets = sorted({row["labels_per_class"] for row in summary}, key=lambda k: (k == 0, k))
+    position = {k: i for i, k in enumerate(budgets)}
+    figure = new_figure(5.0, 3.4)
+    ax = figure.subplots()
+    for mode in sorted({row["mode"] for row in summary}):
+        rows = sorted((r for r in summary if r["mode"] == mode), key=lambda r: position[r["labels_per_class"]])
+        ax.errorbar([position[r["labels_per_class"]] for r in rows], [r["accuracy"] for r in rows],
+                    yerr=[r.get("accuracy_std", 0.0) for r in rows], marker="o", capsize=3, label=mode)
+    ax.set_xticks(range(len(budgets)), [str(k) if k else "all" for k in budgets])
+    ax.set_xlabel("labels per class")
+    ax.set_ylabel("test accuracy")
+    ax.set_title(title, fontsize=9)
+    ax.legend(fontsize=8)
+    return figure

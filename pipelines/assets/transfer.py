@@ -1,0 +1,87 @@
+"""Pretraining and transfer: the stacked autoencoder, then the encoder moved to a target task."""
+
+import copy
+
+from dagster import AssetExecutionContext, MetadataValue, Output, asset
+
+from unsup_core.autoencoders import apply_array
+from unsup_core.data import PreparedData
+from unsup_core.evaluation import few_label_probe
+from unsup_core.plotting import plot_accuracy_curve, plot_loss_curves
+from unsup_core.stacked import DeepAutoencoder, StackedEncoder, pretrain_layers
+from unsup_core.training import Trainer
+from unsup_core.transfer import class_split, fit_target, summarize_curve, transfer_curve
+
+from ..configs import StackedAutoencoderAssetConfig, TransferModelsConfig
+from ..reporting import markdown_table
+from ..resources import MlflowTracking
+from .data import CODE_VERSION
+
+
+@asset(group_name="transfer", code_version=CODE_VERSION, kinds={"pytorch"},
+       io_manager_key="model_io_manager")
+def stacked_autoencoder(context: AssetExecutionContext, config: StackedAutoencoderAssetConfig,
+                        prepared_dataset: PreparedData, mlflow: MlflowTracking) -> Output[StackedEncoder]:
+    """Greedy layer-wise pretraining (each layer an autoencoder on the codes of the one below,
+    decoders then dropped), then end-to-end fine-tuning as a deep autoencoder; the encoder."""
+    data = prepared_dataset
+    stack = config.to_library(data.n_features)
+    with mlflow.asset_run(context, params=config.model_dump()) as run:
+        layers, histories = pretrain_layers(
+            stack, data.train.X, config.pretrain.to_library(),
+            callbacks_for_layer=lambda h: [run.epoch_logger(prefix=f"layer{h}/")])
+        deep = DeepAutoencoder.from_layers(stack, layers)
+        start = float(((apply_array(deep, data.test.X) - data.test.X) ** 2).mean())
+        val = data.val.tensors() if len(data.val) else None
+        history = Trainer(config.finetune.to_library(), callbacks=[run.epoch_logger("finetune/")]).fit(
+            deep, {"x": data.train.X}, val)
+        metrics = {"test/recon_stacked": start,
+                   "test/recon": float(((apply_array(deep, data.test.X) - data.test.X) ** 2).mean())}
+        if data.train.y is not None:
+            codes = apply_array(deep, data.train.X, "encode"), apply_array(deep, data.test.X, "encode")
+            metrics["probe/accuracy"] = few_label_probe(codes[0], data.train.y, codes[1], data.test.y,
+                                                        config.probe_labels_per_class)[0]
+        run.log_metrics(metrics)
+        for h, layer_history in enumerate(histories, 1):
+            run.log_figure(plot_loss_curves(layer_history, f"layer {h} pretraining"), f"layer{h}_loss")
+        run.log_figure(plot_loss_curves(history, "fine-tuning as a deep autoencoder"), "finetune_loss")
+        run.log_model(deep.encoder, "model/encoder.pt")
+    return Output(deep.encoder, metadata={**run.dagster_metadata(), **{k.replace("/", "_"): v
+                                                                       for k, v in metrics.items()}})
+
+
+@asset(group_name="transfer", code_version=CODE_VERSION, kinds={"pytorch"},
+       io_manager_key="model_io_manager")
+def transfer_models(context: AssetExecutionContext, config: TransferModelsConfig,
+                    prepared_dataset: PreparedData, stacked_autoencoder: StackedEncoder,
+                    mlflow: MlflowTracking) -> Output[dict]:
+    """Each transfer mode (frozen encoder + head, fine-tuning, from scratch) at each label
+    budget: the accuracy curve as a figure and a table; the classifiers at the model budget."""
+    data = prepared_dataset
+    if config.task == "class_split":
+        data = class_split(data, config.target_classes)
+    transfer = config.to_library()
+    trainer = config.trainer.to_library()
+    encoder = stacked_autoencoder
+
+    def scratch() -> StackedEncoder:
+        return StackedEncoder(encoder.config)
+
+    with mlflow.asset_run(context, params=config.model_dump()) as run:
+        summary = summarize_curve(transfer_curve(encoder, scratch, data, transfer, trainer))
+        for row in summary:
+            budget = row["labels_per_class"] or "all"
+            run.log_metrics({f"accuracy/{row['mode']}/k{budget}": row["accuracy"]})
+        table = markdown_table(summary, ("mode", "labels_per_class", "accuracy", "accuracy_std", "draws"))
+        run.log_text(table, "transfer_curve.md")
+        run.log_dict({"rows": summary}, "transfer_curve.json")
+        run.log_figure(plot_accuracy_curve(summary, "transfer of the stacked encoder"), "transfer_curve")
+        labelled = data.few_labels(config.model_labels_per_class, config.seed)
+        models = {}
+        for mode in transfer.modes:
+            start = scratch() if mode == "scratch" else copy.deepcopy(encoder)
+            models[mode], accuracy = fit_target(start, mode, data, labelled, trainer,
+                                                transfer.encoder_lr_scale, transfer.target_steps)
+            run.log_metrics({f"model/{mode}/accuracy": accuracy})
+            run.log_model(models[mode], f"model/{mode}.pt")
+    return Output(models, metadata={**run.dagster_metadata(), "curve": MetadataValue.md(table)})

@@ -1,0 +1,74 @@
+"""Transfer to target tasks with few labels: modes, class splits, the accuracy curve."""
+
+import copy
+
+import numpy as np
+import pytest
+import torch
+
+from unsup_core.stacked import StackedAutoencoderConfig, StackedEncoder, greedy_layerwise_pretrain
+from unsup_core.training import TrainerConfig
+from unsup_core.transfer import (TransferConfig, class_split, fit_target, summarize_curve,
+                                 transfer_curve)
+
+FAST = TrainerConfig(epochs=1, batch_size=32, lr=1e-2)
+
+
+@pytest.fixture(scope="module")
+def pretrained(prepared_digits):
+    config = StackedAutoencoderConfig(in_features=64, layer_sizes=(32, 16))
+    encoder, _ = greedy_layerwise_pretrain(config, prepared_digits.train.X,
+                                           TrainerConfig(epochs=15, lr=1e-2))
+    return encoder
+
+
+def test_frozen_mode_leaves_the_encoder_unchanged_and_finetune_changes_it(prepared_digits, pretrained):
+    labelled = prepared_digits.few_labels(5, seed=0)
+    before = copy.deepcopy(pretrained.state_dict())
+    frozen, _ = fit_target(copy.deepcopy(pretrained), "frozen", prepared_digits, labelled, FAST,
+                           target_steps=20)
+    assert all(torch.equal(before[k], v) for k, v in frozen.encoder.state_dict().items())
+    tuned, _ = fit_target(copy.deepcopy(pretrained), "finetune", prepared_digits, labelled, FAST,
+                          target_steps=20)
+    assert any(not torch.equal(before[k], v) for k, v in tuned.encoder.state_dict().items())
+    assert all(torch.equal(before[k], v) for k, v in pretrained.state_dict().items())  # copies
+
+
+def test_pretrained_encoder_beats_training_from_scratch_at_10_labels(prepared_digits, pretrained):
+    config = StackedAutoencoderConfig(in_features=64, layer_sizes=(32, 16))
+    labelled = prepared_digits.few_labels(10, seed=1)
+    scratch = [fit_target(StackedEncoder(config), "scratch", prepared_digits, labelled, FAST,
+                          target_steps=150)[1]]
+    tuned = [fit_target(copy.deepcopy(pretrained), "finetune", prepared_digits, labelled, FAST,
+                        target_steps=150)[1]]
+    assert np.mean(tuned) > np.mean(scratch) + 0.05
+
+
+def test_curve_has_every_mode_budget_and_draw(prepared_digits, pretrained):
+    config = StackedAutoencoderConfig(in_features=64, layer_sizes=(32, 16))
+    curve = TransferConfig(labels_per_class=(1, 0), draws=2, target_steps=5)
+    rows = transfer_curve(pretrained, lambda: StackedEncoder(config), prepared_digits, curve, FAST)
+    assert len(rows) == 3 * (2 + 1)  # 3 modes x (2 draws at k=1, 1 run with all labels)
+    summary = summarize_curve(rows)
+    assert {(s["mode"], s["labels_per_class"]) for s in summary} == {
+        (m, k) for m in ("frozen", "finetune", "scratch") for k in (1, 0)}
+    assert all(0 <= s["accuracy"] <= 1 for s in summary)
+
+
+def test_class_split_relabels_the_target_classes(prepared_digits):
+    target = class_split(prepared_digits, [5, 6, 7, 8, 9])
+    assert target.class_names == ("5", "6", "7", "8", "9") and target.n_classes == 5
+    assert set(np.unique(target.train.y)) == set(range(5))
+    originals = prepared_digits.train.y[np.isin(prepared_digits.train.row_ids, target.train.row_ids)]
+    assert set(np.unique(originals)) == {5, 6, 7, 8, 9}
+    with pytest.raises(ValueError, match=r"classes=\[3, 12\]: need >= 2 class codes in \[0, 10\)"):
+        class_split(prepared_digits, [3, 12])
+
+
+def test_bad_transfer_settings(prepared_digits, pretrained):
+    with pytest.raises(ValueError, match=r"mode='partial' is not one of \['frozen', 'finetune', 'scratch'\]"):
+        TransferConfig(modes=("partial",))
+    with pytest.raises(ValueError, match="labels_per_class"):
+        TransferConfig(labels_per_class=(-1,))
+    with pytest.raises(ValueError, match="per_class=500 is larger than class"):
+        prepared_digits.few_labels(500, seed=0)

@@ -1,0 +1,135 @@
+"""Transfer learning with few labels (Pan & Yang 2009; Yosinski et al. 2014).
+
+A universal part f(x, alpha), learned on a base task with many objects (here: any pretrained
+encoder with ``out_features``), and a task-specific head g'(z, beta') learned on a target task with
+m << l labelled objects, minimising sum_i L'(g'(f(x'_i, alpha), beta'), y'_i):
+
+``frozen``    over beta' only (alpha fixed: the encoder is a feature extractor);
+``finetune``  over beta' and alpha, the encoder at ``encoder_lr_scale`` times the head's rate;
+``scratch``   the same network from random initialisation (the baseline transfer must beat).
+
+Target tasks: the same classes with k labels per class, or a split of the classes
+(:func:`class_split`, e.g. base = digits 0-4, target = 5-9), or any labelled user table.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+
+import numpy as np
+from torch import nn
+
+from .autoencoders.layers import apply_array
+from .data.config import check_choice
+from .data.prepare import PreparedData, Split, few_label_indices
+from .stacked import EncoderClassifier
+from .training import Trainer, TrainerConfig
+
+TRANSFER_MODES = ("frozen", "finetune", "scratch")
+ALL_LABELS = 0  # labels_per_class entry meaning "every training label"
+
+
+@dataclass(frozen=True)
+class TransferConfig:
+    """Which modes, which label budgets (0 = all labels), how many label draws per budget.
+
+    ``target_steps`` sets the number of optimiser steps per fit whatever the label budget
+    (epochs = ceil(target_steps / batches per epoch)), so 1 and 100 labels per class get the
+    same amount of training.
+    """
+
+    modes: tuple[str, ...] = TRANSFER_MODES
+    labels_per_class: tuple[int, ...] = (1, 5, 10, 20, ALL_LABELS)
+    draws: int = 5
+    encoder_lr_scale: float = 0.1
+    target_steps: int = 300
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "modes", tuple(self.modes))
+        object.__setattr__(self, "labels_per_class", tuple(int(k) for k in self.labels_per_class))
+        for mode in self.modes:
+            check_choice("mode", mode, TRANSFER_MODES)
+        if any(k < 0 for k in self.labels_per_class):
+            raise ValueError(f"labels_per_class={self.labels_per_class}: each must be >= 1, or 0 "
+                             "for all labels")
+        if self.draws < 1 or self.target_steps < 1:
+            raise ValueError(f"draws={self.draws} and target_steps={self.target_steps} must be >= 1")
+        if not self.encoder_lr_scale > 0:
+            raise ValueError(f"encoder_lr_scale={self.encoder_lr_scale} must be > 0")
+
+
+def class_split(data: PreparedData, classes: Sequence[int]) -> PreparedData:
+    """The task restricted to ``classes`` (codes of ``data.class_names``), relabelled 0..k-1."""
+    if data.train.y is None:
+        raise ValueError("class_split needs labelled data")
+    classes = [int(c) for c in classes]
+    unknown = [c for c in classes if not 0 <= c < data.n_classes]
+    if len(classes) < 2 or unknown:
+        raise ValueError(f"classes={classes}: need >= 2 class codes in [0, {data.n_classes})")
+    lookup = np.full(data.n_classes, -1)
+    lookup[classes] = np.arange(len(classes))
+
+    def subset(split: Split) -> Split:
+        keep = np.isin(split.y, classes)
+        observed = None if split.observed is None else split.observed[keep]
+        return Split(split.X[keep], lookup[split.y[keep]].astype(np.int64), observed,
+                     split.row_ids[keep])
+
+    names = tuple(data.class_names[c] for c in classes)
+    return replace(data, train=subset(data.train), val=subset(data.val), test=subset(data.test),
+                   class_names=names)
+
+
+def fit_target(encoder: nn.Module, mode: str, data: PreparedData, labelled: np.ndarray,
+               trainer_config: TrainerConfig, encoder_lr_scale: float = 0.1,
+               target_steps: int = 300) -> tuple[EncoderClassifier, float]:
+    """Train a head (and, for ``finetune``/``scratch``, the encoder) on the labelled training
+    objects ``labelled``; return the classifier and its test accuracy. ``encoder`` is used as
+    given (pass a copy of a pretrained encoder, or a fresh one for ``scratch``)."""
+    check_choice("mode", mode, TRANSFER_MODES)
+    model = EncoderClassifier(encoder, data.n_classes, freeze_encoder=mode == "frozen",
+                              seed=trainer_config.seed)
+    batches = math.ceil(len(labelled) / trainer_config.batch_size)
+    config = replace(trainer_config, epochs=max(1, math.ceil(target_steps / batches)),
+                     early_stopping_patience=None)
+    groups = model.param_groups(config.lr, config.lr * encoder_lr_scale) if mode == "finetune" else None
+    Trainer(config).fit(model, {"x": data.train.X[labelled], "y": data.train.y[labelled]},
+                        param_groups=groups)
+    accuracy = float(np.mean(apply_array(model, data.test.X, "predict") == data.test.y))
+    return model, accuracy
+
+
+def transfer_curve(pretrained: nn.Module, make_scratch: Callable[[], nn.Module],
+                   data: PreparedData, config: TransferConfig,
+                   trainer_config: TrainerConfig) -> list[dict]:
+    """Test accuracy of every mode at every label budget and draw: rows of
+    ``{"mode", "labels_per_class", "draw", "accuracy"}`` (labels_per_class 0 = all)."""
+    rows = []
+    for per_class in config.labels_per_class:
+        for draw in range(config.draws if per_class != ALL_LABELS else 1):
+            labelled = (np.arange(len(data.train)) if per_class == ALL_LABELS else
+                        few_label_indices(data.train.y, per_class, config.seed + draw,
+                                          data.class_names))
+            for mode in config.modes:
+                encoder = make_scratch() if mode == "scratch" else copy.deepcopy(pretrained)
+                _, accuracy = fit_target(encoder, mode, data, labelled, trainer_config,
+                                         config.encoder_lr_scale, config.target_steps)
+                rows.append({"mode": mode, "labels_per_class": per_class, "draw": draw,
+                             "accuracy": accuracy})
+    return rows
+
+
+def summarize_curve(rows: list[dict]) -> list[dict]:
+    """Mean and standard deviation of accuracy per (mode, labels_per_class)."""
+    keys = sorted({(r["mode"], r["labels_per_class"]) for r in rows},
+                  key=lambda k: (k[0], k[1] if k[1] != ALL_LABELS else math.inf))
+    summary = []
+    for mode, per_class in keys:
+        scores = [r["accuracy"] for r in rows if r["mode"] == mode and r["labels_per_class"] == per_class]
+        summary.append({"mode": mode, "labels_per_class": per_class, "accuracy": float(np.mean(scores)),
+                        "accuracy_std": float(np.std(scores)), "draws": len(scores)})
+    return summary
