@@ -14,6 +14,7 @@ from unsup_core.autoencoders import AutoencoderConfig
 from unsup_core.autoencoders.zoo import ZOO_KINDS, ZooConfig
 from unsup_core.competitive import KohonenMap
 from unsup_core.data import PrepareConfig, SourceConfig
+from unsup_core.selfsupervised import PretextChoice
 from unsup_core.stacked import StackedAutoencoderConfig
 from unsup_core.training import TrainerConfig
 from unsup_core.transfer import TRANSFER_MODES, TransferConfig
@@ -200,3 +201,24 @@ class TransferModelsConfig(Config):
         return TransferConfig(modes=tuple(self.modes), labels_per_class=tuple(self.labels_per_class),
                               draws=self.draws, encoder_lr_scale=self.encoder_lr_scale,
                               target_steps=self.target_steps, seed=self.seed)
+
+
+class SslEncoderConfig(Config):
+    """A self-supervised pretext (see unsup_core.selfsupervised); tables without an image shape
+    use masked-feature reconstruction."""
+
+    pretext: Literal["contrastive", "patch_position", "masked_features"] = "contrastive"
+    encoder: Literal["cnn", "mlp"] = "cnn"
+    code_dim: int = 128
+    patch_size: int = 2
+    gap: int = 1
+    jitter: int = 0
+    upsample: int = 1
+    mask_prob: float = 0.3
+    temperature: float = 0.5
+    seed: int = 0
+    trainer: TrainerSettings = TrainerSettings(epochs=100, batch_size=256, lr=2e-3)
+    probe_labels_per_class: int = 10
+
+    def to_library(self) -> PretextChoice:
+        return PretextChoice(**self.model_dump(exclude={"trainer", "probe_labels_per_class"}))

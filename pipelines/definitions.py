@@ -6,7 +6,7 @@ from .assets.autoencoder import plain_autoencoder
 from .assets.autoencoder_zoo import autoencoder_zoo
 from .assets.data import prepared_dataset, raw_dataset
 from .assets.som import data_som
-from .assets.transfer import stacked_autoencoder, transfer_models
+from .assets.transfer import ssl_encoder, stacked_autoencoder, transfer_models
 from .checks import prepared_class_balance, prepared_no_nan, prepared_split_sizes
 from .hooks import mlflow_failure_hook
 from .io_managers import TorchModelIOManager
@@ -14,7 +14,7 @@ from .presets import load_preset
 from .resources import MlflowTracking
 
 ASSETS = [raw_dataset, prepared_dataset, plain_autoencoder, autoencoder_zoo, data_som,
-          stacked_autoencoder, transfer_models]
+          ssl_encoder, stacked_autoencoder, transfer_models]
 CHECKS = [prepared_no_nan, prepared_split_sizes, prepared_class_balance]
 JOB_NAME = "unsup_pipeline"
 

@@ -12,7 +12,9 @@ from .presets import load_preset
 from .resources import default_tracking_uri
 
 SUMMARY_METRICS = ("n_samples", "n_train", "n_test", "test_recon_mse", "epochs_run", "n_params",
-                   "quantization_error", "topographic_error", "purity")
+                   "quantization_error", "topographic_error", "purity", "probe_accuracy",
+                   "accuracy_stacked_finetune", "accuracy_ssl_frozen", "accuracy_ssl_finetune",
+                   "accuracy_ssl_scratch")
 
 
 def summarize(result) -> list[str]:

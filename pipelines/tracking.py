@@ -65,6 +65,10 @@ class AssetRun:
         """Tag the run with the error that ended it (type and message)."""
         self.client.set_tag(self.run_id, "error", f"{type(error).__name__}: {error}"[:MAX_TAG_LENGTH])
 
+    def set_tags(self, tags: Mapping[str, str]) -> None:
+        for key, value in tags.items():
+            self.client.set_tag(self.run_id, key, str(value))
+
     def log_params(self, params: Mapping[str, Any]) -> None:
         items = [Param(k, str(v)[:MAX_PARAM_LENGTH]) for k, v in flatten(params).items()]
         for i in range(0, len(items), PARAMS_PER_BATCH):

@@ -62,6 +62,14 @@ class TransferConfig:
             raise ValueError(f"encoder_lr_scale={self.encoder_lr_scale} must be > 0")
 
 
+def untrained_like(model: nn.Module) -> nn.Module:
+    """The same network, freshly initialised from its config (the ``scratch`` baseline)."""
+    from .serialization import model_classes
+
+    model_class, _ = model_classes(type(model).__name__)
+    return model_class(model.config)
+
+
 def class_split(data: PreparedData, classes: Sequence[int]) -> PreparedData:
     """The task restricted to ``classes`` (codes of ``data.class_names``), relabelled 0..k-1."""
     if data.train.y is None:

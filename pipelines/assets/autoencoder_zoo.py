@@ -46,8 +46,10 @@ def autoencoder_zoo(context: AssetExecutionContext, config: AutoencoderZooConfig
         table = markdown_table(rows, TABLE_COLUMNS)
         run.log_text(table, "comparison.md")
         run.log_dict({"rows": rows}, "comparison.json")
+    best = max(rows, key=lambda row: row.get("probe/accuracy", float("-inf")))
     return Output(models, metadata={**run.dagster_metadata(), "comparison": MetadataValue.md(table),
-                                    "kinds": len(rows)})
+                                    "kinds": len(rows), "best_kind": best["kind"],
+                                    "probe_accuracy": best.get("probe/accuracy", float("nan"))})
 
 
 def log_member_figures(run: AssetRun, kind: str, model, data: PreparedData) -> None:

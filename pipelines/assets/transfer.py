@@ -1,18 +1,22 @@
 """Pretraining and transfer: the stacked autoencoder, then the encoder moved to a target task."""
 
 import copy
+from functools import partial
 
 from dagster import AssetExecutionContext, MetadataValue, Output, asset
+from torch import nn
 
 from unsup_core.autoencoders import apply_array
 from unsup_core.data import PreparedData
 from unsup_core.evaluation import few_label_probe
 from unsup_core.plotting import plot_accuracy_curve, plot_loss_curves
+from unsup_core.selfsupervised import pretext_for_data
 from unsup_core.stacked import DeepAutoencoder, StackedEncoder, pretrain_layers
-from unsup_core.training import Trainer
-from unsup_core.transfer import class_split, fit_target, summarize_curve, transfer_curve
+from unsup_core.training import Trainer, evaluate
+from unsup_core.transfer import (class_split, fit_target, summarize_curve, transfer_curve,
+                                 untrained_like)
 
-from ..configs import StackedAutoencoderAssetConfig, TransferModelsConfig
+from ..configs import SslEncoderConfig, StackedAutoencoderAssetConfig, TransferModelsConfig
 from ..reporting import markdown_table
 from ..resources import MlflowTracking
 from .data import CODE_VERSION
@@ -52,36 +56,70 @@ def stacked_autoencoder(context: AssetExecutionContext, config: StackedAutoencod
 
 @asset(group_name="transfer", code_version=CODE_VERSION, kinds={"pytorch"},
        io_manager_key="model_io_manager")
+def ssl_encoder(context: AssetExecutionContext, config: SslEncoderConfig,
+                prepared_dataset: PreparedData, mlflow: MlflowTracking) -> Output[nn.Module]:
+    """An encoder pretrained without labels on a pretext: contrastive views, relative patch
+    position, or masked features (tables without an image shape)."""
+    data = prepared_dataset
+    with mlflow.asset_run(context, params=config.model_dump()) as run:
+        model, used = pretext_for_data(config.to_library(), data.n_features, data.image_shape)
+        val = {"x": data.val.X} if len(data.val) else None
+        history = Trainer(config.trainer.to_library(), callbacks=[run.epoch_logger()]).fit(
+            model, {"x": data.train.X}, val)
+        metrics = {f"test/{k}": v for k, v in evaluate(model, {"x": data.test.X}).items()}
+        if data.train.y is not None:
+            codes = apply_array(model, data.train.X, "encode"), apply_array(model, data.test.X, "encode")
+            metrics["probe/accuracy"] = few_label_probe(codes[0], data.train.y, codes[1], data.test.y,
+                                                        config.probe_labels_per_class)[0]
+        run.log_metrics(metrics)
+        run.set_tags({"pretext": used})
+        run.log_figure(plot_loss_curves(history, f"{used} pretext"), "loss_curves")
+        run.log_model(model, "model/checkpoint.pt")
+    return Output(model, metadata={**run.dagster_metadata(), "pretext": used,
+                                   **{k.replace("/", "_"): v for k, v in metrics.items()}})
+
+
+@asset(group_name="transfer", code_version=CODE_VERSION, kinds={"pytorch"},
+       io_manager_key="model_io_manager")
 def transfer_models(context: AssetExecutionContext, config: TransferModelsConfig,
                     prepared_dataset: PreparedData, stacked_autoencoder: StackedEncoder,
-                    mlflow: MlflowTracking) -> Output[dict]:
-    """Each transfer mode (frozen encoder + head, fine-tuning, from scratch) at each label
-    budget: the accuracy curve as a figure and a table; the classifiers at the model budget."""
+                    ssl_encoder: nn.Module, mlflow: MlflowTracking) -> Output[dict]:
+    """Each pretrained encoder (stacked AE, self-supervised) in each transfer mode (frozen
+    encoder + head, fine-tuning, from scratch) at each label budget: the accuracy curves as a
+    figure and a table; the classifiers at the model budget, handed downstream."""
     data = prepared_dataset
     if config.task == "class_split":
         data = class_split(data, config.target_classes)
     transfer = config.to_library()
     trainer = config.trainer.to_library()
-    encoder = stacked_autoencoder
-
-    def scratch() -> StackedEncoder:
-        return StackedEncoder(encoder.config)
-
+    encoders = {"stacked": stacked_autoencoder, "ssl": ssl_encoder}
     with mlflow.asset_run(context, params=config.model_dump()) as run:
-        summary = summarize_curve(transfer_curve(encoder, scratch, data, transfer, trainer))
+        summary = []
+        for name, encoder in encoders.items():
+            rows = summarize_curve(transfer_curve(encoder, partial(untrained_like, encoder), data,
+                                                  transfer, trainer))
+            summary += [{"encoder": name, **row} for row in rows]
         for row in summary:
             budget = row["labels_per_class"] or "all"
-            run.log_metrics({f"accuracy/{row['mode']}/k{budget}": row["accuracy"]})
-        table = markdown_table(summary, ("mode", "labels_per_class", "accuracy", "accuracy_std", "draws"))
+            run.log_metrics({f"accuracy/{row['encoder']}/{row['mode']}/k{budget}": row["accuracy"]})
+        table = markdown_table(summary, ("encoder", "mode", "labels_per_class", "accuracy",
+                                         "accuracy_std", "draws"))
         run.log_text(table, "transfer_curve.md")
         run.log_dict({"rows": summary}, "transfer_curve.json")
-        run.log_figure(plot_accuracy_curve(summary, "transfer of the stacked encoder"), "transfer_curve")
+        for name in encoders:
+            run.log_figure(plot_accuracy_curve([r for r in summary if r["encoder"] == name],
+                                               f"transfer of the {name} encoder"), f"transfer_curve_{name}")
         labelled = data.few_labels(config.model_labels_per_class, config.seed)
-        models = {}
-        for mode in transfer.modes:
-            start = scratch() if mode == "scratch" else copy.deepcopy(encoder)
-            models[mode], accuracy = fit_target(start, mode, data, labelled, trainer,
-                                                transfer.encoder_lr_scale, transfer.target_steps)
-            run.log_metrics({f"model/{mode}/accuracy": accuracy})
-            run.log_model(models[mode], f"model/{mode}.pt")
-    return Output(models, metadata={**run.dagster_metadata(), "curve": MetadataValue.md(table)})
+        models, accuracies = {}, {}
+        for name, encoder in encoders.items():
+            for mode in transfer.modes:
+                start = untrained_like(encoder) if mode == "scratch" else copy.deepcopy(encoder)
+                key = f"{name}_{mode}"
+                models[key], accuracy = fit_target(start, mode, data, labelled, trainer,
+                                                   transfer.encoder_lr_scale, transfer.target_steps)
+                run.log_metrics({f"model/{key}/accuracy": accuracy})
+                accuracies[f"accuracy_{key}"] = accuracy
+                run.log_model(models[key], f"model/{key}.pt")
+    return Output(models, metadata={**run.dagster_metadata(), **accuracies,
+                                    "labels_per_class": config.model_labels_per_class,
+                                    "curve": MetadataValue.md(table)})

@@ -94,10 +94,12 @@ def test_tiny_preset_materialises_everything_and_tracks_it(mlflow_store, tmp_pat
     assert [m.step for m in client.get_metric_history(stacked.info.run_id, "layer2/train/loss")] == [1, 2]
     assert "finetune/train/loss" in stacked.data.metrics and "probe/accuracy" in stacked.data.metrics
     transfer = children["transfer_models"]
-    assert {f"accuracy/{mode}/k{k}" for mode in ("frozen", "finetune", "scratch")
-            for k in (1, "all")} <= set(transfer.data.metrics)
+    assert {f"accuracy/{encoder}/{mode}/k{k}" for encoder in ("stacked", "ssl")
+            for mode in ("frozen", "finetune", "scratch") for k in (1, "all")} <= set(transfer.data.metrics)
     assert {a.path for a in client.list_artifacts(transfer.info.run_id)} >= {
         "transfer_curve.md", "transfer_curve.json", "plots", "model"}
+    ssl = children["ssl_encoder"]
+    assert ssl.data.tags["pretext"] == "patch_position" and "test/accuracy" in ssl.data.metrics
 
     metadata = result.asset_materializations_for_node("plain_autoencoder")[0].metadata
     assert metadata["mlflow_run_id"].value == ae.info.run_id
