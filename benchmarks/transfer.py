@@ -3,8 +3,8 @@ the anchors (raw-pixel logistic regression, graph label spreading) computed in t
 
 Data: digits, stratified 70/30 split (seed 0), min-max scaled on train (clipped). Encoders:
 the greedy layer-wise stacked autoencoder (sigmoid 64-48-32-16, 30 epochs per layer, then 30
-epochs as a deep autoencoder) and, when ``unsup_core.selfsupervised`` provides them, the
-self-supervised encoders. Each is transferred in every mode (frozen encoder + head, fine-tuning
+epochs as a deep autoencoder), the relative-patch-position pretext (native 8x8, MLP patch
+encoder, 100 epochs) and the contrastive pretext (CNN, NT-Xent, 100 epochs). Each is transferred in every mode (frozen encoder + head, fine-tuning
 with a 10x smaller encoder rate, the same network from scratch) at 1, 5, 10, 20 labels per class
 and all labels, mean over 5 label draws (one run with all labels), 300 optimiser steps per fit.
 
@@ -31,10 +31,12 @@ if str(ROOT) not in sys.path:
 
 from unsup_core.data import PrepareConfig, load_digits_dataset, prepare  # noqa: E402
 from unsup_core.evaluation import few_label_probe  # noqa: E402
+from unsup_core.selfsupervised import PretextChoice, pretext_for_data  # noqa: E402
 from unsup_core.stacked import (DeepAutoencoder, StackedAutoencoderConfig,  # noqa: E402
-                                StackedEncoder, pretrain_layers)
+                                pretrain_layers)
 from unsup_core.training import Trainer, TrainerConfig  # noqa: E402
-from unsup_core.transfer import TransferConfig, summarize_curve, transfer_curve  # noqa: E402
+from unsup_core.transfer import (TransferConfig, summarize_curve, transfer_curve,  # noqa: E402
+                                 untrained_like)
 
 RESULTS = ROOT / "benchmarks" / "results" / "transfer.json"
 
@@ -69,6 +71,13 @@ def stacked_encoder(data, epochs: int) -> StackedEncoder:
     return deep.encoder
 
 
+def ssl_encoder(data, pretext: str, epochs: int, **choice):
+    model, _ = pretext_for_data(PretextChoice(pretext=pretext, **choice), data.n_features,
+                                data.image_shape)
+    Trainer(TrainerConfig(epochs=epochs, batch_size=256, lr=2e-3)).fit(model, {"x": data.train.X})
+    return model
+
+
 def curve_rows(name: str, encoder, scratch, data, config, trainer) -> list[dict]:
     started = time.perf_counter()
     summary = summarize_curve(transfer_curve(encoder, scratch, data, config, trainer))
@@ -90,9 +99,15 @@ def main() -> None:
     trainer = TrainerConfig(lr=1e-2, batch_size=32)
     with threadpool_limits(1):
         rows = anchors(data, budgets, draws)
-        encoder = stacked_encoder(data, 3 if args.quick else 30)
-        rows += curve_rows("stacked AE", encoder, lambda: StackedEncoder(encoder.config), data,
-                           config, trainer)
+        encoders = {
+            "stacked AE": stacked_encoder(data, 3 if args.quick else 30),
+            "patch position (8x8, MLP)": ssl_encoder(data, "patch_position", 3 if args.quick else 100,
+                                                     encoder="mlp"),
+            "contrastive (CNN)": ssl_encoder(data, "contrastive", 3 if args.quick else 100),
+        }
+        for name, encoder in encoders.items():
+            rows += curve_rows(name, encoder, lambda e=encoder: untrained_like(e), data, config,
+                               trainer)
     print(f"{'encoder: mode':48s} " + " ".join(f"{(str(k) if k else 'all'):>8s}" for k in budgets))
     for mode in dict.fromkeys(r["mode"] for r in rows):
         cells = {r["labels_per_class"]: r["accuracy"] for r in rows if r["mode"] == mode}

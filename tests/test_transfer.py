@@ -72,3 +72,24 @@ def test_bad_transfer_settings(prepared_digits, pretrained):
         TransferConfig(labels_per_class=(-1,))
     with pytest.raises(ValueError, match="per_class=500 is larger than class"):
         prepared_digits.few_labels(500, seed=0)
+
+
+def test_untrained_like_rebuilds_the_same_network_from_its_config(pretrained):
+    from unsup_core.transfer import untrained_like
+
+    fresh = untrained_like(pretrained)
+    assert type(fresh) is type(pretrained) and fresh.config == pretrained.config
+    assert [p.shape for p in fresh.parameters()] == [p.shape for p in pretrained.parameters()]
+    assert any(not torch.equal(a, b) for a, b in zip(fresh.parameters(), pretrained.parameters()))
+
+
+def test_pretext_choice_falls_back_to_masked_features_without_an_image_shape():
+    from unsup_core.selfsupervised import (ContrastiveModel, MaskedFeatureModel, PretextChoice,
+                                           pretext_for_data)
+
+    model, used = pretext_for_data(PretextChoice(pretext="contrastive"), 12, None)
+    assert used == "masked_features" and isinstance(model, MaskedFeatureModel)
+    model, used = pretext_for_data(PretextChoice(pretext="contrastive", encoder="mlp"), 64, (8, 8))
+    assert used == "contrastive" and isinstance(model, ContrastiveModel) and model.out_features == 128
+    with pytest.raises(ValueError, match="pretext='jigsaw' is not one of"):
+        pretext_for_data(PretextChoice(pretext="jigsaw"), 64, (8, 8))
