@@ -143,8 +143,9 @@ def main() -> None:
         "load_average_1min": [round(load_before, 2), round(load_after, 2)],
         "seconds": round(seconds, 1), "records": records}
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(report, indent=2) + "\n")
-    print(f"wrote {RESULTS}")
+    results = RESULTS.with_suffix(".quick.json") if args.quick else RESULTS
+    results.write_text(json.dumps(report, indent=2) + "\n")
+    print(f"wrote {results}")
 
 
 if __name__ == "__main__":

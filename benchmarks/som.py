@@ -197,8 +197,9 @@ def main() -> None:
               "python": platform.python_version(), "threads": 1,
               "seconds": round(time.perf_counter() - started, 1), "records": records}
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(report, indent=2, default=float))
-    print(f"wrote {RESULTS}")
+    results = RESULTS.with_suffix('.quick.json') if args.quick else RESULTS
+    results.write_text(json.dumps(report, indent=2, default=float))
+    print(f"wrote {results}")
 
 
 if __name__ == "__main__":

@@ -30,7 +30,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from unsup_core.data import PrepareConfig, load_digits_dataset, prepare  # noqa: E402
-from unsup_core.evaluation import few_label_probe  # noqa: E402
+from unsup_core.evaluation import few_label_probe, label_spreading_accuracy  # noqa: E402
 from unsup_core.selfsupervised import PretextChoice, pretext_for_data  # noqa: E402
 from unsup_core.stacked import (DeepAutoencoder, StackedAutoencoderConfig,  # noqa: E402
                                 pretrain_layers)
@@ -42,24 +42,14 @@ RESULTS = ROOT / "benchmarks" / "results" / "transfer.json"
 
 
 def anchors(data, budgets: tuple[int, ...], draws: int) -> list[dict]:
-    from sklearn.semi_supervised import LabelSpreading
-
     rows = []
     for k in [b for b in budgets if b]:
-        raw = few_label_probe(data.train.X, data.train.y, data.test.X, data.test.y, k, draws,
-                              standardize=False)
-        rows.append({"mode": "anchor: raw-pixel logistic regression", "labels_per_class": k,
-                     "accuracy": raw[0], "accuracy_std": raw[1], "draws": draws})
-        scores = []
-        for draw in range(draws):
-            index = data.few_labels(k, draw)
-            y = np.full(len(data.train), -1)
-            y[index] = data.train.y[index]
-            model = LabelSpreading(kernel="knn", n_neighbors=7, max_iter=200).fit(data.train.X, y)
-            scores.append(model.score(data.test.X, data.test.y))
-        rows.append({"mode": "anchor: label spreading", "labels_per_class": k,
-                     "accuracy": float(np.mean(scores)), "accuracy_std": float(np.std(scores)),
-                     "draws": draws})
+        split = (data.train.X, data.train.y, data.test.X, data.test.y, k, draws)
+        for name, (mean, std) in (
+                ("anchor: raw-pixel logistic regression", few_label_probe(*split, standardize=False)),
+                ("anchor: label spreading", label_spreading_accuracy(*split))):
+            rows.append({"mode": name, "labels_per_class": k, "accuracy": mean, "accuracy_std": std,
+                         "draws": draws})
     return rows
 
 
@@ -116,8 +106,9 @@ def main() -> None:
     report = {"benchmark": "transfer", "quick": args.quick, "torch": torch.__version__,
               "python": platform.python_version(), "threads": 1,
               "seconds": round(time.perf_counter() - started, 1), "rows": rows}
-    RESULTS.write_text(json.dumps(report, indent=2, default=float))
-    print(f"wrote {RESULTS}")
+    results = RESULTS.with_suffix('.quick.json') if args.quick else RESULTS
+    results.write_text(json.dumps(report, indent=2, default=float))
+    print(f"wrote {results}")
 
 
 if __name__ == "__main__":

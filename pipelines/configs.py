@@ -2,7 +2,7 @@
 
 Each class mirrors a typed library config field for field (a test keeps them in step) and
 converts with ``to_library()``, where the library validates values with clear errors.
-No ``from __future__ import annotations`` here: Dagster resolves these annotations at runtime.
+Annotations here must stay real (not postponed strings): Dagster resolves them at runtime.
 """
 
 from typing import Literal, Optional

@@ -1,8 +1,6 @@
 """The MLflow tracking resource: one MLflow run per asset materialisation, nested under one
 parent run per Dagster run, ended FINISHED, FAILED or KILLED, never left RUNNING."""
 
-from __future__ import annotations
-
 import fcntl
 import hashlib
 import os

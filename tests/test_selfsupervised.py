@@ -303,7 +303,7 @@ def test_augmentations_keep_shapes_and_ranges(prepared_digits):
     erased = random_erasing(torch.ones(300, 2, 8, 8), 1.0, 3, g)
     holes = erased[:, 0] == 0
     sizes = holes.sum((1, 2))
-    assert 1 <= sizes.min() and sizes.max() <= 9 and (sizes > 1).any()
+    assert sizes.min() >= 1 and sizes.max() <= 9 and (sizes > 1).any()
     rows, cols = holes.any(2).sum(1), holes.any(1).sum(1)
     assert torch.equal(rows * cols, sizes)  # a filled rectangle
     assert torch.equal(erased[:, 1] == 0, holes)  # every channel

@@ -49,3 +49,21 @@ def mean_jacobian_norm(encode, X: np.ndarray | torch.Tensor, batch_size: int = 2
         jacobians = vmap(jacrev(single))(X[start:start + batch_size])  # (B, code, in)
         total += float((jacobians.detach() ** 2).sum())
     return total / len(X)
+
+
+def label_spreading_accuracy(train_X: np.ndarray, y_train: np.ndarray, test_X: np.ndarray,
+                             y_test: np.ndarray, per_class: int = 10, draws: int = 5,
+                             seed: int = 0) -> tuple[float, float]:
+    """Baseline: graph-based label spreading (kNN graph over all training objects, labels of
+    ``per_class`` objects per class, the rest unlabelled); mean and std of test accuracy."""
+    from sklearn.semi_supervised import LabelSpreading
+
+    scores = []
+    for draw in range(draws):
+        index = few_label_indices(y_train, per_class, seed + draw)
+        y = np.full(len(y_train), -1)
+        y[index] = y_train[index]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            model = LabelSpreading(kernel="knn", n_neighbors=7, max_iter=200).fit(train_X, y)
+            scores.append(model.score(test_X, y_test))
+    return float(np.mean(scores)), float(np.std(scores))

@@ -5,16 +5,18 @@ import dataclasses
 import pytest
 from dagster import validate_run_config
 
-from pipelines.configs import (AutoencoderSettings, AutoencoderZooConfig, PreparedDatasetConfig, RawDatasetConfig,
+from pipelines.configs import (AutoencoderSettings, AutoencoderZooConfig, SslEncoderConfig, PreparedDatasetConfig, RawDatasetConfig,
                                TrainerSettings)
 from pipelines.definitions import JOB_NAME, defs
 from pipelines.presets import load_preset, preset_names
 from unsup_core.autoencoders import AutoencoderConfig
 from unsup_core.autoencoders.zoo import ZooConfig
+from unsup_core.selfsupervised import PretextChoice
 from unsup_core.data import PrepareConfig, SourceConfig
 from unsup_core.training import TrainerConfig
 
 MIRRORS = [
+    (SslEncoderConfig, PretextChoice, set()),
     (AutoencoderZooConfig, ZooConfig, set()),
     (RawDatasetConfig, SourceConfig, set()),
     (PreparedDatasetConfig, PrepareConfig, set()),
@@ -30,7 +32,7 @@ def normalise(value):
 @pytest.mark.parametrize("dagster_config, library_config, only_in_library", MIRRORS)
 def test_dagster_config_mirrors_the_library_config(dagster_config, library_config, only_in_library):
     library_fields = {f.name: f for f in dataclasses.fields(library_config)}
-    dagster_fields = set(dagster_config.model_fields) - {"trainer"}  # trainer: TrainerSettings
+    dagster_fields = set(dagster_config.model_fields) - {"trainer", "probe_labels_per_class"}
     assert dagster_fields == set(library_fields) - only_in_library
     for name, field in dagster_config.model_fields.items():
         if name in library_fields and library_fields[name].default is not dataclasses.MISSING:
