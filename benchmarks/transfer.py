@@ -3,8 +3,9 @@ the anchors (raw-pixel logistic regression, graph label spreading) computed in t
 
 Data: digits, stratified 70/30 split (seed 0), min-max scaled on train (clipped). Encoders:
 the greedy layer-wise stacked autoencoder (sigmoid 64-48-32-16, 30 epochs per layer, then 30
-epochs as a deep autoencoder), the relative-patch-position pretext (native 8x8, MLP patch
-encoder, 100 epochs) and the contrastive pretext (CNN, NT-Xent, 100 epochs). Each is transferred in every mode (frozen encoder + head, fine-tuning
+epochs as a deep autoencoder), the relative-patch-position pretext (MLP patch encoder, 100
+epochs; native 8x8 with 2x2 patches and 1-pixel gaps, and upsampled to 24x24 with 6x6 patches,
+3-pixel gaps and +-1 jitter) and the contrastive pretext (CNN, NT-Xent, 100 epochs). Each is transferred in every mode (frozen encoder + head, fine-tuning
 with a 10x smaller encoder rate, the same network from scratch) at 1, 5, 10, 20 labels per class
 and all labels, mean over 5 label draws (one run with all labels), 300 optimiser steps per fit.
 
@@ -93,6 +94,9 @@ def main() -> None:
             "stacked AE": stacked_encoder(data, 3 if args.quick else 30),
             "patch position (8x8, MLP)": ssl_encoder(data, "patch_position", 3 if args.quick else 100,
                                                      encoder="mlp"),
+            "patch position (24x24 upsampled, MLP)": ssl_encoder(
+                data, "patch_position", 3 if args.quick else 100, encoder="mlp", patch_size=6,
+                gap=3, jitter=1, upsample=3),
             "contrastive (CNN)": ssl_encoder(data, "contrastive", 3 if args.quick else 100),
         }
         for name, encoder in encoders.items():

@@ -222,3 +222,39 @@ class SslEncoderConfig(Config):
 
     def to_library(self) -> PretextChoice:
         return PretextChoice(**self.model_dump(exclude={"trainer", "probe_labels_per_class"}))
+
+
+class TeacherModelConfig(Config):
+    """The large teacher a(x, w), trained on every training label."""
+
+    hidden: list[int] = [256, 256]
+    seed: int = 0
+    trainer: TrainerSettings = TrainerSettings(epochs=60, batch_size=32, lr=1e-3)
+
+
+class StudentModelConfig(Config):
+    """A small student b(x, w') trained on few labels plus the teacher's soft targets on every
+    training object (Hinton et al. 2015), beside the same student on the labels alone."""
+
+    hidden: list[int] = [16]
+    labels_per_class: int = 10
+    temperature: float = 4.0
+    alpha: float = Field(0.5, description="Weight of the true-label term (1 - alpha: imitation)")
+    steps: int = Field(12000, description="Optimiser steps of each student")
+    seed: int = 0
+    trainer: TrainerSettings = TrainerSettings(batch_size=32, lr=3e-3)
+
+
+class PrivilegedStudentConfig(Config):
+    """Learning using privileged information: the teacher sees x* (full images, or the named
+    privileged columns), the student only x (a degraded view, or the other columns)."""
+
+    degrade: Literal["pool4x4", "pixel_subset"] = "pool4x4"
+    privileged_columns: list[str] = Field([], description="For tables: columns only seen in training")
+    hidden: list[int] = [32]
+    labels_per_class: int = 20
+    temperature: float = 2.0
+    mu: float = Field(10.0, description="Weight of the imitation term")
+    steps: int = 3000
+    seed: int = 0
+    trainer: TrainerSettings = TrainerSettings(batch_size=32, lr=3e-3)

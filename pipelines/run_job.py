@@ -14,7 +14,8 @@ from .resources import default_tracking_uri
 SUMMARY_METRICS = ("n_samples", "n_train", "n_test", "test_recon_mse", "epochs_run", "n_params",
                    "quantization_error", "topographic_error", "purity", "probe_accuracy",
                    "accuracy_stacked_finetune", "accuracy_ssl_frozen", "accuracy_ssl_finetune",
-                   "accuracy_ssl_scratch")
+                   "accuracy_ssl_scratch", "teacher_accuracy", "student_accuracy",
+                   "baseline_accuracy", "lupi_accuracy", "lupi_baseline_accuracy")
 
 
 def summarize(result) -> list[str]:

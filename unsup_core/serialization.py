@@ -28,6 +28,8 @@ MODEL_CLASSES: dict[str, tuple[str, str]] = {
     "PatchPositionModel": ("unsup_core.selfsupervised.position", "PatchPositionConfig"),
     "MaskedFeatureModel": ("unsup_core.selfsupervised.masked", "MaskedFeatureConfig"),
     "ContrastiveModel": ("unsup_core.selfsupervised.contrastive", "ContrastiveConfig"),
+    "MLPClassifier": ("unsup_core.distillation.models", "MLPClassifierConfig"),
+    "JointPrivilegedModel": ("unsup_core.distillation.privileged", "JointPrivilegedConfig"),
 }
 
 

@@ -101,6 +101,14 @@ def test_tiny_preset_materialises_everything_and_tracks_it(mlflow_store, tmp_pat
     ssl = children["ssl_encoder"]
     assert ssl.data.tags["pretext"] == "patch_position" and "test/accuracy" in ssl.data.metrics
 
+    student = children["student_model"].data.metrics
+    assert {"test/accuracy", "baseline/test_accuracy", "agreement_with_teacher",
+            "size_ratio_teacher_to_student", "speed_ratio_teacher_to_student"} <= set(student)
+    assert student["size_ratio_teacher_to_student"] > 1
+    lupi = children["privileged_student"].data.metrics
+    assert lupi["n_features_student"] == 16 and lupi["n_features_privileged"] == 64
+    assert "test/accuracy" in children["teacher_model"].data.metrics
+
     metadata = result.asset_materializations_for_node("plain_autoencoder")[0].metadata
     assert metadata["mlflow_run_id"].value == ae.info.run_id
     assert metadata["plot_loss_curves"].value.startswith("![loss_curves](data:image/png;base64,")

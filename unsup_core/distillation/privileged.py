@@ -1,0 +1,204 @@
+"""Learning using privileged information (Vapnik & Vashist 2009, "A new learning paradigm:
+learning using privileged information") and generalized distillation (Lopez-Paz, Bottou,
+Schoelkopf, Vapnik 2016, "Unifying distillation and privileged information").
+
+Privileged features x* exist only at training time (the full image; the future of a series;
+an assessor's keywords). Separate training: a teacher a(x*, w*) learns from x*, then the
+student a(x, w) minimises sum_i L(a(x_i, w), y_i) + mu sum_i L(a(x_i, w), a(x*_i, w*))
+(:class:`GeneralizedDistillationStudent`); joint training of both with the coupling term:
+:class:`JointPrivilegedModel`. At prediction time only x is used.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from ..autoencoders.label_regularized import labelled_cross_entropy
+from ..data.config import check_choice
+from ..training import seeded
+from .losses import check_mu, check_temperature, generalized_distillation_loss, soft_kl
+from .models import MLPClassifier, MLPClassifierConfig
+from .student import teacher_targets
+
+DEGRADE_MODES = ("pool4x4", "pixel_subset")
+
+
+def degrade(X: np.ndarray, image_shape: Sequence[int], mode: str = "pool4x4",
+            n_pixels: int = 16, seed: int = 0) -> np.ndarray:
+    """A degraded view x of images whose full version is the privileged x*.
+
+    ``"pool4x4"``: average pooling down to a 4x4 grid (blocks of (h/4) x (w/4) pixels; for 8x8
+    digits 2x2 blocks), (n, h*w) -> (n, 16). ``"pixel_subset"``: ``n_pixels`` pixel columns
+    drawn once without replacement with ``seed`` (the same for every row, in increasing order),
+    (n, h*w) -> (n, n_pixels). Rows are images flattened in row-major order."""
+    check_choice("mode", mode, DEGRADE_MODES)
+    X = np.asarray(X, dtype=np.float32)
+    h, w = (int(s) for s in image_shape)
+    if X.ndim != 2 or X.shape[1] != h * w:
+        raise ValueError(f"X has shape {X.shape}; expected (n, {h * w}) for image_shape=({h}, {w})")
+    if mode == "pool4x4":
+        if h % 4 or w % 4:
+            raise ValueError(f"image_shape=({h}, {w}): pool4x4 needs sides divisible by 4")
+        blocks = X.reshape(-1, 4, h // 4, 4, w // 4)
+        return blocks.mean(axis=(2, 4)).reshape(-1, 16).astype(np.float32)
+    if not 1 <= n_pixels <= h * w:
+        raise ValueError(f"n_pixels={n_pixels} must lie in [1, {h * w}]")
+    columns = np.sort(np.random.default_rng(seed).choice(h * w, size=n_pixels, replace=False))
+    return X[:, columns]
+
+
+def split_privileged(X: np.ndarray, feature_names: Sequence[str],
+                     privileged_columns: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Split a table's features into (x, x*): x* the named ``privileged_columns`` (in that
+    order), x the others (in table order). X: (n, d) -> ((n, d - p), (n, p))."""
+    names = list(feature_names)
+    X = np.asarray(X)
+    if X.ndim != 2 or X.shape[1] != len(names):
+        raise ValueError(f"X has shape {X.shape} but {len(names)} feature_names were given")
+    if isinstance(privileged_columns, str):
+        privileged_columns = [privileged_columns]
+    privileged = list(privileged_columns)
+    missing = [c for c in privileged if c not in names]
+    if missing:
+        raise ValueError(f"privileged_columns {missing} are not among the features {names}")
+    if not privileged:
+        raise ValueError("privileged_columns=[] is empty: name at least one column")
+    if len(set(privileged)) == len(names):
+        raise ValueError(f"privileged_columns={privileged} covers every feature; x would be empty")
+    star = [names.index(c) for c in privileged]
+    rest = [i for i, name in enumerate(names) if name not in set(privileged)]
+    return X[:, rest], X[:, star]
+
+
+def privileged_data(teacher: nn.Module, X: np.ndarray, X_star: np.ndarray,
+                    y: np.ndarray | None = None, labelled: np.ndarray | None = None
+                    ) -> dict[str, np.ndarray]:
+    """Trainer data for :class:`GeneralizedDistillationStudent`: ``{"x": X, "y", "teacher_logits"
+    = a(x*, w*)}``, labels on the rows ``labelled`` (all if None) and -1 elsewhere. x* is
+    used here only, so it never reaches the student."""
+    X = np.asarray(X, dtype=np.float32)
+    if np.asarray(X_star).shape[0] != X.shape[0]:
+        raise ValueError(f"X has {X.shape[0]} rows but X_star {np.asarray(X_star).shape[0]}")
+    targets = np.full(X.shape[0], -1, dtype=np.int64)
+    if y is not None:
+        rows = np.arange(X.shape[0]) if labelled is None else np.asarray(labelled)
+        targets[rows] = np.asarray(y)[rows]
+    return {"x": X, "y": targets, "teacher_logits": teacher_targets(teacher, X_star)}
+
+
+class GeneralizedDistillationStudent(nn.Module):
+    """The student of separate LUPI training: wraps a classifier on x and minimises
+    :func:`~unsup_core.distillation.losses.generalized_distillation_loss`
+    CE_labelled(a(x, w), y) + mu KL(softmax(a(x*, w*) / T) || softmax(a(x, w))).
+
+    Batches: ``{"x": (B, d), "y": (B,) (-1 unlabelled), "teacher_logits": (B, K)}`` (the
+    teacher's logits on x*, from :func:`privileged_data`). Terms ``loss``, ``hard_ce``,
+    ``imitation``, ``accuracy``. ``logits``/``predict`` take x only."""
+
+    def __init__(self, student: nn.Module, temperature: float = 2.0, mu: float = 1.0) -> None:
+        super().__init__()
+        self.temperature, self.mu = check_temperature(temperature), check_mu(mu)
+        self.student = student
+
+    def logits(self, x: Tensor) -> Tensor:
+        """(B, d) -> (B, K): the student on the ordinary features x."""
+        return self.student.logits(x) if hasattr(self.student, "logits") else self.student(x)
+
+    forward = logits
+
+    def predict(self, x: Tensor) -> Tensor:
+        return self.logits(x).argmax(dim=1)
+
+    def loss(self, batch: dict[str, Tensor]) -> dict[str, Tensor]:
+        if "teacher_logits" not in batch:
+            raise ValueError("GeneralizedDistillationStudent needs batch['teacher_logits'] "
+                             "(the teacher's logits on x*; see privileged_data)")
+        s, y = self.logits(batch["x"]), batch["y"].long()
+        terms = generalized_distillation_loss(s, batch["teacher_logits"], y, self.temperature,
+                                              self.mu)
+        terms["accuracy"] = labelled_cross_entropy(s.detach(), y)[1]
+        return terms
+
+
+@dataclass(frozen=True)
+class JointPrivilegedConfig:
+    """Student MLP on x (``in_features``), teacher MLP on x* (``privileged_features``), both
+    ``n_classes``; coupling weight ``mu`` >= 0 and teacher temperature T > 0.
+    ``coupling_to_teacher``: if False (default) the coupling term moves only the student (the
+    teacher learns from its labels alone, as in separate training but simultaneously); if
+    True it also pulls the teacher toward the student."""
+
+    in_features: int
+    privileged_features: int
+    n_classes: int = 10
+    student_hidden: tuple[int, ...] = (16,)
+    teacher_hidden: tuple[int, ...] = (256, 256)
+    activation: str = "relu"
+    mu: float = 1.0
+    temperature: float = 2.0
+    coupling_to_teacher: bool = False
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        check_mu(self.mu)
+        check_temperature(self.temperature)
+        self.student_config(), self.teacher_config()  # validates widths, classes, activation
+
+    def student_config(self) -> MLPClassifierConfig:
+        return MLPClassifierConfig(self.in_features, self.student_hidden, self.n_classes,
+                                   self.activation, seed=self.seed)
+
+    def teacher_config(self) -> MLPClassifierConfig:
+        return MLPClassifierConfig(self.privileged_features, self.teacher_hidden, self.n_classes,
+                                   self.activation, seed=self.seed + 1)
+
+
+class JointPrivilegedModel(nn.Module):
+    """Joint LUPI training of student a(x, w) and teacher a(x*, w*) with a coupling term:
+
+        L = CE_labelled(a(x, w), y) + CE_labelled(a(x*, w*), y)
+            + mu * mean_i KL(softmax(a(x*_i, w*) / T) || softmax(a(x_i, w)))
+
+    Terms ``loss``, ``student_ce``, ``teacher_ce``, ``coupling``, ``accuracy`` (the student's).
+    Batches: ``{"x": (B, in_features), "x_star": (B, privileged_features), "y": (B,)}``.
+    ``logits``/``predict`` take x only: x* is never needed (nor accepted) at prediction time.
+    """
+
+    def __init__(self, config: JointPrivilegedConfig) -> None:
+        super().__init__()
+        self.config = config
+        with seeded(config.seed):
+            self.student = MLPClassifier(config.student_config())
+            self.teacher = MLPClassifier(config.teacher_config())
+
+    def logits(self, x: Tensor) -> Tensor:
+        """(B, in_features) -> (B, n_classes), the student only."""
+        return self.student.logits(x)
+
+    forward = logits
+
+    def predict(self, x: Tensor) -> Tensor:
+        return self.logits(x).argmax(dim=1)
+
+    def loss(self, batch: dict[str, Tensor]) -> dict[str, Tensor]:
+        cfg = self.config
+        if "x_star" not in batch or "y" not in batch:
+            raise ValueError(f"JointPrivilegedModel.loss needs batch keys x, x_star, y; got {sorted(batch)}")
+        y = batch["y"].long()
+        s = self.student.logits(batch["x"])
+        t = self.teacher.logits(batch["x_star"])
+        student_ce, accuracy = labelled_cross_entropy(s, y)
+        teacher_ce, _ = labelled_cross_entropy(t, y)
+        q_source = t if cfg.coupling_to_teacher else t.detach()
+        if cfg.coupling_to_teacher:  # soft_kl detaches the teacher: spell the KL out here
+            log_q = torch.log_softmax(q_source / cfg.temperature, dim=1)
+            coupling = (log_q.exp() * (log_q - torch.log_softmax(s, dim=1))).sum(1).mean()
+        else:
+            coupling = soft_kl(s, q_source, cfg.temperature, student_temperature=1.0)
+        return {"loss": student_ce + teacher_ce + cfg.mu * coupling, "student_ce": student_ce,
+                "teacher_ce": teacher_ce, "coupling": coupling, "accuracy": accuracy.detach()}
