@@ -101,8 +101,7 @@ def fit_target(encoder: nn.Module, mode: str, data: PreparedData, labelled: np.n
     check_choice("mode", mode, TRANSFER_MODES)
     model = EncoderClassifier(encoder, data.n_classes, freeze_encoder=mode == "frozen",
                               seed=trainer_config.seed)
-    batches = math.ceil(len(labelled) / trainer_config.batch_size)
-    config = replace(trainer_config, epochs=max(1, math.ceil(target_steps / batches)),
+    config = replace(trainer_config.for_steps(target_steps, len(labelled)),
                      early_stopping_patience=None)
     groups = model.param_groups(config.lr, config.lr * encoder_lr_scale) if mode == "finetune" else None
     Trainer(config).fit(model, {"x": data.train.X[labelled], "y": data.train.y[labelled]},

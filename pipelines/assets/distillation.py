@@ -1,8 +1,5 @@
 """Teacher, then student: distillation and learning with privileged information."""
 
-import math
-from dataclasses import replace
-
 import numpy as np
 from dagster import AssetExecutionContext, Output, asset
 
@@ -13,7 +10,7 @@ from unsup_core.distillation import (DistillationConfig, DistillationStudent,
                                      MLPClassifierConfig, agreement, degrade, distillation_data,
                                      inference_seconds_per_1000, parameter_count, privileged_data,
                                      split_privileged)
-from unsup_core.training import Trainer, TrainerConfig
+from unsup_core.training import Trainer
 
 from ..configs import PrivilegedStudentConfig, StudentModelConfig, TeacherModelConfig
 from ..resources import MlflowTracking
@@ -23,11 +20,6 @@ from .data import CODE_VERSION
 def classifier(in_features: int, hidden: list[int], n_classes: int, seed: int) -> MLPClassifier:
     return MLPClassifier(MLPClassifierConfig(in_features=in_features, hidden=tuple(hidden),
                                              n_classes=n_classes, seed=seed))
-
-
-def for_steps(config: TrainerConfig, steps: int, n_rows: int) -> TrainerConfig:
-    """The trainer config with as many epochs as ``steps`` optimiser steps take on n_rows."""
-    return replace(config, epochs=max(1, math.ceil(steps / math.ceil(n_rows / config.batch_size))))
 
 
 def accuracy(model, X: np.ndarray, y: np.ndarray) -> float:
@@ -64,12 +56,12 @@ def student_model(context: AssetExecutionContext, config: StudentModelConfig,
     labelled = data.few_labels(config.labels_per_class, config.seed)
     with mlflow.asset_run(context, params=config.model_dump()) as run:
         baseline = classifier(data.n_features, config.hidden, data.n_classes, config.seed)
-        Trainer(for_steps(config.trainer.to_library(), config.steps, len(labelled))).fit(
+        Trainer(config.trainer.to_library().for_steps(config.steps, len(labelled))).fit(
             baseline, {"x": data.train.X[labelled], "y": data.train.y[labelled]})
         student = classifier(data.n_features, config.hidden, data.n_classes, config.seed)
         wrapper = DistillationStudent(student, DistillationConfig(config.temperature, config.alpha))
         train = distillation_data(teacher_model, data.train.X, data.train.y, labelled)
-        Trainer(for_steps(config.trainer.to_library(), config.steps, len(data.train)),
+        Trainer(config.trainer.to_library().for_steps(config.steps, len(data.train)),
                 callbacks=[run.epoch_logger()]).fit(wrapper, train)
         teacher_ms = inference_seconds_per_1000(teacher_model, data.test.X)
         student_ms = inference_seconds_per_1000(student, data.test.X)
@@ -109,14 +101,14 @@ def privileged_student(context: AssetExecutionContext, config: PrivilegedStudent
     trainer = config.trainer.to_library()
     with mlflow.asset_run(context, params=config.model_dump()) as run:
         teacher = classifier(x_star.shape[1], [64], data.n_classes, config.seed)
-        Trainer(for_steps(trainer, config.steps, len(labelled))).fit(
+        Trainer(trainer.for_steps(config.steps, len(labelled))).fit(
             teacher, {"x": x_star[labelled], "y": y_labelled})
         alone = classifier(x_train.shape[1], config.hidden, data.n_classes, config.seed)
-        Trainer(for_steps(trainer, config.steps, len(labelled))).fit(
+        Trainer(trainer.for_steps(config.steps, len(labelled))).fit(
             alone, {"x": x_train[labelled], "y": y_labelled})
         student = classifier(x_train.shape[1], config.hidden, data.n_classes, config.seed)
         wrapper = GeneralizedDistillationStudent(student, config.temperature, config.mu)
-        Trainer(for_steps(trainer, config.steps, len(x_train)), callbacks=[run.epoch_logger()]).fit(
+        Trainer(trainer.for_steps(config.steps, len(x_train)), callbacks=[run.epoch_logger()]).fit(
             wrapper, privileged_data(teacher, x_train, x_star, data.train.y, labelled))
         metrics = {"test/accuracy": accuracy(student, x_test, data.test.y),
                    "baseline/test_accuracy": accuracy(alone, x_test, data.test.y),

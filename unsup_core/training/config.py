@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, replace
 from typing import Literal
 
 import torch
@@ -59,6 +60,12 @@ class TrainerConfig:
         if self.num_threads is not None and self.num_threads < 1:
             raise ValueError(f"num_threads={self.num_threads} must be >= 1 or None")
         resolve_device(self.device)
+
+    def for_steps(self, steps: int, n_rows: int) -> "TrainerConfig":
+        """This config with as many epochs as ``steps`` optimiser steps take on ``n_rows``
+        objects, so that label budgets of different sizes get the same amount of training."""
+        batches = math.ceil(n_rows / self.batch_size)
+        return replace(self, epochs=max(1, math.ceil(steps / batches)))
 
 
 def resolve_device(name: str) -> torch.device:
