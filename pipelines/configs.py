@@ -251,6 +251,8 @@ class PrivilegedStudentConfig(Config):
 
     degrade: Literal["pool4x4", "pixel_subset"] = "pool4x4"
     privileged_columns: list[str] = Field([], description="For tables: columns only seen in training")
+    teacher_labels: Literal["same", "all"] = Field(
+        "same", description="Teacher on x* with the student's labels only, or with every label")
     hidden: list[int] = [32]
     labels_per_class: int = 20
     temperature: float = 2.0

@@ -101,8 +101,9 @@ def privileged_student(context: AssetExecutionContext, config: PrivilegedStudent
     trainer = config.trainer.to_library()
     with mlflow.asset_run(context, params=config.model_dump()) as run:
         teacher = classifier(x_star.shape[1], [64], data.n_classes, config.seed)
-        Trainer(trainer.for_steps(config.steps, len(labelled))).fit(
-            teacher, {"x": x_star[labelled], "y": y_labelled})
+        rows = labelled if config.teacher_labels == "same" else np.arange(len(x_star))
+        Trainer(trainer.for_steps(config.steps, len(rows))).fit(
+            teacher, {"x": x_star[rows], "y": data.train.y[rows]})
         alone = classifier(x_train.shape[1], config.hidden, data.n_classes, config.seed)
         Trainer(trainer.for_steps(config.steps, len(labelled))).fit(
             alone, {"x": x_train[labelled], "y": y_labelled})
