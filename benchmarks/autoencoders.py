@@ -16,7 +16,6 @@ writes ``benchmarks/results/autoencoders.json``.
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import sys
 import time
@@ -40,6 +39,8 @@ from unsup_core.autoencoders.zoo import (ZooConfig, build_member, evaluate_membe
 from unsup_core.data import Dataset, PrepareConfig, load_digits_dataset, prepare  # noqa: E402
 from unsup_core.evaluation import few_label_probe, label_spreading_accuracy  # noqa: E402
 from unsup_core.training import Trainer, TrainerConfig  # noqa: E402
+
+from common import write_results  # noqa: E402  (benchmarks/common.py)
 
 RESULTS = ROOT / "benchmarks" / "results" / "autoencoders.json"
 PER_CLASS, DRAWS = 10, 5
@@ -158,9 +159,7 @@ def main() -> None:
     report = {"benchmark": "autoencoders", "quick": args.quick, "torch": torch.__version__,
               "python": platform.python_version(), "threads": 1, "labels_per_class": PER_CLASS,
               "probe_draws": DRAWS, "seconds": round(time.perf_counter() - started, 1), "rows": rows}
-    results = RESULTS.with_suffix('.quick.json') if args.quick else RESULTS
-    results.write_text(json.dumps(report, indent=2, default=float))
-    print(f"wrote {results}")
+    write_results(report, RESULTS, args.quick)
 
 
 if __name__ == "__main__":

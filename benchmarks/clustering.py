@@ -19,7 +19,6 @@ it prints a table and writes ``benchmarks/results/clustering.json``.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import statistics
@@ -41,6 +40,8 @@ from sklearn.datasets import load_digits  # noqa: E402
 from sklearn.metrics import adjusted_rand_score  # noqa: E402
 
 from unsup_core.competitive.wta import OnlineKMeans, SoftCompetitiveLearning  # noqa: E402
+
+from common import write_results  # noqa: E402  (benchmarks/common.py)
 
 RESULTS = ROOT / "benchmarks" / "results" / "clustering.json"
 K = 10
@@ -142,10 +143,7 @@ def main() -> None:
         "machine": platform.machine(), "cpu_count": os.cpu_count(), "threads": 1,
         "load_average_1min": [round(load_before, 2), round(load_after, 2)],
         "seconds": round(seconds, 1), "records": records}
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    results = RESULTS.with_suffix(".quick.json") if args.quick else RESULTS
-    results.write_text(json.dumps(report, indent=2) + "\n")
-    print(f"wrote {results}")
+    write_results(report, RESULTS, args.quick)
 
 
 if __name__ == "__main__":

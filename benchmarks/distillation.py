@@ -18,7 +18,6 @@ writes ``benchmarks/results/distillation.json``.
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import sys
 import time
@@ -39,6 +38,8 @@ from unsup_core.distillation import (DistillationConfig, DistillationStudent,  #
                                      MLPClassifierConfig, degrade, distillation_data,
                                      inference_seconds_per_1000, parameter_count, privileged_data)
 from unsup_core.training import Trainer, TrainerConfig  # noqa: E402
+
+from common import write_results  # noqa: E402  (benchmarks/common.py)
 
 RESULTS = ROOT / "benchmarks" / "results" / "distillation.json"
 STUDENT = TrainerConfig(batch_size=32, lr=3e-3)
@@ -128,9 +129,7 @@ def main() -> None:
     report = {"benchmark": "distillation", "quick": args.quick, "torch": torch.__version__,
               "python": platform.python_version(), "threads": 1,
               "seconds": round(time.perf_counter() - started, 1), "rows": rows}
-    results = RESULTS.with_suffix(".quick.json") if args.quick else RESULTS
-    results.write_text(json.dumps(report, indent=2))
-    print(f"wrote {results}")
+    write_results(report, RESULTS, args.quick)
 
 
 if __name__ == "__main__":

@@ -23,7 +23,6 @@ a table and writes ``benchmarks/results/som.json``.
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import statistics
 import sys
@@ -39,6 +38,8 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from unsup_core.competitive import Grid, KohonenMap, hit_map, node_purity, u_matrix  # noqa: E402
+
+from common import write_results  # noqa: E402  (benchmarks/common.py)
 
 RESULTS = ROOT / "benchmarks" / "results" / "som.json"
 
@@ -196,10 +197,7 @@ def main() -> None:
     report = {"benchmark": "som", "quick": args.quick, "torch": torch.__version__,
               "python": platform.python_version(), "threads": 1,
               "seconds": round(time.perf_counter() - started, 1), "records": records}
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    results = RESULTS.with_suffix('.quick.json') if args.quick else RESULTS
-    results.write_text(json.dumps(report, indent=2, default=float))
-    print(f"wrote {results}")
+    write_results(report, RESULTS, args.quick)
 
 
 if __name__ == "__main__":

@@ -27,7 +27,6 @@ prints a table and writes ``benchmarks/results/trainer.json``.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import statistics
@@ -47,6 +46,8 @@ if str(ROOT) not in sys.path:  # run as a script from a checkout, installed or n
 from unsup_core.autoencoders import Autoencoder, AutoencoderConfig  # noqa: E402
 from unsup_core.data import PrepareConfig, load_digits_dataset, prepare  # noqa: E402
 from unsup_core.training import Trainer, TrainerConfig, seeded, torch_threads  # noqa: E402
+
+from common import write_results  # noqa: E402  (benchmarks/common.py)
 
 RESULTS = ROOT / "benchmarks" / "results" / "trainer.json"
 LR = 1e-3
@@ -173,10 +174,7 @@ def main() -> None:
         "load_average_1min": [round(load_before, 2), round(load_after, 2)],
         "seconds": round(seconds, 1), "records": [asdict(r) for r in records],
     }
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    results = RESULTS.with_suffix(".quick.json") if args.quick else RESULTS
-    results.write_text(json.dumps(report, indent=2) + "\n")
-    print(f"wrote {results}")
+    write_results(report, RESULTS, args.quick)
 
 
 if __name__ == "__main__":

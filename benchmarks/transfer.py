@@ -16,7 +16,6 @@ Run ``python benchmarks/transfer.py`` (``--quick`` for a smoke run); it prints a
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import sys
 import time
@@ -38,6 +37,8 @@ from unsup_core.stacked import (DeepAutoencoder, StackedAutoencoderConfig,  # no
 from unsup_core.training import Trainer, TrainerConfig  # noqa: E402
 from unsup_core.transfer import (TransferConfig, summarize_curve, transfer_curve,  # noqa: E402
                                  untrained_like)
+
+from common import write_results  # noqa: E402  (benchmarks/common.py)
 
 RESULTS = ROOT / "benchmarks" / "results" / "transfer.json"
 
@@ -110,9 +111,7 @@ def main() -> None:
     report = {"benchmark": "transfer", "quick": args.quick, "torch": torch.__version__,
               "python": platform.python_version(), "threads": 1,
               "seconds": round(time.perf_counter() - started, 1), "rows": rows}
-    results = RESULTS.with_suffix('.quick.json') if args.quick else RESULTS
-    results.write_text(json.dumps(report, indent=2, default=float))
-    print(f"wrote {results}")
+    write_results(report, RESULTS, args.quick)
 
 
 if __name__ == "__main__":

@@ -17,7 +17,8 @@ from .autoencoders import (Autoencoder, AutoencoderConfig, ContractiveAutoencode
                            ContractiveAutoencoderConfig, DenoisingAutoencoder,
                            DenoisingAutoencoderConfig, SparseAutoencoder, SparseAutoencoderConfig)
 from .autoencoders.label_regularized import labelled_cross_entropy
-from .autoencoders.layers import ACTIVATIONS, apply_array, mlp, reconstruction_loss
+from .autoencoders.layers import ACTIVATIONS, apply_array, mlp
+from .autoencoders.plain import EncoderDecoder
 from .data.config import check_choice
 from .training import Callback, Trainer, TrainerConfig, TrainingHistory, seeded
 
@@ -196,7 +197,7 @@ def greedy_layerwise_pretrain(config: StackedAutoencoderConfig, X: np.ndarray | 
     return StackedEncoder.from_layers(config, layers), histories
 
 
-class DeepAutoencoder(nn.Module):
+class DeepAutoencoder(EncoderDecoder):
     """x^ = g_1(...g_H(z)), z = f_H(...f_1(x)): the stacked encoder and its mirror decoder
     ``Sequential(Linear(n_H, n_(H-1)), act, ..., Linear(n_1, n_0), output_activation)``,
     trained end to end on L = 1/B sum_i L(x^_i, x_i) (no corruption or penalty: fine-tuning is
@@ -233,21 +234,6 @@ class DeepAutoencoder(nn.Module):
         model.encoder.load_state_dict(encoder.state_dict())
         return model
 
-    def encode(self, x: Tensor) -> Tensor:
-        """(B, in_features) -> (B, out_features)."""
-        return self.encoder(x)
-
-    def decode(self, z: Tensor) -> Tensor:
-        """(B, out_features) -> (B, in_features)."""
-        return self.decoder(z)
-
-    def forward(self, x: Tensor) -> Tensor:
-        return self.decode(self.encode(x))
-
-    def loss(self, batch: dict[str, Tensor]) -> dict[str, Tensor]:
-        x = batch["x"]
-        recon = reconstruction_loss(self(x), x, self.config.recon_loss, batch.get("observed"))
-        return {"loss": recon, "recon": recon}
 
 
 @dataclass(frozen=True)

@@ -9,14 +9,15 @@ from .denoising import DenoisingAutoencoder, DenoisingAutoencoderConfig
 from .label_regularized import LabelRegularizedAutoencoder, LabelRegularizedAutoencoderConfig
 from .layers import apply_array, count_parameters, mlp, reconstruction_loss
 from .linear import LinearAutoencoder, LinearAutoencoderConfig
-from .plain import Autoencoder, AutoencoderConfig
+from .plain import Autoencoder, AutoencoderConfig, EncoderDecoder
 from .relational import RelationalAutoencoder, RelationalAutoencoderConfig
 from .sparse import SparseAutoencoder, SparseAutoencoderConfig
 from .variational import VariationalAutoencoder, VariationalAutoencoderConfig
 
 __all__ = [
     "Autoencoder", "AutoencoderConfig", "ContractiveAutoencoder", "ContractiveAutoencoderConfig",
-    "DenoisingAutoencoder", "DenoisingAutoencoderConfig", "LabelRegularizedAutoencoder",
+    "DenoisingAutoencoder", "DenoisingAutoencoderConfig", "EncoderDecoder",
+    "LabelRegularizedAutoencoder",
     "LabelRegularizedAutoencoderConfig", "LinearAutoencoder", "LinearAutoencoderConfig",
     "RelationalAutoencoder", "RelationalAutoencoderConfig", "SparseAutoencoder",
     "SparseAutoencoderConfig", "VariationalAutoencoder", "VariationalAutoencoderConfig",

@@ -37,7 +37,32 @@ class AutoencoderConfig:
         check_choice("recon_loss", self.recon_loss, RECON_LOSSES)
 
 
-class Autoencoder(nn.Module):
+class EncoderDecoder(nn.Module):
+    """Shared behaviour of reconstruction models with ``self.encoder``, ``self.decoder`` and a
+    ``config.recon_loss``: x^ = g(f(x)); ``loss`` is the mean reconstruction error L(x^, x),
+    over observed entries when the batch has an ``"observed"`` mask."""
+
+    encoder: nn.Module
+    decoder: nn.Module
+
+    def encode(self, x: Tensor) -> Tensor:
+        """(B, in_features) -> (B, code width)."""
+        return self.encoder(x)
+
+    def decode(self, z: Tensor) -> Tensor:
+        """(B, code width) -> (B, in_features)."""
+        return self.decoder(z)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.decode(self.encode(x))
+
+    def loss(self, batch: dict[str, Tensor]) -> dict[str, Tensor]:
+        x = batch["x"]
+        recon = reconstruction_loss(self(x), x, self.config.recon_loss, batch.get("observed"))
+        return {"loss": recon, "recon": recon}
+
+
+class Autoencoder(EncoderDecoder):
     """x^ = g(f(x)) with MLP encoder f and decoder g; minimises the mean reconstruction error
     L(x^, x) (squared error by default), over observed entries when the batch has a mask.
 
@@ -51,19 +76,3 @@ class Autoencoder(nn.Module):
         with seeded(config.seed):
             self.encoder = mlp(sizes, config.activation, config.code_activation)
             self.decoder = mlp(sizes[::-1], config.activation, config.output_activation)
-
-    def encode(self, x: Tensor) -> Tensor:
-        """(B, in_features) -> (B, code_dim)."""
-        return self.encoder(x)
-
-    def decode(self, z: Tensor) -> Tensor:
-        """(B, code_dim) -> (B, in_features)."""
-        return self.decoder(z)
-
-    def forward(self, x: Tensor) -> Tensor:
-        return self.decode(self.encode(x))
-
-    def loss(self, batch: dict[str, Tensor]) -> dict[str, Tensor]:
-        x = batch["x"]
-        recon = reconstruction_loss(self(x), x, self.config.recon_loss, batch.get("observed"))
-        return {"loss": recon, "recon": recon}
