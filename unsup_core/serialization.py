@@ -30,6 +30,8 @@ MODEL_CLASSES: dict[str, tuple[str, str]] = {
     "ContrastiveModel": ("unsup_core.selfsupervised.contrastive", "ContrastiveConfig"),
     "MLPClassifier": ("unsup_core.distillation.models", "MLPClassifierConfig"),
     "JointPrivilegedModel": ("unsup_core.distillation.privileged", "JointPrivilegedConfig"),
+    "Generator": ("unsup_core.generative.networks", "GeneratorConfig"),
+    "Discriminator": ("unsup_core.generative.networks", "DiscriminatorConfig"),
 }
 
 

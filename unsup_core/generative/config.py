@@ -1,0 +1,152 @@
+"""Typed configurations of the GAN's two networks and of its adversarial trainer."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from ..autoencoders.layers import ACTIVATIONS
+from ..data.config import check_choice
+from ..training.config import resolve_device
+
+NETWORK_KINDS = ("mlp", "conv")
+GENERATOR_LOSSES = ("non_saturating", "minimax")
+
+
+def _widths(name: str, value: object) -> tuple[int, ...]:
+    if isinstance(value, (int, str)):
+        raise TypeError(f"{name}={value!r} must be a sequence of widths, e.g. (128, 256)")
+    widths = tuple(int(h) for h in value)  # type: ignore[union-attr]
+    if any(h < 1 for h in widths):
+        raise ValueError(f"{name}={widths}: every width must be >= 1")
+    return widths
+
+
+def _check_image(kind: str, image_shape: tuple[int, ...] | None, features: int,
+                 features_name: str) -> tuple[int, ...] | None:
+    """The image shape as a tuple; a conv network needs (h, w) or (c, h, w), h and w divisible
+    by 4, holding ``features`` values."""
+    if image_shape is None:
+        if kind == "conv":
+            raise ValueError("kind='conv' needs image_shape=(height, width) or (channels, height, "
+                             "width); use kind='mlp' for tabular data")
+        return None
+    shape = tuple(int(s) for s in image_shape)
+    if len(shape) not in (2, 3) or math.prod(shape) != features:
+        raise ValueError(f"image_shape={shape} must be (h, w) or (c, h, w) holding "
+                         f"{features_name}={features} values")
+    if kind == "conv" and (shape[-1] % 4 or shape[-2] % 4):
+        raise ValueError(f"image_shape={shape}: kind='conv' needs height and width divisible by 4")
+    return shape
+
+
+@dataclass(frozen=True)
+class GeneratorConfig:
+    """G(z, alpha): noise z ~ N(0, I) of size ``noise_dim`` -> an object of ``out_features``
+    values in (0, 1) (sigmoid output: the prepared data is min-max scaled to [0, 1]).
+
+    ``kind="mlp"``: ``noise_dim -> *hidden -> out_features`` with ``activation`` between layers
+    (and batch normalisation before it if ``batch_norm``). ``kind="conv"`` (images whose height
+    and width are divisible by 4): a linear layer to ``hidden[0]`` maps of a quarter of the image
+    size, then two transposed convolutions doubling the size (``hidden[-1]`` channels between).
+    """
+
+    out_features: int
+    noise_dim: int = 32
+    hidden: tuple[int, ...] = (128, 256)
+    activation: str = "leaky_relu"
+    batch_norm: bool = False
+    kind: str = "mlp"
+    image_shape: tuple[int, ...] | None = None
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "hidden", _widths("hidden", self.hidden))
+        if self.out_features < 1:
+            raise ValueError(f"out_features={self.out_features} must be >= 1")
+        if self.noise_dim < 1:
+            raise ValueError(f"noise_dim={self.noise_dim} must be >= 1")
+        check_choice("activation", self.activation, tuple(sorted(ACTIVATIONS)))
+        check_choice("kind", self.kind, NETWORK_KINDS)
+        if self.kind == "conv" and not self.hidden:
+            raise ValueError("kind='conv' needs hidden=(channels, ...) with at least one width")
+        object.__setattr__(self, "image_shape",
+                           _check_image(self.kind, self.image_shape, self.out_features, "out_features"))
+
+
+@dataclass(frozen=True)
+class DiscriminatorConfig:
+    """D(x, beta) = p(real | x): ``in_features -> *hidden -> 1`` logit.
+
+    ``activation`` between layers (LeakyReLU by default, as in most GANs), ``dropout`` after
+    each hidden activation, and ``minibatch_std``: the batch's mean standard deviation over the
+    last hidden features appended as one more feature (Karras et al. 2018), which lets D see a
+    collapsed batch. ``kind="conv"``: two stride-2 convolutions with ``hidden[0]``,
+    ``hidden[-1]`` channels, then a linear layer to the logit.
+    """
+
+    in_features: int
+    hidden: tuple[int, ...] = (256, 128)
+    activation: str = "leaky_relu"
+    dropout: float = 0.0
+    minibatch_std: bool = False
+    kind: str = "mlp"
+    image_shape: tuple[int, ...] | None = None
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "hidden", _widths("hidden", self.hidden))
+        if self.in_features < 1:
+            raise ValueError(f"in_features={self.in_features} must be >= 1")
+        check_choice("activation", self.activation, tuple(sorted(ACTIVATIONS)))
+        check_choice("kind", self.kind, NETWORK_KINDS)
+        if not 0.0 <= self.dropout < 1.0:
+            raise ValueError(f"dropout={self.dropout} must lie in [0, 1)")
+        if self.kind == "conv" and not self.hidden:
+            raise ValueError("kind='conv' needs hidden=(channels, ...) with at least one width")
+        object.__setattr__(self, "image_shape",
+                           _check_image(self.kind, self.image_shape, self.in_features, "in_features"))
+
+
+@dataclass(frozen=True)
+class AdversarialTrainerConfig:
+    """How to train a GAN: alternating minibatch steps, ``d_steps`` (k) of D per step of G.
+
+    An epoch is one pass over the real data in batches of ``batch_size`` (one D step per batch),
+    so it holds ``ceil(n / batch_size) / d_steps`` generator steps. ``generator_loss``:
+    ``non_saturating`` (maximise ln D(G(z)), the default) or ``minimax`` (minimise
+    ln(1 - D(G(z))), the original game). ``label_smoothing`` s: D's target for real objects is
+    1 - s (one-sided, Salimans et al. 2016). ``ema_decay``: keep an exponential moving average of
+    G's weights (``None``: off); the generator handed to ``fit`` then holds the average during
+    and after training. Adam with ``lr_g``/``lr_d`` and ``beta1``, ``beta2`` for both networks.
+    """
+
+    epochs: int = 100
+    batch_size: int = 64
+    d_steps: int = 1
+    generator_loss: str = "non_saturating"
+    lr_g: float = 2e-4
+    lr_d: float = 2e-4
+    beta1: float = 0.5
+    beta2: float = 0.999
+    label_smoothing: float = 0.0
+    ema_decay: float | None = None
+    seed: int = 0
+    device: str = "cpu"
+    num_threads: int | None = 1
+
+    def __post_init__(self) -> None:
+        check_choice("generator_loss", self.generator_loss, GENERATOR_LOSSES)
+        for name in ("epochs", "batch_size", "d_steps", "lr_g", "lr_d"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"{name}={getattr(self, name)} must be > 0")
+        for name in ("beta1", "beta2"):
+            if not 0.0 <= getattr(self, name) < 1.0:
+                raise ValueError(f"{name}={getattr(self, name)} must lie in [0, 1)")
+        if not 0.0 <= self.label_smoothing < 0.5:
+            raise ValueError(f"label_smoothing={self.label_smoothing} must lie in [0, 0.5)")
+        if self.ema_decay is not None and not 0.0 < self.ema_decay < 1.0:
+            raise ValueError(f"ema_decay={self.ema_decay} must lie in (0, 1) or be None")
+        if self.num_threads is not None and self.num_threads < 1:
+            raise ValueError(f"num_threads={self.num_threads} must be >= 1 or None")
+        resolve_device(self.device)

@@ -1,0 +1,183 @@
+"""The adversarial trainer: alternating minibatch steps of D and G (Goodfellow et al. 2014,
+Algorithm 1), reporting through the shared training callbacks."""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from ..training import Callback, EpochLog, TrainingDiverged, TrainingHistory, seeded, torch_threads
+from ..training.config import resolve_device
+from .config import AdversarialTrainerConfig
+from .losses import discriminator_accuracy, discriminator_loss, generator_loss
+from .networks import Discriminator, Generator
+
+EPOCH_TERMS = ("d_loss", "g_loss", "d_real_accuracy", "d_fake_accuracy", "d_real", "d_fake")
+
+
+def _floats(terms: Mapping[str, Tensor]) -> dict[str, float]:
+    """Every term as a Python float with one device sync."""
+    return dict(zip(terms, torch.stack([t.detach().float() for t in terms.values()]).tolist()))
+
+
+def _check_finite(values: Mapping[str, float], epoch: int) -> None:
+    for term, value in values.items():
+        if not math.isfinite(value):
+            raise TrainingDiverged(epoch, term, value)
+
+
+def discriminator_step(generator: Generator, discriminator: Discriminator,
+                       optimizer: torch.optim.Optimizer, x_real: Tensor, z: Tensor,
+                       label_smoothing: float = 0.0, epoch: int = 0) -> dict[str, float]:
+    """One ascent step of D on sum ln D(x_i) + ln(1 - D(G(z_i))) (G fixed: its samples carry no
+    gradient). ``x_real`` (B, n), ``z`` (B', noise_dim). Returns ``d_loss``, the accuracies on
+    real and fake, and the mean D(x) (``d_real``), D(G(z)) (``d_fake``); raises
+    :class:`TrainingDiverged` before updating if a term is not finite."""
+    with torch.no_grad():
+        fake = generator(z)
+    real_logits, fake_logits = discriminator.logits(x_real), discriminator.logits(fake)
+    loss = discriminator_loss(real_logits, fake_logits, label_smoothing)
+    real_accuracy, fake_accuracy = discriminator_accuracy(real_logits.detach(), fake_logits.detach())
+    values = _floats({"d_loss": loss, "d_real_accuracy": real_accuracy,
+                      "d_fake_accuracy": fake_accuracy, "d_real": torch.sigmoid(real_logits).mean(),
+                      "d_fake": torch.sigmoid(fake_logits).mean()})
+    _check_finite(values, epoch)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
+    return values
+
+
+def generator_step(generator: Generator, discriminator: Discriminator,
+                   optimizer: torch.optim.Optimizer, z: Tensor, kind: str = "non_saturating",
+                   epoch: int = 0) -> dict[str, float]:
+    """One step of G on its loss (see :func:`generator_loss`) through a fixed D (D's parameters
+    get no gradient). Returns ``g_loss``; raises :class:`TrainingDiverged` before updating if it
+    is not finite."""
+    frozen = [p for p in discriminator.parameters() if p.requires_grad]
+    for p in frozen:
+        p.requires_grad_(False)
+    try:
+        loss = generator_loss(discriminator.logits(generator(z)), kind)
+        values = _floats({"g_loss": loss})
+        _check_finite(values, epoch)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+    finally:
+        for p in frozen:
+            p.requires_grad_(True)
+    return values
+
+
+@torch.no_grad()
+def update_average(average: nn.Module, online: nn.Module, decay: float) -> None:
+    """average <- decay * average + (1 - decay) * online for parameters; buffers copied."""
+    for p_avg, p in zip(average.parameters(), online.parameters()):
+        p_avg.lerp_(p, 1.0 - decay)
+    for b_avg, b in zip(average.buffers(), online.buffers()):
+        b_avg.copy_(b)
+
+
+class AdversarialTrainer:
+    """Trains a :class:`Generator` against a :class:`Discriminator`; see
+    :class:`AdversarialTrainerConfig`.
+
+    Each batch of real objects gives one D step on it and on as many fresh samples; every
+    ``d_steps``-th batch is followed by one G step on a fresh batch of noise. Every epoch the
+    callbacks get an :class:`EpochLog` whose ``train`` holds the epoch means of ``d_loss``,
+    ``g_loss``, ``d_real_accuracy``, ``d_fake_accuracy``, ``d_real`` (mean D(x)) and ``d_fake``
+    (mean D(G(z))); ``lr`` is D's learning rate. ``on_fit_start`` receives the generator.
+
+    >>> history = AdversarialTrainer(AdversarialTrainerConfig(epochs=200)).fit(G, D, X_train)
+    """
+
+    def __init__(self, config: AdversarialTrainerConfig | None = None,
+                 callbacks: Sequence[Callback] = ()) -> None:
+        self.config = config or AdversarialTrainerConfig()
+        self.callbacks = list(callbacks)
+
+    def fit(self, generator: Generator, discriminator: Discriminator,
+            data: Tensor | np.ndarray | Mapping[str, Tensor | np.ndarray]) -> TrainingHistory:
+        """Train both networks in place on real objects ``data`` (n, n_features), or ``{"x":
+        ...}``; return the history. Raises :class:`TrainingDiverged` on a NaN/inf term."""
+        cfg = self.config
+        x = data["x"] if isinstance(data, Mapping) else data
+        device = resolve_device(cfg.device)
+        x = torch.as_tensor(np.asarray(x) if not isinstance(x, Tensor) else x, dtype=torch.float32)
+        self._check(generator, discriminator, x)
+        history = TrainingHistory()
+        with torch_threads(cfg.num_threads), seeded(cfg.seed, device):
+            generator.to(device)
+            discriminator.to(device)
+            x = x.to(device)
+            online = copy.deepcopy(generator) if cfg.ema_decay is not None else generator
+            betas = (cfg.beta1, cfg.beta2)
+            opt_g = torch.optim.Adam(online.parameters(), lr=cfg.lr_g, betas=betas)
+            opt_d = torch.optim.Adam(discriminator.parameters(), lr=cfg.lr_d, betas=betas)
+            for callback in self.callbacks:
+                callback.on_fit_start(generator)
+            try:
+                start = time.perf_counter()
+                shuffle = torch.Generator().manual_seed(cfg.seed)
+                noise = torch.Generator(device).manual_seed(cfg.seed + 1)
+                generator.train()
+                discriminator.train()
+                for epoch in range(1, cfg.epochs + 1):
+                    tic = time.perf_counter()
+                    terms = self._epoch(online, generator, discriminator, opt_g, opt_d, x, epoch,
+                                        shuffle, noise)
+                    log = EpochLog(epoch, terms, {}, cfg.lr_d, time.perf_counter() - tic)
+                    history.epochs.append(log)
+                    history.seconds = time.perf_counter() - start
+                    for callback in self.callbacks:
+                        callback.on_epoch_end(log)
+                history.completed = True
+            finally:
+                for callback in self.callbacks:
+                    callback.on_fit_end(history)
+        return history
+
+    def _check(self, generator: Generator, discriminator: Discriminator, x: Tensor) -> None:
+        if x.ndim != 2 or x.shape[0] == 0:
+            raise ValueError(f"data has shape {tuple(x.shape)}; expected (n_samples, n_features) "
+                             "with n_samples >= 1")
+        out, width = generator.config.out_features, discriminator.config.in_features
+        if not out == width == x.shape[1]:
+            raise ValueError(f"generator out_features={out}, discriminator in_features={width} "
+                             f"and the data's {x.shape[1]} features must agree")
+        batches = math.ceil(x.shape[0] / self.config.batch_size)
+        if self.config.d_steps > batches:
+            raise ValueError(f"d_steps={self.config.d_steps} exceeds the {batches} batches of an "
+                             f"epoch ({x.shape[0]} objects, batch_size={self.config.batch_size})")
+
+    def _epoch(self, online: Generator, generator: Generator, discriminator: Discriminator,
+               opt_g: torch.optim.Optimizer, opt_d: torch.optim.Optimizer, x: Tensor, epoch: int,
+               shuffle: torch.Generator, noise: torch.Generator) -> dict[str, float]:
+        cfg = self.config
+        order = torch.randperm(x.shape[0], generator=shuffle).to(x.device)
+        d_sums: dict[str, float] = {}
+        g_sum, d_batches, g_batches = 0.0, 0, 0
+        for batch, start in enumerate(range(0, x.shape[0], cfg.batch_size)):
+            real = x[order[start:start + cfg.batch_size]]
+            values = discriminator_step(online, discriminator, opt_d, real,
+                                        online.noise(real.shape[0], noise), cfg.label_smoothing, epoch)
+            for key, value in values.items():
+                d_sums[key] = d_sums.get(key, 0.0) + value
+            d_batches += 1
+            if (batch + 1) % cfg.d_steps:
+                continue
+            g_sum += generator_step(online, discriminator, opt_g, online.noise(cfg.batch_size, noise),
+                                    cfg.generator_loss, epoch)["g_loss"]
+            g_batches += 1
+            if online is not generator:
+                update_average(generator, online, cfg.ema_decay)  # type: ignore[arg-type]
+        terms = {key: value / d_batches for key, value in d_sums.items()}
+        terms["g_loss"] = g_sum / g_batches
+        return {key: terms[key] for key in EPOCH_TERMS}
