@@ -11,8 +11,8 @@ import torch.nn.functional as F
 from unsup_core.autoencoders.layers import apply_array
 from unsup_core.distillation import (
     DistillationConfig, DistillationStudent, GeneralizedDistillationStudent, JointPrivilegedConfig,
-    JointPrivilegedModel, MLPClassifier, MLPClassifierConfig, agreement, degrade,
-    distillation_data, generalized_distillation_loss, inference_seconds_per_1000,
+    JointPrivilegedModel, MLPClassifier, MLPClassifierConfig, agreement, classifier_from_encoder,
+    degrade, distillation_data, encoder_layers, generalized_distillation_loss, inference_seconds_per_1000,
     knowledge_distillation_loss, mixup_inputs, noise_copies, parameter_count, privileged_data,
     regression_distillation_loss, soft_kl, split_privileged, surrogate_data, teacher_targets)
 from unsup_core.training import Trainer, TrainerConfig
@@ -141,6 +141,34 @@ def test_mlp_classifier_contract(prepared_digits, tmp_path):
     twin = MLPClassifier(MLPClassifierConfig(64, (32,), 10, dropout=0.1, seed=3))
     Trainer(TrainerConfig(epochs=5, batch_size=32, lr=1e-2)).fit(twin, {"x": X, "y": y})
     assert all(torch.equal(model.state_dict()[k], v) for k, v in twin.state_dict().items())
+
+
+def test_classifier_from_encoder_starts_from_the_encoders_layers(prepared_digits):
+    from unsup_core.stacked import StackedAutoencoderConfig, StackedEncoder
+
+    encoder = StackedEncoder(StackedAutoencoderConfig(64, (24, 12, 8), activation="tanh", seed=3))
+    assert [(l.out_features, act) for l, act in encoder_layers(encoder)] == [
+        (24, "tanh"), (12, "tanh"), (8, "tanh")]
+    before = copy.deepcopy(encoder.state_dict())
+    x = torch.as_tensor(prepared_digits.train.X[:32])
+    full = classifier_from_encoder(encoder, 10, seed=1)
+    assert full.config.hidden == (24, 12, 8) and full.config.activation == "tanh"
+    torch.testing.assert_close(full.net[:-1](x), encoder.encode(x))  # same hidden codes
+    first = classifier_from_encoder(encoder, 10, depth=1)
+    assert first.config.hidden == (24,)
+    torch.testing.assert_close(first.net[:2](x), encoder.layers[:2](x))
+    y = prepared_digits.train.y[:32]
+    Trainer(TrainerConfig(epochs=3, batch_size=8, lr=1e-2)).fit(full, {"x": x.numpy(), "y": y})
+    assert all(torch.equal(before[k], v) for k, v in encoder.state_dict().items())  # a copy
+    assert not torch.equal(full.net[0].weight, encoder.linear(1).weight)  # trained afterwards
+    with pytest.raises(ValueError, match=r"depth=4 must lie in \[1, 3\]"):
+        classifier_from_encoder(encoder, 10, depth=4)
+    mixed = torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.ReLU(), torch.nn.Linear(3, 2),
+                                torch.nn.Sigmoid())
+    with pytest.raises(ValueError, match=r"mix activations \['relu', 'sigmoid'\]"):
+        classifier_from_encoder(mixed, 2)
+    with pytest.raises(TypeError, match="cannot read layer"):
+        encoder_layers(torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.BatchNorm1d(3)))
 
 
 def test_teacher_stays_frozen_while_the_student_trains(prepared_digits):

@@ -18,6 +18,17 @@ def test_probe_is_deterministic_and_sensible(prepared_digits):
     assert chance[0] < 0.25
 
 
+def test_probe_strength_and_standardisation_are_applied(prepared_digits):
+    d = prepared_digits
+    args = (d.train.X, d.train.y, d.test.X, d.test.y, 10, 2)
+    plain = few_label_probe(*args, standardize=False)
+    assert few_label_probe(*args, standardize=False, C=1.0, max_iter=2000) == plain
+    assert few_label_probe(*args, standardize=False, C=1e-4)[0] < plain[0] - 0.1  # all shrunk
+    assert few_label_probe(*args) != plain  # the default still standardises
+    with pytest.raises(ValueError, match=r"C=0.0 must be > 0"):
+        few_label_probe(*args, C=0.0)
+
+
 def test_label_spreading_uses_the_unlabelled_structure(prepared_digits):
     d = prepared_digits
     spreading = label_spreading_accuracy(d.train.X, d.train.y, d.test.X, d.test.y, 10, 2)

@@ -11,18 +11,23 @@ from .data.prepare import few_label_indices
 
 def few_label_probe(train_codes: np.ndarray, y_train: np.ndarray, test_codes: np.ndarray,
                     y_test: np.ndarray, per_class: int = 10, draws: int = 5, seed: int = 0,
-                    standardize: bool = True) -> tuple[float, float]:
+                    standardize: bool = True, C: float = 1.0,
+                    max_iter: int = 2000) -> tuple[float, float]:
     """Mean and standard deviation over ``draws`` of the test accuracy of a logistic regression
-    trained on ``per_class`` labelled codes of every class (codes standardised on those
-    labelled codes unless ``standardize=False``)."""
+    (L2 penalty, inverse strength ``C``) trained on ``per_class`` labelled codes of every class;
+    draw d labels ``few_label_indices(y_train, per_class, seed + d)``. Codes are standardised
+    on those labelled codes unless ``standardize=False`` (then the probe sees the codes as
+    they are: scikit-learn's default logistic regression, the usual linear probe)."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
+    if not C > 0 or max_iter < 1:
+        raise ValueError(f"C={C} must be > 0 and max_iter={max_iter} >= 1")
     scores = []
     for draw in range(draws):
         index = few_label_indices(y_train, per_class, seed + draw)
-        probe = LogisticRegression(max_iter=2000)
+        probe = LogisticRegression(C=C, max_iter=max_iter)
         if standardize:
             probe = make_pipeline(StandardScaler(), probe)
         probe.fit(train_codes[index], y_train[index])

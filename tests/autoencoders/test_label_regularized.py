@@ -36,6 +36,7 @@ def test_label_regularized_contract():
     ({"label_weight": -0.5}, r"label_weight=-0.5 must be >= 0 and finite"),
     ({"head_hidden": (8, 0)}, r"head_hidden=\(8, 0\): every width must be >= 1"),
     ({"activation": "swish"}, r"activation='swish' is not one of"),
+    ({"noise_std": -0.1}, r"noise_std=-0.1 must be >= 0 and finite"),
 ])
 def test_label_regularized_bad_config(kwargs, message):
     check_bad_config(LabelRegularizedAutoencoderConfig, message, **kwargs)
@@ -66,6 +67,26 @@ def test_a_batch_without_labels_contributes_no_classification(batch_y):
     assert terms["loss"].item() == terms["recon"].item()
     terms["loss"].backward()
     assert all(p.grad is None or not p.grad.any() for p in m.head.parameters())
+
+
+def test_noise_corrupts_the_encoder_input_in_training_only():
+    m = model(noise_std=0.5, label_weight=0.3)
+    x = torch.rand(16, 12, generator=torch.Generator().manual_seed(1))
+    y = torch.tensor([0, 1] * 4 + [-1] * 8)
+    m.eval()
+    clean = m.loss({"x": x, "y": y})
+    assert torch.equal(clean["loss"], m.loss({"x": x, "y": y})["loss"])  # nothing random
+    assert clean["recon"].item() == pytest.approx(F.mse_loss(m(x), x).item())
+    m.train()
+    torch.manual_seed(0)
+    noisy = m.loss({"x": x, "y": y})
+    torch.manual_seed(0)
+    x_tilde = x + 0.5 * torch.randn_like(x)  # the same draw, by hand
+    z = m.encode(x_tilde)
+    assert noisy["recon"].item() == pytest.approx(F.mse_loss(m.decode(z), x).item(), rel=1e-5)
+    expected = F.cross_entropy(m.head(z)[:8], y[:8])
+    assert noisy["classification"].item() == pytest.approx(expected.item(), rel=1e-5)
+    assert noisy["recon"].item() != clean["recon"].item()
 
 
 def test_without_label_weight_the_codes_are_the_plain_autoencoders():

@@ -9,6 +9,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from ..training.runtime import seeded
+from .denoising import gaussian_corruption
 from .layers import mlp, reconstruction_loss
 from .plain import Autoencoder, AutoencoderConfig
 
@@ -30,12 +31,15 @@ class LabelRegularizedAutoencoderConfig(AutoencoderConfig):
 
     ``n_classes`` K (>= 2); ``label_weight`` lambda (>= 0; 0 leaves the codes unsupervised and
     only trains the head); ``head_hidden`` the widths of the head's hidden layers (``()``, the
-    default, is a linear head; hidden layers use ``activation``).
+    default, is a linear head; hidden layers use ``activation``); ``noise_std`` sigma >= 0 of
+    the Gaussian corruption x~ = x + sigma eps fed to the encoder in training (0, the default,
+    none: with sigma > 0 the reconstruction term is the denoising one of Vincent et al. 2008).
     """
 
     n_classes: int = 10
     label_weight: float = 1.0
     head_hidden: tuple[int, ...] = ()
+    noise_std: float = 0.0
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -46,6 +50,8 @@ class LabelRegularizedAutoencoderConfig(AutoencoderConfig):
             raise ValueError(f"label_weight={self.label_weight} must be >= 0 and finite")
         if any(h < 1 for h in self.head_hidden):
             raise ValueError(f"head_hidden={self.head_hidden}: every width must be >= 1")
+        if not 0 <= self.noise_std < float("inf"):
+            raise ValueError(f"noise_std={self.noise_std} must be >= 0 and finite")
 
 
 class LabelRegularizedAutoencoder(Autoencoder):
@@ -60,6 +66,11 @@ class LabelRegularizedAutoencoder(Autoencoder):
     k_b labelled batch members only (a batch without any contributes 0), so this is the course
     formula L_AE + lambda' sum_{labelled} CE, normalised by B, with lambda' = lambda B / k_b:
     a few labels are not drowned by the many reconstructions.
+
+    With ``noise_std`` sigma > 0 (training mode only) the encoder sees x~ = x + sigma eps,
+    eps ~ N(0, I): L_AE = mean_i L(g(f(x~_i)), x_i) is the denoising reconstruction error and
+    the head classifies f(x~_i), the codes of the same corrupted copies (the noise then also
+    augments the few labelled objects). In eval mode nothing is corrupted.
 
     Batches: ``{"x": (B, in_features), "y": (B,) int}``, y = -1 for unlabelled objects (a batch
     without "y" is all unlabelled). Terms: ``recon``, ``classification`` (the mean
@@ -85,7 +96,8 @@ class LabelRegularizedAutoencoder(Autoencoder):
 
     def loss(self, batch: dict[str, Tensor]) -> dict[str, Tensor]:
         x = batch["x"]
-        z = self.encode(x)
+        noisy = self.training and self.config.noise_std > 0
+        z = self.encode(gaussian_corruption(x, self.config.noise_std) if noisy else x)
         recon = reconstruction_loss(self.decode(z), x, self.config.recon_loss,
                                     batch.get("observed"))
         y = batch.get("y")

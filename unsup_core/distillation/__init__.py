@@ -4,8 +4,8 @@ privileged information (Vapnik & Vashist 2009; Lopez-Paz et al. 2016)."""
 from .losses import (check_alpha, check_mu, check_temperature, generalized_distillation_loss,
                      hard_cross_entropy, knowledge_distillation_loss,
                      regression_distillation_loss, soft_kl, soft_targets)
-from .models import (MLPClassifier, MLPClassifierConfig, agreement, inference_seconds_per_1000,
-                     parameter_count)
+from .models import (MLPClassifier, MLPClassifierConfig, agreement, classifier_from_encoder,
+                     encoder_layers, inference_seconds_per_1000, parameter_count)
 from .privileged import (GeneralizedDistillationStudent, JointPrivilegedConfig,
                          JointPrivilegedModel, degrade, privileged_data, split_privileged)
 from .student import (DistillationConfig, DistillationStudent, distillation_data, mixup_inputs,
@@ -14,7 +14,7 @@ from .student import (DistillationConfig, DistillationStudent, distillation_data
 __all__ = [
     "DistillationConfig", "DistillationStudent", "GeneralizedDistillationStudent",
     "JointPrivilegedConfig", "JointPrivilegedModel", "MLPClassifier", "MLPClassifierConfig",
-    "agreement", "check_alpha", "check_mu", "check_temperature", "degrade", "distillation_data",
+    "agreement", "check_alpha", "classifier_from_encoder", "encoder_layers", "check_mu", "check_temperature", "degrade", "distillation_data",
     "generalized_distillation_loss", "hard_cross_entropy", "inference_seconds_per_1000",
     "knowledge_distillation_loss", "mixup_inputs", "noise_copies", "parameter_count",
     "privileged_data", "regression_distillation_loss", "soft_kl", "soft_targets",

@@ -80,6 +80,55 @@ class MLPClassifier(nn.Module):
         return {"loss": ce, "classification": ce, "accuracy": accuracy.detach()}
 
 
+def encoder_layers(encoder: nn.Module) -> list[tuple[nn.Linear, str]]:
+    """The affine maps of a feed-forward encoder in order, each with the name (a key of
+    ``ACTIVATIONS``) of the activation that follows it (``"identity"`` if none does): read from
+    ``encoder.layers`` / ``encoder.encoder`` / ``encoder.net`` or the module itself when it is
+    an ``nn.Sequential`` of ``nn.Linear`` and activation modules (e.g. a ``StackedEncoder``)."""
+    seq = next((getattr(encoder, name) for name in ("layers", "encoder", "net")
+                if isinstance(getattr(encoder, name, None), nn.Sequential)), encoder)
+    if not isinstance(seq, nn.Sequential):
+        raise TypeError(f"{type(encoder).__name__} has no nn.Sequential of layers to copy from")
+    names = {cls: name for name, cls in ACTIVATIONS.items()}
+    out: list[tuple[nn.Linear, str]] = []
+    for module in seq:
+        if isinstance(module, nn.Linear):
+            out.append((module, "identity"))
+        elif out and type(module) in names and out[-1][1] == "identity":
+            out[-1] = (out[-1][0], names[type(module)])
+        elif not isinstance(module, (nn.Dropout, nn.Identity)):
+            raise TypeError(f"{type(encoder).__name__}: cannot read layer {module!r} as an MLP layer")
+    if not out:
+        raise TypeError(f"{type(encoder).__name__} has no nn.Linear layer to copy from")
+    return out
+
+
+def classifier_from_encoder(encoder: nn.Module, n_classes: int, depth: int | None = None,
+                            seed: int = 0) -> MLPClassifier:
+    """A classifier whose first ``depth`` hidden layers (all of the encoder's by default) start
+    from the encoder's affine maps W_h, b_h (copied, so the encoder is untouched), with the
+    encoder's activation; the output layer ``hidden[-1] -> n_classes`` is fresh (``seed``).
+    The start of the course's pre-training / transfer recipe (Yosinski et al. 2014) for a
+    small student: all of it is trained afterwards. Layers must share one activation."""
+    layers = encoder_layers(encoder)
+    depth = len(layers) if depth is None else depth
+    if not 1 <= depth <= len(layers):
+        raise ValueError(f"depth={depth} must lie in [1, {len(layers)}] (the encoder's layers)")
+    layers = layers[:depth]
+    acts = {act for _, act in layers}
+    if len(acts) != 1:
+        raise ValueError(f"the encoder's first {depth} layers mix activations {sorted(acts)}")
+    model = MLPClassifier(MLPClassifierConfig(
+        in_features=layers[0][0].in_features, hidden=tuple(l.out_features for l, _ in layers),
+        n_classes=n_classes, activation=acts.pop(), seed=seed))
+    targets = [m for m in model.net if isinstance(m, nn.Linear)]
+    with torch.no_grad():
+        for (source, _), target in zip(layers, targets):
+            target.weight.copy_(source.weight)
+            target.bias.copy_(source.bias)
+    return model.to(layers[0][0].weight.device)
+
+
 def agreement(a_pred: np.ndarray | Tensor, b_pred: np.ndarray | Tensor) -> float:
     """Fraction of objects on which two models predict the same class (fidelity of a
     surrogate to its teacher). Both (n,)."""
