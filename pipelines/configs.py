@@ -260,3 +260,80 @@ class PrivilegedStudentConfig(Config):
     steps: int = 3000
     seed: int = 0
     trainer: TrainerSettings = TrainerSettings(batch_size=32, lr=3e-3)
+
+
+from unsup_core.generative import (AdversarialTrainerConfig, DiscriminatorConfig,  # noqa: E402
+                                   GeneratorConfig, QualityJudgeConfig)
+
+
+class GanGeneratorSettings(Config):
+    """G(z): noise -> object (see unsup_core.generative.GeneratorConfig; width and image shape
+    come from the data)."""
+
+    noise_dim: int = 32
+    hidden: list[int] = [128, 256]
+    activation: str = "leaky_relu"
+    batch_norm: bool = True
+    kind: Literal["mlp", "conv"] = Field("mlp", description="'conv' needs image data")
+    seed: int = 0
+
+    def to_library(self, out_features: int, image_shape: Optional[tuple] = None) -> GeneratorConfig:
+        return GeneratorConfig(out_features=out_features, image_shape=image_shape,
+                               **{**self.model_dump(), "hidden": tuple(self.hidden)})
+
+
+class GanDiscriminatorSettings(Config):
+    """D(x) = p(real | x) (see unsup_core.generative.DiscriminatorConfig)."""
+
+    hidden: list[int] = [256, 128]
+    activation: str = "leaky_relu"
+    dropout: float = 0.3
+    minibatch_std: bool = False
+    kind: Literal["mlp", "conv"] = Field("mlp", description="'conv' needs image data")
+    seed: int = 0
+
+    def to_library(self, in_features: int, image_shape: Optional[tuple] = None) -> DiscriminatorConfig:
+        return DiscriminatorConfig(in_features=in_features, image_shape=image_shape,
+                                   **{**self.model_dump(), "hidden": tuple(self.hidden)})
+
+
+class AdversarialTrainerSettings(Config):
+    """The adversarial trainer's knobs (see unsup_core.generative.AdversarialTrainerConfig)."""
+
+    epochs: int = 100
+    batch_size: int = 64
+    d_steps: int = Field(1, description="k: discriminator steps per generator step")
+    generator_loss: Literal["non_saturating", "minimax"] = "non_saturating"
+    lr_g: float = 2e-4
+    lr_d: float = 2e-4
+    beta1: float = 0.5
+    beta2: float = 0.999
+    label_smoothing: float = 0.0
+    ema_decay: Optional[float] = Field(None, description="EMA of G's weights (e.g. 0.999); None: off")
+    lr_schedule: Literal["constant", "linear"] = Field("constant", description="'linear': decay to 0")
+    seed: int = 0
+    device: str = "cpu"
+    num_threads: Optional[int] = 1
+
+    def to_library(self) -> AdversarialTrainerConfig:
+        return AdversarialTrainerConfig(**self.model_dump())
+
+
+class GanModelConfig(Config):
+    """A GAN on the prepared data, judged by a classifier trained on the real training data
+    (Frechet distance in its hidden features, classifier score, class histogram)."""
+
+    generator: GanGeneratorSettings = GanGeneratorSettings()
+    discriminator: GanDiscriminatorSettings = GanDiscriminatorSettings()
+    trainer: AdversarialTrainerSettings = AdversarialTrainerSettings()
+    checkpoint_every: int = Field(25, description="Epochs between sample grids / quality checks")
+    grid_samples: int = Field(40, description="Samples per grid (fixed noise)")
+    judged_samples: int = Field(1000, description="Samples per quality measurement")
+    judge_hidden: list[int] = Field([128, 64], description="Judging classifier's hidden widths")
+    judge_epochs: int = 40
+    noise_std: float = Field(0.5, description="Noise of the noisy-real baseline")
+    vae_epochs: int = Field(0, description="Epochs of a VAE baseline; 0: no VAE baseline")
+
+    def judge_config(self) -> QualityJudgeConfig:
+        return QualityJudgeConfig(hidden=tuple(self.judge_hidden), epochs=self.judge_epochs,
+                                  seed=self.trainer.seed)

@@ -6,6 +6,7 @@ from .assets.autoencoder import plain_autoencoder
 from .assets.autoencoder_zoo import autoencoder_zoo
 from .assets.data import prepared_dataset, raw_dataset
 from .assets.distillation import privileged_student, student_model, teacher_model
+from .assets.generative import gan_model
 from .assets.som import data_som
 from .assets.transfer import ssl_encoder, stacked_autoencoder, transfer_models
 from .checks import prepared_class_balance, prepared_no_nan, prepared_split_sizes
@@ -16,7 +17,7 @@ from .resources import MlflowTracking
 
 ASSETS = [raw_dataset, prepared_dataset, plain_autoencoder, autoencoder_zoo, data_som,
           ssl_encoder, stacked_autoencoder, transfer_models, teacher_model, student_model,
-          privileged_student]
+          privileged_student, gan_model]
 CHECKS = [prepared_no_nan, prepared_split_sizes, prepared_class_balance]
 JOB_NAME = "unsup_pipeline"
 

@@ -14,7 +14,7 @@ from unsup_core.generative import (AdversarialTrainer, AdversarialTrainerConfig,
                                    classifier_score, discriminator_loss, discriminator_step,
                                    frechet_distance, gaussian_samples, generator_loss,
                                    generator_step, mean_confidence, noisy_samples, random_pixels,
-                                   update_average)
+                                   recalibrate_batch_norm, update_average)
 from unsup_core.serialization import from_checkpoint, to_checkpoint
 from unsup_core.training import Callback, TrainingDiverged
 
@@ -30,9 +30,10 @@ def unit_blobs(blobs):
     return X.astype(np.float32), labels
 
 
-def pair(width=8, seed=0, **d):
-    return (Generator(GeneratorConfig(width, noise_dim=4, hidden=(16,), seed=seed)),
-            Discriminator(DiscriminatorConfig(width, hidden=(16,), seed=seed, **d)))
+def pair(width=8, seed=0, batch_norm=False, dropout=0.0, **d):
+    """A tiny G and D, deterministic in train mode unless batch_norm/dropout are asked for."""
+    return (Generator(GeneratorConfig(width, noise_dim=4, hidden=(16,), batch_norm=batch_norm, seed=seed)),
+            Discriminator(DiscriminatorConfig(width, hidden=(16,), dropout=dropout, seed=seed, **d)))
 
 
 def adam(model):
@@ -173,7 +174,7 @@ def test_two_seeded_fits_give_identical_weights_and_another_seed_differs(unit_bl
     X, _ = unit_blobs
 
     def fit(seed, **extra):
-        G, D = pair(seed=seed, dropout=0.2)
+        G, D = pair(seed=seed, batch_norm=True, dropout=0.2)
         AdversarialTrainer(AdversarialTrainerConfig(epochs=2, seed=seed, **extra)).fit(G, D, X)
         return weights(G) + weights(D)
 
@@ -311,3 +312,20 @@ def test_plots_draw_sample_grids_history_and_class_shares(unit_blobs):
     assert plot_sample_grid(np.random.default_rng(0).random((12, 64)), (8, 8), 6, "x").axes
     assert len(plot_adversarial_history(history).axes) == 2
     assert plot_class_shares({"gan": [0.5, 0.5], "real": [0.4, 0.6]}, ["a", "b"]).axes
+
+
+def test_linear_schedule_decays_both_rates_and_recalibration_fits_the_averaged_weights(unit_blobs):
+    X, _ = unit_blobs
+    G, D = pair(batch_norm=True)
+    history = AdversarialTrainer(AdversarialTrainerConfig(epochs=4, lr_d=1e-3, lr_schedule="linear",
+                                                          ema_decay=0.9)).fit(G, D, X)
+    assert [log.lr for log in history.epochs] == pytest.approx([1e-3, 7.5e-4, 5e-4, 2.5e-4])
+    norm = G.net[1]
+    z = G.noise(1024, torch.Generator().manual_seed(3))
+    with torch.no_grad():
+        pre = G.net[0](z)
+    torch.testing.assert_close(norm.running_mean, pre.mean(0), atol=0.15, rtol=0)
+    recalibrate_batch_norm(G, torch.Generator().manual_seed(3))
+    torch.testing.assert_close(norm.running_mean, pre.mean(0))
+    torch.testing.assert_close(norm.running_var, pre.var(0))
+    assert norm.momentum == 0.1 and G.training

@@ -14,8 +14,13 @@ from unsup_core.autoencoders.zoo import ZooConfig
 from unsup_core.selfsupervised import PretextChoice
 from unsup_core.data import PrepareConfig, SourceConfig
 from unsup_core.training import TrainerConfig
+from pipelines.configs import AdversarialTrainerSettings, GanDiscriminatorSettings, GanGeneratorSettings
+from unsup_core.generative import AdversarialTrainerConfig, DiscriminatorConfig, GeneratorConfig
 
 MIRRORS = [
+    (GanGeneratorSettings, GeneratorConfig, {"out_features", "image_shape"}),
+    (GanDiscriminatorSettings, DiscriminatorConfig, {"in_features", "image_shape"}),
+    (AdversarialTrainerSettings, AdversarialTrainerConfig, set()),
     (SslEncoderConfig, PretextChoice, set()),
     (AutoencoderZooConfig, ZooConfig, set()),
     (RawDatasetConfig, SourceConfig, set()),

@@ -10,6 +10,7 @@ import torch
 
 from ..autoencoders.variational import VariationalAutoencoder, VariationalAutoencoderConfig
 from ..training import Trainer, TrainerConfig
+from .quality import QualityJudge, SampleQuality
 
 
 def _data(X: np.ndarray) -> np.ndarray:
@@ -63,3 +64,22 @@ def fit_vae(X: np.ndarray, code_dim: int = 8, hidden: Sequence[int] = (128,), ep
 def vae_samples(vae: VariationalAutoencoder, n: int, seed: int = 0) -> np.ndarray:
     """n decoder means (n, d) at z drawn from the prior with a seeded generator."""
     return vae.sample(_count(n), torch.Generator().manual_seed(seed)).cpu().numpy()
+
+
+def baseline_qualities(judge: QualityJudge, X_train: np.ndarray, X_heldout: np.ndarray | None,
+                       n: int = 1000, noise_std: float = 0.5, seed: int = 0,
+                       vae: VariationalAutoencoder | None = None) -> dict[str, SampleQuality]:
+    """The judge's measures of the reference sets that make a model's numbers readable:
+    ``real_heldout`` (real objects the judge never saw: the best a model can hope for),
+    ``gaussian`` (a Gaussian fitted to X_train), ``noisy_real`` (training objects plus
+    N(0, noise_std^2) noise), ``random_pixels``, and ``vae`` samples if a VAE is given.
+    n samples each (held-out: all of X_heldout), drawn with ``seed``."""
+    rng = np.random.default_rng(seed)
+    sets = {"gaussian": gaussian_samples(X_train, n, rng),
+            "noisy_real": noisy_samples(X_train, n, noise_std, rng),
+            "random_pixels": random_pixels(X_train, n, rng)}
+    if X_heldout is not None and len(X_heldout) >= 2:
+        sets = {"real_heldout": np.asarray(X_heldout, dtype=np.float32), **sets}
+    if vae is not None:
+        sets["vae"] = vae_samples(vae, n, seed)
+    return {name: judge.evaluate(samples) for name, samples in sets.items()}

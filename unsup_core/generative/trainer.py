@@ -85,6 +85,28 @@ def update_average(average: nn.Module, online: nn.Module, decay: float) -> None:
         b_avg.copy_(b)
 
 
+@torch.no_grad()
+def recalibrate_batch_norm(generator: Generator, noise: torch.Generator | None = None,
+                           n: int = 1024) -> None:
+    """Set the running statistics of G's batch-norm layers to those of one batch of ``n``
+    samples (needed after weight averaging: the online network's statistics do not fit the
+    averaged weights). No-op without batch norm."""
+    norms = [m for m in generator.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    if not norms:
+        return
+    was_training, momenta = generator.training, [m.momentum for m in norms]
+    for m in norms:
+        m.reset_running_stats()
+        m.momentum = None  # cumulative average: after one batch, that batch's statistics
+    generator.train()
+    try:
+        generator(generator.noise(n, noise))
+    finally:
+        for m, momentum in zip(norms, momenta):
+            m.momentum = momentum
+        generator.train(was_training)
+
+
 class AdversarialTrainer:
     """Trains a :class:`Generator` against a :class:`Discriminator`; see
     :class:`AdversarialTrainerConfig`.
@@ -93,7 +115,7 @@ class AdversarialTrainer:
     ``d_steps``-th batch is followed by one G step on a fresh batch of noise. Every epoch the
     callbacks get an :class:`EpochLog` whose ``train`` holds the epoch means of ``d_loss``,
     ``g_loss``, ``d_real_accuracy``, ``d_fake_accuracy``, ``d_real`` (mean D(x)) and ``d_fake``
-    (mean D(G(z))); ``lr`` is D's learning rate. ``on_fit_start`` receives the generator.
+    (mean D(G(z))); ``lr`` is D's learning rate in that epoch. ``on_fit_start`` receives the generator.
 
     >>> history = AdversarialTrainer(AdversarialTrainerConfig(epochs=200)).fit(G, D, X_train)
     """
@@ -121,19 +143,26 @@ class AdversarialTrainer:
             betas = (cfg.beta1, cfg.beta2)
             opt_g = torch.optim.Adam(online.parameters(), lr=cfg.lr_g, betas=betas)
             opt_d = torch.optim.Adam(discriminator.parameters(), lr=cfg.lr_d, betas=betas)
+            schedules = [torch.optim.lr_scheduler.LambdaLR(opt, self._decay) for opt in (opt_g, opt_d)]
             for callback in self.callbacks:
                 callback.on_fit_start(generator)
             try:
                 start = time.perf_counter()
                 shuffle = torch.Generator().manual_seed(cfg.seed)
                 noise = torch.Generator(device).manual_seed(cfg.seed + 1)
+                calibration = torch.Generator(device).manual_seed(cfg.seed + 2)
                 generator.train()
                 discriminator.train()
                 for epoch in range(1, cfg.epochs + 1):
                     tic = time.perf_counter()
                     terms = self._epoch(online, generator, discriminator, opt_g, opt_d, x, epoch,
                                         shuffle, noise)
-                    log = EpochLog(epoch, terms, {}, cfg.lr_d, time.perf_counter() - tic)
+                    if online is not generator:
+                        recalibrate_batch_norm(generator, calibration)
+                    log = EpochLog(epoch, terms, {}, opt_d.param_groups[0]["lr"],
+                                   time.perf_counter() - tic)
+                    for schedule in schedules:
+                        schedule.step()
                     history.epochs.append(log)
                     history.seconds = time.perf_counter() - start
                     for callback in self.callbacks:
@@ -143,6 +172,12 @@ class AdversarialTrainer:
                 for callback in self.callbacks:
                     callback.on_fit_end(history)
         return history
+
+    def _decay(self, epoch: int) -> float:
+        """Learning-rate factor of epoch ``epoch + 1`` (0-based count of finished epochs)."""
+        if self.config.lr_schedule == "constant":
+            return 1.0
+        return 1.0 - epoch / self.config.epochs
 
     def _check(self, generator: Generator, discriminator: Discriminator, x: Tensor) -> None:
         if x.ndim != 2 or x.shape[0] == 0:
