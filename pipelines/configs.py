@@ -139,6 +139,13 @@ class DataSomConfig(Config):
     density_k: int = Field(5, description="Nearest objects averaged in the density map")
 
 
+class CodeSomConfig(Config):
+    """A Kohonen map of the codes the final encoder (the student's hidden layer) gives the data."""
+
+    som: SomSettings = SomSettings(rows=12, cols=12, n_epochs=10)
+    density_k: int = Field(5, description="Nearest objects averaged in the density map")
+
+
 class AutoencoderZooConfig(Config):
     """Every autoencoder kind with one architecture (see unsup_core.autoencoders.zoo)."""
 

@@ -10,12 +10,13 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from dagster import AssetExecutionContext, ConfigurableResource
+from dagster import AssetExecutionContext, ConfigurableResource, Failure
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 from pydantic import Field
 
 import unsup_core
+from unsup_core.training import TrainingDiverged
 
 from .tracking import MAX_TAG_LENGTH, AssetRun
 
@@ -27,6 +28,11 @@ TAG_ASSET = "dagster.asset_key"
 TAG_STEP = "dagster.step_key"
 
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+
+# Errors that would happen again on a retry (bad data, bad config, divergence): the step fails
+# at once instead of spending its retry policy.
+DETERMINISTIC_ERRORS = (ValueError, TypeError, KeyError, TrainingDiverged)
 
 
 def default_tracking_uri() -> str:
@@ -57,10 +63,13 @@ class MlflowTracking(ConfigurableResource):
         experiment = client.get_experiment_by_name(self.experiment_name)
         if experiment is not None:
             return experiment.experiment_id
-        root = Path(self.artifact_root or DEFAULT_STORE / "artifacts").resolve()
-        root.mkdir(parents=True, exist_ok=True)
+        location = None  # a tracking server stores artifacts where it was told to
+        if self.artifact_root or not self.resolved_tracking_uri().startswith(("http://", "https://")):
+            root = Path(self.artifact_root or DEFAULT_STORE / "artifacts").resolve()
+            root.mkdir(parents=True, exist_ok=True)
+            location = root.as_uri()
         try:
-            return client.create_experiment(self.experiment_name, artifact_location=root.as_uri())
+            return client.create_experiment(self.experiment_name, artifact_location=location)
         except MlflowException:  # created concurrently by another step
             return client.get_experiment_by_name(self.experiment_name).experiment_id
 
@@ -96,6 +105,9 @@ class MlflowTracking(ConfigurableResource):
         except Exception as error:
             asset_run.record_error(error)
             self._end(client, run.info.run_id, parent_id, "FAILED")
+            if isinstance(error, DETERMINISTIC_ERRORS):
+                raise Failure(f"{type(error).__name__}: {error}", allow_retries=False,
+                              metadata={"mlflow_run_id": run.info.run_id}) from error
             raise
         except BaseException:  # interrupted or terminated
             self._end(client, run.info.run_id, parent_id, "KILLED")

@@ -30,7 +30,8 @@ def summarize(result) -> list[str]:
     checks = result.get_asset_check_evaluations()
     if checks:
         lines += ["", "Asset checks:"]
-        lines += [f"  {c.check_name:24s} {'passed' if c.passed else 'FAILED'}" for c in checks]
+        lines += [f"  {c.asset_key.to_user_string() + ':' + c.check_name:44s} "
+                  f"{'passed' if c.passed else 'FAILED'}" for c in checks]
     failures = [e for e in result.all_events if e.is_step_failure]
     for event in failures:
         lines.append(f"\nStep {event.step_key} failed: {event.step_failure_data.error.message.strip()}")

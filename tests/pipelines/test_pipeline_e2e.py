@@ -109,6 +109,35 @@ def test_tiny_preset_materialises_everything_and_tracks_it(mlflow_store, tmp_pat
     assert lupi["n_features_student"] == 16 and lupi["n_features_privileged"] == 64
     assert "test/accuracy" in children["teacher_model"].data.metrics
 
+    code_som = children["code_som"]
+    assert code_som.data.params["code_dim"] == "16"  # the student's hidden layer (tiny: 16 units)
+    assert 0 <= code_som.data.metrics["topographic_error"] <= 1 and "purity" in code_som.data.metrics
+    assert {a.path for a in client.list_artifacts(code_som.info.run_id, "plots")} == {
+        f"plots/{name}.png" for name in ("u_matrix", "density", "hit_map", "component_planes",
+                                         "label_overlay")}
+
+    registry = children["registered_models"]
+    for role, metric in (("student", "test_accuracy"), ("encoder", "probe_accuracy")):
+        name = f"unsup-digits-{role}"
+        champion = client.get_model_version_by_alias(name, "champion")
+        assert str(champion.version) == "1" and champion.run_id == registry.info.run_id
+        assert champion.tags["role"] == "champion"
+        assert float(champion.tags[metric]) == pytest.approx(registry.data.metrics[f"{role}/{metric}"])
+        assert registry.data.tags[f"{role}.decision"] == "first version: no champion yet"
+    assert student["test/accuracy"] == pytest.approx(registry.data.metrics["student/test_accuracy"])
+
+    report = children["experiment_report"]
+    assert {a.path for a in client.list_artifacts(report.info.run_id)} >= {
+        "experiment_report.md", "experiment_report.csv", "experiment_report.json", "plots"}
+    report_rows = result.output_for_node("experiment_report")
+    assert len(report_rows) == 1 and report_rows[0]["dagster_run"] == result.run_id[:8]
+    assert report_rows[0]["student/accuracy"] == pytest.approx(student["test/accuracy"])
+    assert report_rows[0]["code_som/purity"] == pytest.approx(code_som.data.metrics["purity"])
+    checks = {(c.asset_key.to_user_string(), c.check_name) for c in result.get_asset_check_evaluations()}
+    assert {("student_model", "student_accuracy_gate"), ("code_som", "topographic_error_gate"),
+            ("plain_autoencoder", "reconstruction_gate"), ("student_model", "finite_outputs"),
+            ("transfer_models", "finite_outputs")} <= checks
+
     metadata = result.asset_materializations_for_node("plain_autoencoder")[0].metadata
     assert metadata["mlflow_run_id"].value == ae.info.run_id
     assert metadata["plot_loss_curves"].value.startswith("![loss_curves](data:image/png;base64,")

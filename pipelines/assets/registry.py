@@ -1,0 +1,71 @@
+"""Model registry: the student and the encoder become new versions; ``champion`` moves only to
+a version that beats the current champion on held-out data."""
+
+from functools import partial
+
+import numpy as np
+from dagster import AssetExecutionContext, Config, MetadataValue, Output, asset
+from pydantic import Field
+from torch import nn
+
+from unsup_core.autoencoders import apply_array
+from unsup_core.codes import encoder_codes
+from unsup_core.data import PreparedData
+from unsup_core.evaluation import few_label_probe
+
+from ..registry import model_name, register_candidate
+from ..reporting import markdown_table
+from ..resources import MlflowTracking
+from .data import CODE_VERSION
+
+
+class RegisteredModelsConfig(Config):
+    """Registry names and the gate's margin."""
+
+    name_prefix: str = Field("unsup", description="Registered models are <prefix>-<data>-student "
+                             "and <prefix>-<data>-encoder")
+    min_improvement: float = Field(0.0, description="A challenger must beat the champion's "
+                                   "held-out score by more than this to take the alias")
+    probe_labels_per_class: int = Field(10, description="Labels per class of the encoder's probe")
+
+
+def student_accuracy(data: PreparedData, model: nn.Module) -> float:
+    return float(np.mean(apply_array(model, data.test.X, "predict") == data.test.y))
+
+
+def encoder_probe_accuracy(data: PreparedData, per_class: int, model: nn.Module) -> float:
+    train, test = encoder_codes(model, data.train.X), encoder_codes(model, data.test.X)
+    return few_label_probe(train, data.train.y, test, data.test.y, per_class)[0]
+
+
+@asset(group_name="registry", code_version=CODE_VERSION, kinds={"mlflow"})
+def registered_models(context: AssetExecutionContext, config: RegisteredModelsConfig,
+                      prepared_dataset: PreparedData, student_model: nn.Module,
+                      stacked_autoencoder: nn.Module, mlflow: MlflowTracking) -> Output[dict]:
+    """Registers the student (test accuracy) and the stacked encoder (few-label probe accuracy
+    of its codes) in the MLflow Model Registry; champion or challenger, with the reason."""
+    data = prepared_dataset
+    candidates = {
+        "student": (student_model, "test_accuracy", partial(student_accuracy, data)),
+        "encoder": (stacked_autoencoder, "probe_accuracy",
+                    partial(encoder_probe_accuracy, data, config.probe_labels_per_class)),
+    }
+    with mlflow.asset_run(context, params=config.model_dump()) as run:
+        client = mlflow.client()
+        decisions = []
+        for role, (model, metric, score) in candidates.items():
+            name = model_name(config.name_prefix, data.source, role)
+            decision = register_candidate(client, run, name, model, metric, score(model),
+                                          score, config.min_improvement)
+            run.log_metrics({f"{role}/{metric}": decision.value,
+                             f"{role}/promoted": float(decision.promoted)})
+            run.set_tags({f"{role}.registered_model": name, f"{role}.version": decision.version,
+                          f"{role}.decision": decision.reason})
+            decisions.append({"role": role, **decision.as_dict()})
+        table = markdown_table(decisions, ("role", "name", "version", "metric", "value", "promoted",
+                                           "champion_version", "reason"))
+        run.log_dict({"decisions": decisions}, "registry_decisions.json")
+    return Output({d["role"]: d for d in decisions},
+                  metadata={**run.dagster_metadata(), "decisions": MetadataValue.md(table),
+                            **{f"{d['role']}_promoted": d["promoted"] for d in decisions},
+                            **{f"{d['role']}_version": d["version"] for d in decisions}})

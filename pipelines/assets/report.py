@@ -1,0 +1,77 @@
+"""The experiment report: this run's headline metrics beside earlier runs', from MLflow."""
+
+import csv
+import io
+
+from dagster import AssetExecutionContext, AssetKey, Config, MetadataValue, Output, asset
+from pydantic import Field
+
+from unsup_core.plotting import plot_metric_trends
+
+from ..experiment_history import HEADLINES, changes, history_rows
+from ..reporting import markdown_table
+from ..resources import MlflowTracking
+from .data import CODE_VERSION
+
+REPORTED_ASSETS = ("plain_autoencoder", "autoencoder_zoo", "data_som", "transfer_models",
+                   "privileged_student", "code_som", "registered_models")
+
+
+class ExperimentReportConfig(Config):
+    max_runs: int = Field(20, description="Pipeline runs in the table and the trends (latest)")
+
+
+@asset(group_name="report", code_version=CODE_VERSION, kinds={"mlflow"},
+       deps=[AssetKey(name) for name in REPORTED_ASSETS])
+def experiment_report(context: AssetExecutionContext, config: ExperimentReportConfig,
+                      mlflow: MlflowTracking) -> Output[list]:
+    """Queries MLflow for this pipeline run and the earlier ones: a table of the headline
+    metrics (reconstruction, transfer, teacher/student, SOM QE/TE/purity, GAN), their trends,
+    what changed since the previous run, and the registry's decisions."""
+    if config.max_runs < 1:
+        raise ValueError(f"max_runs={config.max_runs} must be >= 1")
+    with mlflow.asset_run(context, params=config.model_dump()) as run:
+        client = mlflow.client()
+        rows = history_rows(client, run.experiment_id, context.run.job_name, config.max_runs)
+        columns = [h.column for h in HEADLINES if any(r.get(h.column) is not None for r in rows)]
+        table = markdown_table(rows, ["dagster_run", "started", "status", *columns])
+        delta = changes(rows)
+        delta_table = markdown_table(delta, ["metric", "this_run", "previous_run", "change", "better"])
+        registry = registry_lines(client, context.run.run_id, run.experiment_id)
+        report = "\n\n".join(["# Experiment report", f"{len(rows)} pipeline runs, oldest first.",
+                              table, "## This run against the previous one", delta_table,
+                              "## Model registry", "\n".join(registry) or "no registry decision"])
+        run.log_text(report, "experiment_report.md")
+        run.log_text(to_csv(rows, ["dagster_run", "mlflow_run", "started", "status", *columns]),
+                     "experiment_report.csv")
+        run.log_dict({"runs": rows, "changes": delta, "registry": registry}, "experiment_report.json")
+        run.log_metrics({"runs_compared": float(len(rows))})
+        if rows and columns:
+            run.log_figure(plot_metric_trends([r["dagster_run"] for r in rows],
+                                              {c: [r.get(c) for r in rows] for c in columns}), "trends")
+    return Output(rows, metadata={**run.dagster_metadata(), "runs_compared": len(rows),
+                                  "report": MetadataValue.md(table),
+                                  "changes": MetadataValue.md(delta_table),
+                                  "registry": MetadataValue.md("\n".join(registry) or "-")})
+
+
+def registry_lines(client, dagster_run_id: str, experiment_id: str) -> list[str]:
+    """The registry decisions of this pipeline run, read from the registered_models run."""
+    found = client.search_runs(
+        [experiment_id], max_results=1, order_by=["attributes.start_time DESC"],
+        filter_string=f"tags.`dagster.run_id` = '{dagster_run_id}' and "
+                      "tags.`dagster.asset_key` = 'registered_models'")
+    if not found:
+        return []
+    tags = found[0].data.tags
+    return [f"- {role}: `{tags[f'{role}.registered_model']}` v{tags[f'{role}.version']}: "
+            f"{tags[f'{role}.decision']}" for role in ("student", "encoder")
+            if f"{role}.registered_model" in tags]
+
+
+def to_csv(rows: list[dict], columns: list[str]) -> str:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=columns, extrasaction="ignore")
+    writer.writeheader()
+    writer.writerows(rows)
+    return buffer.getvalue()

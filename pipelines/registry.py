@@ -1,0 +1,123 @@
+"""MLflow Model Registry with a quality gate: every candidate becomes a new model version; the
+alias ``champion`` moves to it only when it beats the current champion on held-out data.
+
+The current champion is re-scored on the *same* held-out data as the candidate (its checkpoint
+is downloaded and evaluated), so a change of data cannot make an old score look better or
+worse than it is. When the champion cannot be re-scored (its inputs no longer fit the data),
+its recorded score is used and the decision says so.
+"""
+
+from __future__ import annotations
+
+import re
+import tempfile
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+from mlflow.exceptions import MlflowException
+from mlflow.tracking import MlflowClient
+from torch import nn
+
+from unsup_core.serialization import from_checkpoint
+
+from .tracking import AssetRun
+
+CHAMPION = "champion"
+ROLE_TAG = "role"
+
+
+@dataclass(frozen=True)
+class RegistryDecision:
+    """What happened to one candidate: its version, whether it became the champion, and why."""
+
+    name: str
+    version: str
+    metric: str
+    value: float
+    promoted: bool
+    champion_version: str
+    previous_champion: str | None
+    previous_value: float | None
+    reason: str
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def model_name(prefix: str, source: str, role: str) -> str:
+    """A registered model name per data source (each dataset has its own champion line):
+    ``unsup-digits-student``; a file source contributes its stem."""
+    stem = Path(source.removeprefix("file:")).stem if source != "digits" else "digits"
+    slug = re.sub(r"[^A-Za-z0-9_.-]+", "-", stem).strip("-") or "data"
+    return f"{prefix}-{slug}-{role}"
+
+
+def register_candidate(client: MlflowClient, run: AssetRun, name: str, model: nn.Module,
+                       metric: str, value: float, score: Callable[[nn.Module], float],
+                       min_improvement: float = 0.0) -> RegistryDecision:
+    """Log ``model`` to ``run`` under ``<name>/checkpoint.pt``, register it as a new version of
+    ``name`` and move ``champion`` to it if ``value > champion's score + min_improvement``
+    (higher is better); otherwise the version stays a challenger. ``score`` evaluates a model
+    on the held-out data that gave ``value``."""
+    if min_improvement < 0:
+        raise ValueError(f"min_improvement={min_improvement} must be >= 0")
+    artifact = f"{name}/checkpoint.pt"
+    run.log_model(model, artifact)
+    _ensure_registered_model(client, name)
+    version = client.create_model_version(
+        name, source=f"runs:/{run.run_id}/{name}", run_id=run.run_id,
+        tags={metric: f"{value:.6f}", "checkpoint": artifact,
+              "dagster.run_id": run.tags.get("dagster.run_id", "")},
+        description=f"{metric} = {value:.4f} on held-out data").version
+    previous = _champion(client, name)
+    if previous is None:
+        promoted, previous_value, reason = True, None, "first version: no champion yet"
+    else:
+        previous_value, how = _rescore(client, previous, metric, score)
+        promoted = value > previous_value + min_improvement
+        comparison = ">" if promoted else "<="
+        reason = (f"{metric} {value:.4f} {comparison} champion v{previous.version}'s "
+                  f"{previous_value:.4f}{f' + {min_improvement}' if min_improvement else ''} ({how})")
+    if promoted:
+        client.set_registered_model_alias(name, CHAMPION, version)
+        if previous is not None:
+            client.set_model_version_tag(name, previous.version, ROLE_TAG, "retired champion")
+    client.set_model_version_tag(name, version, ROLE_TAG, CHAMPION if promoted else "challenger")
+    client.set_model_version_tag(name, version, "decision", reason)
+    return RegistryDecision(name, str(version), metric, float(value), promoted,
+                            str(version if promoted else previous.version),
+                            None if previous is None else str(previous.version),
+                            previous_value, reason)
+
+
+def _ensure_registered_model(client: MlflowClient, name: str) -> None:
+    try:
+        client.get_registered_model(name)
+    except MlflowException:
+        try:
+            client.create_registered_model(name)
+        except MlflowException:  # created by a concurrent run in between
+            client.get_registered_model(name)
+
+
+def _champion(client: MlflowClient, name: str):
+    try:
+        return client.get_model_version_by_alias(name, CHAMPION)
+    except MlflowException:
+        return None
+
+
+def _rescore(client: MlflowClient, champion, metric: str,
+             score: Callable[[nn.Module], float]) -> tuple[float, str]:
+    """The champion's score on today's held-out data, or its recorded score if it cannot run."""
+    recorded = float(champion.tags.get(metric, "nan"))
+    artifact = champion.tags.get("checkpoint")
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            local = client.download_artifacts(champion.run_id, artifact, tmp)
+            model = from_checkpoint(torch.load(local, map_location="cpu", weights_only=True))
+            return float(score(model)), "re-scored on the same held-out data"
+    except (MlflowException, OSError, RuntimeError, ValueError, TypeError) as error:
+        return recorded, f"recorded score; re-scoring failed: {type(error).__name__}"
