@@ -329,3 +329,16 @@ def test_linear_schedule_decays_both_rates_and_recalibration_fits_the_averaged_w
     torch.testing.assert_close(norm.running_mean, pre.mean(0))
     torch.testing.assert_close(norm.running_var, pre.var(0))
     assert norm.momentum == 0.1 and G.training
+
+
+@pytest.mark.parametrize("loss", ["minimax", "non_saturating"])
+def test_the_conv_pair_trains_on_8x8_images_with_either_generator_loss(prepared_digits, loss):
+    X = prepared_digits.train.X[:256]
+    extra = {"kind": "conv", "image_shape": (8, 8)}
+    G = Generator(GeneratorConfig(64, noise_dim=8, hidden=(16, 8), **extra))
+    D = Discriminator(DiscriminatorConfig(64, hidden=(8, 16), **extra))
+    history = AdversarialTrainer(AdversarialTrainerConfig(epochs=2, batch_size=64, generator_loss=loss,
+                                                          d_steps=2)).fit(G, D, X)
+    assert history.completed and all(math.isfinite(v) for v in history.epochs[-1].train.values())
+    if loss == "minimax":
+        assert history.epochs[-1].train["g_loss"] < 0  # ln(1 - D(G(z))) < 0
