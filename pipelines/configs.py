@@ -174,6 +174,9 @@ class AutoencoderZooConfig(Config):
 class StackedAutoencoderAssetConfig(Config):
     """Greedy layer-wise pretraining, then fine-tuning as a deep autoencoder."""
 
+    start_from: Literal["pixels", "ssl_encoder"] = Field(
+        "ssl_encoder", description="Stack on the data, or on the self-supervised encoder's codes "
+        "(better in benchmarks/transfer.py: 0.94 vs 0.88 fine-tuned at 10 labels per class)")
     layer_sizes: list[int] = [48, 32, 16]
     activation: str = "sigmoid"
     layer_kind: Literal["plain", "denoising", "sparse_l1", "sparse_kl", "contractive"] = "plain"
@@ -201,13 +204,30 @@ class TransferModelsConfig(Config):
     encoder_lr_scale: float = 0.1
     target_steps: int = 300
     model_labels_per_class: int = Field(10, description="Budget of the models handed downstream")
+    pseudo_label_rounds: int = Field(1, description="Self-training rounds of the pseudo_label mode")
+    pseudo_label_threshold: float = Field(0.9, description="Least teacher confidence of a kept "
+                                          "pseudo-label")
+    pseudo_label_teacher: Literal["label_spreading", "head"] = "label_spreading"
+    pseudo_label_student: Literal["frozen", "finetune"] = Field(
+        "frozen", description="frozen: the student's head trains on codes (cheap); finetune is "
+        "better (benchmarks/transfer.py) and costs a fine-tuning run per fit")
+    pseudo_label_augment: bool = Field(False, description="Train the fine-tuned student on "
+                                       "augmented views (images only)")
+    supervised_base: bool = Field(True, description="Class split: also transfer an encoder trained "
+                                  "with the labels of the other classes")
+    base_steps: int = Field(1000, description="Optimiser steps of the supervised base task")
     seed: int = 0
     trainer: TrainerSettings = TrainerSettings(lr=1e-2, batch_size=32)
 
     def to_library(self) -> TransferConfig:
+        pseudo_label = dict(  # a PseudoLabelConfig; augment {} = the default AugmentConfig
+            rounds=self.pseudo_label_rounds, threshold=self.pseudo_label_threshold,
+            teacher=self.pseudo_label_teacher, student_mode=self.pseudo_label_student,
+            augment={} if self.pseudo_label_augment else None)
         return TransferConfig(modes=tuple(self.modes), labels_per_class=tuple(self.labels_per_class),
                               draws=self.draws, encoder_lr_scale=self.encoder_lr_scale,
-                              target_steps=self.target_steps, seed=self.seed)
+                              target_steps=self.target_steps, pseudo_label=pseudo_label,
+                              seed=self.seed)
 
 
 class SslEncoderConfig(Config):

@@ -224,6 +224,31 @@ def test_checkpoints_round_trip_with_the_proposed_table_entries(monkeypatch, tmp
     assert not any(p.requires_grad for p in loaded.encoder.parameters())
 
 
+def test_a_stack_on_a_pretrained_encoder_composes_and_round_trips(tmp_path):
+    """StackedOnEncoder: z = s(b(x)) with copies of both parts, rebuilt from a checkpoint."""
+    from unsup_core.selfsupervised import ContrastiveConfig, ContrastiveModel
+    from unsup_core.stacked import StackedOnEncoder, StackedOnEncoderConfig
+
+    base = ContrastiveModel(ContrastiveConfig(image_shape=(8, 8), encoder="mlp", hidden=(16,),
+                                              code_dim=12, seed=1))
+    stacked = StackedEncoder(config(in_features=12, layer_sizes=(6, 3), seed=2))
+    model = StackedOnEncoder.from_parts(base, stacked)
+    x = torch.rand(7, 64)
+    with torch.no_grad():
+        torch.testing.assert_close(model.encode(x), stacked.encode(base.encode(x)))
+    assert model.out_features == 3 and model.base is not base and model.stacked is not stacked
+    path = serialization.save_checkpoint(model, tmp_path / "stack.pt")
+    loaded = serialization.load_checkpoint(path)
+    assert type(loaded) is StackedOnEncoder and loaded.config == model.config
+    torch.testing.assert_close(loaded(x), model(x))
+    classifier = EncoderClassifier(model, 10)  # transferable like any encoder
+    assert classifier.logits(x).shape == (7, 10)
+    with pytest.raises(ValueError, match=r"stacked.in_features=64 must equal the base's "
+                                         r"out_features=12"):
+        StackedOnEncoder(StackedOnEncoderConfig("ContrastiveModel", model.config.base_config,
+                                                config()))
+
+
 @pytest.mark.parametrize("kwargs, error, message", [
     ({"layer_sizes": ()}, ValueError, r"layer_sizes=\(\) is empty"),
     ({"layer_sizes": (8, 0)}, ValueError, r"layer_sizes=\(8, 0\): every width must be >= 1"),

@@ -1,6 +1,7 @@
 """Transfer to target tasks with few labels: modes, class splits, the accuracy curve."""
 
 import copy
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -48,10 +49,10 @@ def test_curve_has_every_mode_budget_and_draw(prepared_digits, pretrained):
     config = StackedAutoencoderConfig(in_features=64, layer_sizes=(32, 16))
     curve = TransferConfig(labels_per_class=(1, 0), draws=2, target_steps=5)
     rows = transfer_curve(pretrained, lambda: StackedEncoder(config), prepared_digits, curve, FAST)
-    assert len(rows) == 3 * (2 + 1)  # 3 modes x (2 draws at k=1, 1 run with all labels)
+    assert len(rows) == 4 * (2 + 1)  # 4 modes x (2 draws at k=1, 1 run with all labels)
     summary = summarize_curve(rows)
     assert {(s["mode"], s["labels_per_class"]) for s in summary} == {
-        (m, k) for m in ("frozen", "finetune", "scratch") for k in (1, 0)}
+        (m, k) for m in ("frozen", "finetune", "scratch", "pseudo_label") for k in (1, 0)}
     assert all(0 <= s["accuracy"] <= 1 for s in summary)
 
 
@@ -66,7 +67,7 @@ def test_class_split_relabels_the_target_classes(prepared_digits):
 
 
 def test_bad_transfer_settings(prepared_digits, pretrained):
-    with pytest.raises(ValueError, match=r"mode='partial' is not one of \['frozen', 'finetune', 'scratch'\]"):
+    with pytest.raises(ValueError, match=r"mode='partial' is not one of \['frozen', 'finetune', 'scratch', 'pseudo_label'\]"):
         TransferConfig(modes=("partial",))
     with pytest.raises(ValueError, match="labels_per_class"):
         TransferConfig(labels_per_class=(-1,))
@@ -93,3 +94,37 @@ def test_pretext_choice_falls_back_to_masked_features_without_an_image_shape():
     assert used == "contrastive" and isinstance(model, ContrastiveModel) and model.out_features == 128
     with pytest.raises(ValueError, match="pretext='jigsaw' is not one of"):
         pretext_for_data(PretextChoice(pretext="jigsaw"), 64, (8, 8))
+
+
+def test_supervised_base_task_trains_the_encoder_on_the_other_classes(prepared_digits):
+    from unsup_core.transfer import supervised_base_encoder
+
+    config = StackedAutoencoderConfig(in_features=64, layer_sizes=(32, 16))
+    base = class_split(prepared_digits, [0, 1, 2, 3, 4])
+    target = class_split(prepared_digits, [5, 6, 7, 8, 9])
+    encoder = StackedEncoder(config)
+    before = copy.deepcopy(encoder.state_dict())
+    trained = supervised_base_encoder(encoder, base, FAST, steps=300)
+    assert trained is encoder and out_of(trained) == 16
+    assert any(not torch.equal(before[k], v) for k, v in trained.state_dict().items())
+    head = fit_target(copy.deepcopy(trained), "frozen", base, base.few_labels(5, seed=0), FAST,
+                      target_steps=100)[1]
+    assert head > 0.9  # the base task is learned: its classes are separable in the codes
+    assert target.n_classes == 5 and base.class_names == ("0", "1", "2", "3", "4")
+    unlabelled = replace(base, train=replace(base.train, y=None))
+    with pytest.raises(ValueError, match="needs a labelled base task"):
+        supervised_base_encoder(StackedEncoder(config), unlabelled, FAST)
+
+
+def out_of(encoder):
+    return encoder.out_features
+
+
+def test_transfer_config_takes_the_pseudo_label_settings_as_a_dict():
+    from unsup_core.pseudo_labels import PseudoLabelConfig
+
+    config = TransferConfig(pseudo_label={"rounds": 2, "threshold": 0.5, "augment": {}})
+    assert config.pseudo_label.rounds == 2 and config.pseudo_label.augment is not None
+    assert TransferConfig().pseudo_label == PseudoLabelConfig()
+    with pytest.raises(TypeError, match="pseudo_label must be a PseudoLabelConfig, got int"):
+        TransferConfig(pseudo_label=3)

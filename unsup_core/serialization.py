@@ -25,6 +25,7 @@ MODEL_CLASSES: dict[str, tuple[str, str]] = {
     "StackedEncoder": ("unsup_core.stacked", "StackedAutoencoderConfig"),
     "DeepAutoencoder": ("unsup_core.stacked", "StackedAutoencoderConfig"),
     "EncoderClassifier": ("unsup_core.stacked", "EncoderClassifierConfig"),
+    "StackedOnEncoder": ("unsup_core.stacked", "StackedOnEncoderConfig"),
     "PatchPositionModel": ("unsup_core.selfsupervised.position", "PatchPositionConfig"),
     "MaskedFeatureModel": ("unsup_core.selfsupervised.masked", "MaskedFeatureConfig"),
     "ContrastiveModel": ("unsup_core.selfsupervised.contrastive", "ContrastiveConfig"),

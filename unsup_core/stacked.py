@@ -237,6 +237,74 @@ class DeepAutoencoder(EncoderDecoder):
 
 
 @dataclass(frozen=True)
+class StackedOnEncoderConfig:
+    """A stack on the codes of a pretrained base encoder: ``base_kind`` the checkpoint-table name
+    of the base's class, ``base_config`` its config as a dict (``asdict``), ``stacked`` the
+    stack's config (or its dict, as stored in a checkpoint) with ``in_features`` equal to the
+    base's ``out_features``."""
+
+    base_kind: str
+    base_config: dict[str, Any]
+    stacked: StackedAutoencoderConfig
+
+    def __post_init__(self) -> None:
+        if isinstance(self.stacked, dict):
+            object.__setattr__(self, "stacked", StackedAutoencoderConfig(**self.stacked))
+        if not isinstance(self.stacked, StackedAutoencoderConfig):
+            raise TypeError(f"stacked must be a StackedAutoencoderConfig, got "
+                            f"{type(self.stacked).__name__}")
+
+
+class StackedOnEncoder(nn.Module):
+    """z = s(b(x)): a stacked encoder s (greedy layer-wise on the codes of b, then fine-tuned)
+    on top of a pretrained base encoder b (e.g. a self-supervised one), x^0 = b(x) instead of
+    x. Maps (B, base in) -> (B, stacked out_features); ``base`` is the base model (anything with
+    ``encode`` or ``forward`` and ``out_features``), ``stacked`` a :class:`StackedEncoder`.
+
+    Build with :meth:`from_parts` (copies of trained parts) or from a
+    :class:`StackedOnEncoderConfig` (checkpoints: the base is rebuilt through the checkpoint
+    table, so its class must be listed there and carry a dataclass ``config``)."""
+
+    def __init__(self, config: StackedOnEncoderConfig) -> None:
+        super().__init__()
+        from .serialization import model_classes
+
+        model_class, config_class = model_classes(config.base_kind)
+        self.config = config
+        self.base = model_class(config_class(**config.base_config))
+        width = getattr(self.base, "out_features", None)
+        if width != config.stacked.in_features:
+            raise ValueError(f"stacked.in_features={config.stacked.in_features} must equal the "
+                             f"base's out_features={width!r}")
+        self.stacked = StackedEncoder(config.stacked)
+
+    @classmethod
+    def from_parts(cls, base: nn.Module, stacked: StackedEncoder) -> StackedOnEncoder:
+        """The composition of (copies of) a trained ``base`` and a trained ``stacked`` encoder."""
+        base_config = getattr(base, "config", None)
+        if not is_dataclass(base_config):
+            raise TypeError(f"{type(base).__name__} needs a dataclass config to be rebuilt")
+        model = cls(StackedOnEncoderConfig(type(base).__name__, asdict(base_config),
+                                           stacked.config))
+        model.base.load_state_dict(base.state_dict())
+        model.stacked.load_state_dict(stacked.state_dict())
+        return model
+
+    @property
+    def out_features(self) -> int:
+        return self.stacked.out_features
+
+    def encode(self, x: Tensor) -> Tensor:
+        """(B, base in) -> (B, out_features)."""
+        base = self.base.encode(x) if hasattr(self.base, "encode") else self.base(x)
+        return self.stacked.encode(base)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.encode(x)
+
+
+
+@dataclass(frozen=True)
 class EncoderClassifierConfig:
     """``encoder_kind`` the checkpoint-table name of the encoder's class and ``encoder_config``
     its config as a dict (``asdict``), so the encoder can be rebuilt; ``n_classes`` K >= 2."""

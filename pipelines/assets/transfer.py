@@ -11,10 +11,10 @@ from unsup_core.data import PreparedData
 from unsup_core.evaluation import few_label_probe
 from unsup_core.plotting import plot_accuracy_curve, plot_loss_curves
 from unsup_core.selfsupervised import pretext_for_data
-from unsup_core.stacked import DeepAutoencoder, StackedEncoder, pretrain_layers
+from unsup_core.stacked import DeepAutoencoder, StackedOnEncoder, pretrain_layers
 from unsup_core.training import Trainer, evaluate
-from unsup_core.transfer import (class_split, fit_target, summarize_curve, transfer_curve,
-                                 untrained_like)
+from unsup_core.transfer import (class_split, fit_target, summarize_curve, supervised_base_encoder,
+                                 transfer_curve, untrained_like)
 
 from ..configs import SslEncoderConfig, StackedAutoencoderAssetConfig, TransferModelsConfig
 from ..reporting import markdown_table
@@ -25,33 +25,41 @@ from .data import CODE_VERSION
 @asset(group_name="transfer", code_version=CODE_VERSION, kinds={"pytorch"},
        io_manager_key="model_io_manager")
 def stacked_autoencoder(context: AssetExecutionContext, config: StackedAutoencoderAssetConfig,
-                        prepared_dataset: PreparedData, mlflow: MlflowTracking) -> Output[StackedEncoder]:
+                        prepared_dataset: PreparedData, ssl_encoder: nn.Module,
+                        mlflow: MlflowTracking) -> Output[nn.Module]:
     """Greedy layer-wise pretraining (each layer an autoencoder on the codes of the one below,
-    decoders then dropped), then end-to-end fine-tuning as a deep autoencoder; the encoder."""
+    decoders then dropped), then end-to-end fine-tuning as a deep autoencoder; the encoder.
+    ``start_from="ssl_encoder"`` stacks on the self-supervised encoder's codes (x^0 = its code;
+    reconstruction errors are then in code space) and returns the composition."""
     data = prepared_dataset
-    stack = config.to_library(data.n_features)
+    base = ssl_encoder if config.start_from == "ssl_encoder" else None
+    X = {name: split.X if base is None else apply_array(base, split.X, "encode")
+         for name, split in (("train", data.train), ("val", data.val), ("test", data.test))}
+    stack = config.to_library(X["train"].shape[1])
     with mlflow.asset_run(context, params=config.model_dump()) as run:
+        run.set_tags({"start_from": config.start_from})
         layers, histories = pretrain_layers(
-            stack, data.train.X, config.pretrain.to_library(),
+            stack, X["train"], config.pretrain.to_library(),
             callbacks_for_layer=lambda h: [run.epoch_logger(prefix=f"layer{h}/")])
         deep = DeepAutoencoder.from_layers(stack, layers)
-        start = float(((apply_array(deep, data.test.X) - data.test.X) ** 2).mean())
-        val = data.val.tensors() if len(data.val) else None
+        start = float(((apply_array(deep, X["test"]) - X["test"]) ** 2).mean())
+        val = {"x": X["val"]} if len(data.val) else None
         history = Trainer(config.finetune.to_library(), callbacks=[run.epoch_logger("finetune/")]).fit(
-            deep, {"x": data.train.X}, val)
+            deep, {"x": X["train"]}, val)
+        encoder = deep.encoder if base is None else StackedOnEncoder.from_parts(base, deep.encoder)
         metrics = {"test/recon_stacked": start,
-                   "test/recon": float(((apply_array(deep, data.test.X) - data.test.X) ** 2).mean())}
+                   "test/recon": float(((apply_array(deep, X["test"]) - X["test"]) ** 2).mean())}
         if data.train.y is not None:
-            codes = apply_array(deep, data.train.X, "encode"), apply_array(deep, data.test.X, "encode")
+            codes = apply_array(encoder, data.train.X, "encode"), apply_array(encoder, data.test.X, "encode")
             metrics["probe/accuracy"] = few_label_probe(codes[0], data.train.y, codes[1], data.test.y,
                                                         config.probe_labels_per_class)[0]
         run.log_metrics(metrics)
         for h, layer_history in enumerate(histories, 1):
             run.log_figure(plot_loss_curves(layer_history, f"layer {h} pretraining"), f"layer{h}_loss")
         run.log_figure(plot_loss_curves(history, "fine-tuning as a deep autoencoder"), "finetune_loss")
-        run.log_model(deep.encoder, "model/encoder.pt")
-    return Output(deep.encoder, metadata={**run.dagster_metadata(), **{k.replace("/", "_"): v
-                                                                       for k, v in metrics.items()}})
+        run.log_model(encoder, "model/encoder.pt")
+    return Output(encoder, metadata={**run.dagster_metadata(), "start_from": config.start_from,
+                                     **{k.replace("/", "_"): v for k, v in metrics.items()}})
 
 
 @asset(group_name="transfer", code_version=CODE_VERSION, kinds={"pytorch"},
@@ -82,17 +90,23 @@ def ssl_encoder(context: AssetExecutionContext, config: SslEncoderConfig,
 @asset(group_name="transfer", code_version=CODE_VERSION, kinds={"pytorch"},
        io_manager_key="model_io_manager")
 def transfer_models(context: AssetExecutionContext, config: TransferModelsConfig,
-                    prepared_dataset: PreparedData, stacked_autoencoder: StackedEncoder,
+                    prepared_dataset: PreparedData, stacked_autoencoder: nn.Module,
                     ssl_encoder: nn.Module, mlflow: MlflowTracking) -> Output[dict]:
-    """Each pretrained encoder (stacked AE, self-supervised) in each transfer mode (frozen
-    encoder + head, fine-tuning, from scratch) at each label budget: the accuracy curves as a
+    """Each pretrained encoder (stacked AE, self-supervised; for a class split also one trained
+    with the labels of the other classes) in each transfer mode (frozen encoder + head,
+    fine-tuning, from scratch, pseudo-labelling) at each label budget: the accuracy curves as a
     figure and a table; the classifiers at the model budget, handed downstream."""
     data = prepared_dataset
-    if config.task == "class_split":
-        data = class_split(data, config.target_classes)
     transfer = config.to_library()
     trainer = config.trainer.to_library()
     encoders = {"stacked": stacked_autoencoder, "ssl": ssl_encoder}
+    if config.task == "class_split":
+        data = class_split(prepared_dataset, config.target_classes)
+        if config.supervised_base:
+            base = class_split(prepared_dataset, [c for c in range(prepared_dataset.n_classes)
+                                                  if c not in config.target_classes])
+            encoders["supervised_base"] = supervised_base_encoder(
+                untrained_like(ssl_encoder), base, trainer, config.base_steps)
     with mlflow.asset_run(context, params=config.model_dump()) as run:
         summary = []
         for name, encoder in encoders.items():
@@ -116,7 +130,8 @@ def transfer_models(context: AssetExecutionContext, config: TransferModelsConfig
                 start = untrained_like(encoder) if mode == "scratch" else copy.deepcopy(encoder)
                 key = f"{name}_{mode}"
                 models[key], accuracy = fit_target(start, mode, data, labelled, trainer,
-                                                   transfer.encoder_lr_scale, transfer.target_steps)
+                                                   transfer.encoder_lr_scale, transfer.target_steps,
+                                                   transfer.pseudo_label)
                 run.log_metrics({f"model/{key}/accuracy": accuracy})
                 accuracies[f"accuracy_{key}"] = accuracy
                 run.log_model(models[key], f"model/{key}.pt")

@@ -1,0 +1,251 @@
+"""Pseudo-labelling of the unlabelled training objects (self-training; Lee 2013, "Pseudo-label:
+the simple and efficient semi-supervised learning method"; curriculum selection after
+Cascante-Bonilla et al. 2021, "Curriculum labeling"; a graph teacher as in Iscen et al. 2019,
+"Label propagation for deep semi-supervised learning").
+
+A teacher assigns every unlabelled training object x_j a distribution p(. | x_j), a pseudo-label
+y^_j = argmax_c p(c | x_j) and a confidence q_j = max_c p(c | x_j). The teacher is label
+spreading (Zhou et al. 2004) over a kNN graph of the encoder's codes f(x) of the k labelled and
+the unlabelled objects, or the softmax of a classifier g'(f(x)) fitted on the labelled ones.
+Round r = 1..R keeps, within each predicted class, the ``ceil(r / R * n_c)`` most confident of
+the n_c pool objects predicted as c, and of those only the ones with q_j >= ``threshold``; a
+fresh student (the pretrained encoder again, a new head) is fitted on the labelled objects plus
+the kept pseudo-labelled ones, and its codes (or its softmax) make the next round's teacher:
+
+    sum_{i labelled} L(g'(f(x_i)), y_i) + sum_{j kept} L(g'(f(x_j)), y^_j) -> min.
+
+Only the features of the pool are ever passed in: its true labels (and the test split) play no
+part. The student is trained as in :func:`unsup_core.transfer.fit_target` (``"frozen"``: head
+only; ``"finetune"``: encoder at ``encoder_lr_scale`` times the head's rate); a frozen student's
+head is trained on codes computed once, which is the same optimisation and much faster.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from .autoencoders.layers import apply_array
+from .data.config import check_choice
+from .selfsupervised.augment import AugmentConfig, augment_images
+from .selfsupervised.encoders import channel_first
+from .stacked import EncoderClassifier
+from .training import Trainer, TrainerConfig
+
+STUDENT_MODES = ("frozen", "finetune")
+TEACHERS = ("label_spreading", "head")
+
+
+@dataclass(frozen=True)
+class PseudoLabelConfig:
+    """``rounds`` R >= 1 of self-training; a pseudo-label is kept when its confidence is
+    >= ``threshold`` (in [0, 1)) and, with ``curriculum``, when it lies in the r / R most
+    confident share of its predicted class in round r (without: every confident one, every
+    round); ``student_mode`` "frozen" or "finetune" as in transfer; ``teacher``
+    "label_spreading" (kNN graph of ``n_neighbors`` over the codes) or "head" (the softmax of
+    the last classifier); ``augment`` (needs an ``image_shape``): a fine-tuned student sees a
+    fresh random view (:func:`augment_images`) of every training image in every batch."""
+
+    rounds: int = 1
+    threshold: float = 0.9
+    curriculum: bool = True
+    student_mode: str = "finetune"
+    teacher: str = "label_spreading"
+    n_neighbors: int = 7
+    augment: AugmentConfig | None = None
+
+    def __post_init__(self) -> None:
+        if isinstance(self.rounds, bool) or not isinstance(self.rounds, int) or self.rounds < 1:
+            raise ValueError(f"rounds={self.rounds!r} must be an int >= 1")
+        if not 0 <= self.threshold < 1:
+            raise ValueError(f"threshold={self.threshold} must lie in [0, 1)")
+        check_choice("student_mode", self.student_mode, STUDENT_MODES)
+        check_choice("teacher", self.teacher, TEACHERS)
+        if self.n_neighbors < 1:
+            raise ValueError(f"n_neighbors={self.n_neighbors} must be >= 1")
+        if isinstance(self.augment, Mapping):
+            object.__setattr__(self, "augment", AugmentConfig(**self.augment))
+        if self.augment is not None and not isinstance(self.augment, AugmentConfig):
+            raise TypeError(f"augment must be an AugmentConfig or None, got "
+                            f"{type(self.augment).__name__}")
+
+
+def select_pseudo_labels(probabilities: np.ndarray, threshold: float,
+                         share: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+    """Indices and labels of the pool objects kept as pseudo-labelled.
+
+    probabilities (n, K), rows p(. | x_j). Within each predicted class c (n_c objects) the
+    ``ceil(share * n_c)`` most confident are candidates (ties by index); a candidate is kept if
+    its confidence max_c p(c | x_j) is >= ``threshold`` and > 0. Returns (indices (m,) sorted, labels (m,)).
+    """
+    probabilities = np.asarray(probabilities)
+    if probabilities.ndim != 2:
+        raise ValueError(f"probabilities has shape {probabilities.shape}; expected (n, K)")
+    if not 0 < share <= 1:
+        raise ValueError(f"share={share} must lie in (0, 1]")
+    labels = probabilities.argmax(axis=1)
+    confidence = probabilities.max(axis=1)
+    keep = []
+    for c in np.unique(labels):
+        members = np.flatnonzero(labels == c)
+        ranked = members[np.argsort(-confidence[members], kind="stable")]
+        top = ranked[:math.ceil(share * len(members))]
+        keep.append(top[(confidence[top] >= threshold) & (confidence[top] > 0)])
+    chosen = np.sort(np.concatenate(keep)) if keep else np.zeros(0, dtype=np.int64)
+    return chosen.astype(np.int64), labels[chosen].astype(np.int64)
+
+
+class _Codes(nn.Module):
+    """Identity on precomputed codes (B, width): the stand-in encoder of a frozen student."""
+
+    def __init__(self, width: int) -> None:
+        super().__init__()
+        self.out_features = int(width)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return x
+
+
+class _AugmentedViews(nn.Module):
+    """Trains ``model`` on a fresh random view of the images of every batch (eval: as is)."""
+
+    def __init__(self, model: EncoderClassifier, image_shape: tuple[int, ...],
+                 augment: AugmentConfig) -> None:
+        super().__init__()
+        self.model, self.augment = model, augment
+        self.image_shape = channel_first(image_shape)
+
+    def loss(self, batch: dict[str, Tensor]) -> dict[str, Tensor]:
+        x = batch["x"]
+        if self.training:
+            x = augment_images(x.reshape(len(x), *self.image_shape), self.augment).flatten(1)
+        return self.model.loss({**batch, "x": x})
+
+
+def encode_array(encoder: nn.Module, X: np.ndarray) -> np.ndarray:
+    """f(X) by ``encode`` where the encoder has one, else by ``forward`` (as EncoderClassifier)."""
+    return apply_array(encoder, X, "encode" if hasattr(encoder, "encode") else "forward")
+
+
+def fit_classifier(encoder: nn.Module, mode: str, X: np.ndarray, y: np.ndarray, n_classes: int,
+                   trainer_config: TrainerConfig, encoder_lr_scale: float = 0.1,
+                   target_steps: int = 300, codes: np.ndarray | None = None,
+                   image_shape: tuple[int, ...] | None = None,
+                   augment: AugmentConfig | None = None,
+                   copy_encoder: bool = True) -> EncoderClassifier:
+    """A classifier with a fresh head on ``encoder`` (a copy unless ``copy_encoder`` is False)
+    trained on (X, y) for ``target_steps`` optimiser steps: ``"frozen"`` the head only,
+    ``"finetune"`` the encoder too at ``encoder_lr_scale`` times the rate, ``"scratch"``
+    everything at one rate. For ``"frozen"``, ``codes`` = f(X) trains the head without running
+    the encoder (the same optimisation: the frozen encoder is a fixed map); ``augment``
+    (with ``image_shape``) trains on a fresh random view of the images in every batch."""
+    check_choice("mode", mode, ("frozen", "finetune", "scratch"))
+    config = replace(trainer_config.for_steps(target_steps, len(y)), early_stopping_patience=None)
+    model = EncoderClassifier(copy.deepcopy(encoder) if copy_encoder else encoder, n_classes,
+                              freeze_encoder=mode == "frozen", seed=trainer_config.seed)
+    if mode == "frozen" and codes is not None:
+        if len(codes) != len(y):
+            raise ValueError(f"codes has {len(codes)} rows for {len(y)} labels")
+        head_only = EncoderClassifier(_Codes(codes.shape[1]), n_classes, seed=trainer_config.seed)
+        Trainer(config).fit(head_only, {"x": codes, "y": y})
+        model.head.load_state_dict(head_only.head.state_dict())
+        return model
+    groups = (model.param_groups(config.lr, config.lr * encoder_lr_scale)
+              if mode == "finetune" else None)
+    trained = model if augment is None else _AugmentedViews(model, image_shape, augment)
+    Trainer(config).fit(trained, {"x": X, "y": y}, param_groups=groups)
+    return model
+
+
+def spread_labels(codes_labelled: np.ndarray, y_labelled: np.ndarray, codes_pool: np.ndarray,
+                  n_classes: int, n_neighbors: int = 7) -> np.ndarray:
+    """Label spreading (Zhou et al. 2004) over a kNN graph of the labelled and pool codes:
+    rows p(. | x_j) (u, n_classes) of the pool objects; a pool object the graph does not reach
+    gets a row of zeros (confidence 0, never kept)."""
+    from sklearn.semi_supervised import LabelSpreading
+
+    codes = np.concatenate([codes_labelled, codes_pool])
+    y = np.concatenate([y_labelled, np.full(len(codes_pool), -1)])
+    spreading = LabelSpreading(kernel="knn", n_neighbors=min(n_neighbors, len(codes) - 1),
+                               max_iter=200)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        spreading.fit(codes, y)
+    rows = np.nan_to_num(spreading.label_distributions_[len(codes_labelled):], nan=0.0)
+    probabilities = np.zeros((len(codes_pool), n_classes))
+    probabilities[:, spreading.classes_] = rows  # classes_ are the codes present in y_labelled
+    return probabilities
+
+
+def self_train(encoder: nn.Module, X_labelled: np.ndarray, y_labelled: np.ndarray,
+               X_pool: np.ndarray, n_classes: int, trainer_config: TrainerConfig,
+               config: PseudoLabelConfig | None = None, encoder_lr_scale: float = 0.1,
+               target_steps: int = 300, image_shape: tuple[int, ...] | None = None,
+               ) -> tuple[EncoderClassifier, list[dict]]:
+    """Self-training of a classifier on ``encoder`` (used only through copies).
+
+    X_labelled (k, n_features) with y_labelled (k,) in 0..n_classes-1; X_pool (u, n_features)
+    the unlabelled objects (features only); ``image_shape`` of the flattened rows is needed by
+    ``config.augment``. In each of the ``config.rounds`` rounds the teacher
+    labels the pool (:func:`select_pseudo_labels`) and a new student is fitted on labelled +
+    kept objects. Teacher ``"label_spreading"``: :func:`spread_labels` over the codes of the
+    current encoder (the pretrained one in round 1, the last student's after); ``"head"``: the
+    last student's softmax (round 1: a classifier fitted on the labelled objects only).
+    Returns the last student and one row per round: ``{"round", "pseudo_labelled",
+    "mean_confidence"}`` (confidence of the kept objects).
+    """
+    config = config or PseudoLabelConfig()
+    X_labelled = np.asarray(X_labelled, dtype=np.float32)
+    X_pool = np.asarray(X_pool, dtype=np.float32)
+    y_labelled = np.asarray(y_labelled, dtype=np.int64)
+    if X_labelled.ndim != 2 or X_pool.ndim != 2 or X_pool.shape[1] != X_labelled.shape[1]:
+        raise ValueError(f"X_labelled {X_labelled.shape} and X_pool {X_pool.shape} must be 2-D "
+                         "with the same number of columns")
+    if len(y_labelled) != len(X_labelled):
+        raise ValueError(f"y_labelled has {len(y_labelled)} entries for {len(X_labelled)} rows")
+    if len(y_labelled) == 0 or y_labelled.min() < 0 or y_labelled.max() >= n_classes:
+        raise ValueError(f"y_labelled must be non-empty class codes in [0, {n_classes})")
+    if len(X_pool) == 0:
+        raise ValueError("X_pool is empty: self-training needs unlabelled objects")
+    augment = config.augment if config.student_mode == "finetune" else None
+    if augment is not None and image_shape is None:
+        raise ValueError("PseudoLabelConfig.augment needs the image_shape of the rows")
+    mode = config.student_mode
+    codes_labelled = codes_pool = None
+    if mode == "frozen" or config.teacher == "label_spreading":
+        codes_labelled = encode_array(encoder, X_labelled)
+        codes_pool = encode_array(encoder, X_pool)
+    fit = dict(n_classes=n_classes, trainer_config=trainer_config,
+               encoder_lr_scale=encoder_lr_scale, target_steps=target_steps,
+               image_shape=image_shape, augment=augment)
+    frozen_codes = codes_labelled if mode == "frozen" else None
+    model = None
+    if config.teacher == "head":
+        model = fit_classifier(encoder, mode, X_labelled, y_labelled, codes=frozen_codes, **fit)
+    history = []
+    for r in range(1, config.rounds + 1):
+        if config.teacher == "head":
+            logits = apply_array(model, X_pool, "logits")
+            probabilities = torch.softmax(torch.as_tensor(logits), dim=1).numpy()
+        else:
+            if model is not None and mode == "finetune":  # the student's own codes
+                codes_labelled = apply_array(model, X_labelled, "encode")
+                codes_pool = apply_array(model, X_pool, "encode")
+            probabilities = spread_labels(codes_labelled, y_labelled, codes_pool, n_classes,
+                                          config.n_neighbors)
+        share = r / config.rounds if config.curriculum else 1.0
+        chosen, labels = select_pseudo_labels(probabilities, config.threshold, share)
+        history.append({"round": r, "pseudo_labelled": int(len(chosen)),
+                        "mean_confidence": float(probabilities[chosen].max(axis=1).mean())
+                        if len(chosen) else float("nan")})
+        X = np.concatenate([X_labelled, X_pool[chosen]])
+        y = np.concatenate([y_labelled, labels])
+        codes = (None if frozen_codes is None else
+                 np.concatenate([frozen_codes, codes_pool[chosen]]))
+        model = fit_classifier(encoder, mode, X, y, codes=codes, **fit)
+    return model, history
