@@ -1,5 +1,7 @@
 """A GAN trained on the prepared data, judged by a classifier trained on the same real data."""
 
+import time
+
 from dagster import AssetExecutionContext, MetadataValue, Output, asset
 from mlflow.entities import Metric
 
@@ -36,7 +38,8 @@ def gan_model(context: AssetExecutionContext, config: GanModelConfig,
                                      [run.epoch_logger(), snapshots]).fit(generator, discriminator,
                                                                           data.train.X)
         run.log_metrics({"train_seconds": history.seconds, "epochs_run": float(len(history.epochs))})
-        run.log_metric_records([Metric(f"checkpoint/{key}", value, 0, epoch)
+        now = int(time.time() * 1000)
+        run.log_metric_records([Metric(f"checkpoint/{key}", value, now, epoch)
                                 for epoch, quality in snapshots.quality_.items()
                                 for key, value in quality.metrics().items() if "/" not in key])
         if data.image_shape is not None:
@@ -54,8 +57,8 @@ def gan_model(context: AssetExecutionContext, config: GanModelConfig,
             run.log_metrics({k: v for name, q in qualities.items()
                              for k, v in q.metrics(f"{name}/").items()})
             rows = [{"samples": name, **q.metrics()} for name, q in qualities.items()]
-            run.log_figure(plot_class_shares({n: qualities[n].class_shares for n in ("gan", "real_heldout")
-                                              if n in qualities}, data.class_names), "class_shares")
+            shares = {n: qualities[n].class_shares for n in ("gan", "real_heldout") if n in qualities}
+            run.log_figure(plot_class_shares(shares, data.class_names), "class_shares")
             run.log_dict({"rows": rows}, "quality.json")
         run.log_model(generator, "model/generator.pt")
         run.log_model(discriminator, "model/discriminator.pt")

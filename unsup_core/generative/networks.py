@@ -104,7 +104,7 @@ class Discriminator(nn.Module):
             self.features, width = self._conv() if config.kind == "conv" else self._mlp()
             self.head = nn.Linear(width + int(config.minibatch_std), 1)
 
-    def _hidden(self, fan_out: int) -> list[nn.Module]:
+    def _hidden(self) -> list[nn.Module]:
         dropout = [nn.Dropout(self.config.dropout)] if self.config.dropout > 0 else []
         return [_activation(self.config.activation), *dropout]
 
@@ -113,7 +113,7 @@ class Discriminator(nn.Module):
         widths = (cfg.in_features, *cfg.hidden)
         layers: list[nn.Module] = []
         for fan_in, fan_out in zip(widths[:-1], widths[1:]):
-            layers += [nn.Linear(fan_in, fan_out), *self._hidden(fan_out)]
+            layers += [nn.Linear(fan_in, fan_out), *self._hidden()]
         return nn.Sequential(*layers), widths[-1]
 
     def _conv(self) -> tuple[nn.Sequential, int]:
@@ -122,8 +122,8 @@ class Discriminator(nn.Module):
         first, last = cfg.hidden[0], cfg.hidden[-1]
         net = nn.Sequential(
             nn.Unflatten(1, (channels, height, width)),
-            nn.Conv2d(channels, first, 4, stride=2, padding=1), *self._hidden(first),
-            nn.Conv2d(first, last, 4, stride=2, padding=1), *self._hidden(last),
+            nn.Conv2d(channels, first, 4, stride=2, padding=1), *self._hidden(),
+            nn.Conv2d(first, last, 4, stride=2, padding=1), *self._hidden(),
             nn.Flatten())
         return net, last * math.prod((height // 4, width // 4))
 
