@@ -14,7 +14,7 @@ from ..resources import MlflowTracking
 from .data import CODE_VERSION
 
 REPORTED_ASSETS = ("plain_autoencoder", "autoencoder_zoo", "data_som", "transfer_models",
-                   "privileged_student", "code_som", "registered_models")
+                   "privileged_student", "code_som", "registered_models", "gan_model")
 
 
 class ExperimentReportConfig(Config):
