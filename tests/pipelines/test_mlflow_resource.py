@@ -1,7 +1,7 @@
 """The MLflow resource against a temporary store, driven by real (tiny) Dagster materialisations."""
 
-from dagster import (AssetSelection, ConfigurableIOManager, Definitions, Output, asset,
-                     define_asset_job, in_process_executor, materialize)
+from dagster import (AssetSelection, ConfigurableIOManager, Definitions, Output, RetryPolicy,
+                     asset, define_asset_job, in_process_executor, materialize)
 from mlflow.tracking import MlflowClient
 
 from pipelines.hooks import mlflow_failure_hook
@@ -165,3 +165,42 @@ def test_nested_runs_hang_under_the_asset_run(mlflow_store):
         assert nested[name].data.params == {"kind": name}
     assert nested["broken"].info.status == "FAILED"
     assert nested["broken"].data.tags["error"] == "ValueError: bad kind"
+
+
+ATTEMPTS = {"flaky": 0, "bad_config": 0}
+
+
+@asset(retry_policy=RetryPolicy(max_retries=1))
+def flaky(context, mlflow: MlflowTracking):
+    ATTEMPTS["flaky"] += 1
+    with mlflow.asset_run(context):
+        if context.retry_number == 0:
+            raise ConnectionError("tracking server blinked")
+    return 1
+
+
+@asset(retry_policy=RetryPolicy(max_retries=3))
+def bad_config(context, mlflow: MlflowTracking):
+    ATTEMPTS["bad_config"] += 1
+    with mlflow.asset_run(context):
+        raise ValueError("lr=-1 must be > 0")
+
+
+def test_a_retried_asset_that_then_succeeds_leaves_the_parent_finished(mlflow_store):
+    result = materialize([flaky], resources={"mlflow": mlflow_store})
+    assert result.success and ATTEMPTS["flaky"] == 2
+    _, runs = runs_of(mlflow_store)
+    attempts = sorted((r.data.tags["dagster.retry_number"], r.info.status) for r in runs
+                      if r.data.tags["dagster.level"] == "asset")
+    assert attempts == [("0", "FAILED"), ("1", "FINISHED")]
+    assert next(r for r in runs if r.data.tags["dagster.level"] == "run").info.status == "FINISHED"
+
+
+def test_deterministic_errors_fail_at_once_without_spending_retries(mlflow_store):
+    result = materialize([bad_config], resources={"mlflow": mlflow_store}, raise_on_error=False)
+    assert not result.success and ATTEMPTS["bad_config"] == 1
+    failure = next(e for e in result.all_events if e.is_step_failure)
+    assert "ValueError: lr=-1 must be > 0" in failure.step_failure_data.error.message
+    _, runs = runs_of(mlflow_store)
+    assert {r.data.tags["dagster.level"]: r.info.status for r in runs} == {"asset": "FAILED",
+                                                                          "run": "FAILED"}

@@ -1,0 +1,164 @@
+"""What orchestration and tracking cost: the whole graph through Dagster + MLflow against the
+same library calls in a plain script, same machine, same run.
+
+- ``orchestrated``: ``python -m pipelines.run_job --preset <preset>``, i.e. what ``make run``
+  does: Dagster (run storage, event log, IO managers, asset checks, hooks) and MLflow (a SQLite
+  store, params, metrics, figures rendered to PNG, checkpoints, the model registry and the
+  experiment report) into a temporary DAGSTER_HOME and store.
+- ``plain``: every compute asset's body called directly, in dependency order, with the values
+  handed over in memory and a tracking object that does nothing (figures are built but never
+  rendered); the registry and the report, which are MLflow queries and nothing else, are left
+  out. This is the same sequence of library calls a hand-written script would make.
+
+Each variant runs in its own process; wall time and the process's peak resident memory are
+reported, and the overhead is ``orchestrated / plain - 1``. Run ``python benchmarks/pipeline.py``
+(``--quick``: the tiny preset); it prints a table and writes ``benchmarks/results/pipeline.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import inspect
+import os
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from common import write_results  # noqa: E402  (benchmarks/common.py)
+
+RESULTS = ROOT / "benchmarks" / "results" / "pipeline.json"
+TRACKING_ONLY = ("registered_models", "experiment_report")
+
+
+class NullRun:
+    """Takes every logging call of an asset body and does nothing with it."""
+
+    run_id = experiment_id = experiment_name = url = ""
+    tags: dict = {}
+
+    def __init__(self) -> None:
+        self.metrics: dict[str, float] = {}
+
+    def log_metrics(self, metrics, step: int = 0) -> None:
+        self.metrics.update(metrics)
+
+    def log_figure(self, figure, name: str) -> None:
+        pass  # built by the asset (library plotting), never rendered
+
+    def __getattr__(self, name):  # log_params, log_bytes, log_dict, log_model, set_tags, ...
+        return lambda *args, **kwargs: None
+
+    def epoch_logger(self, *args, **kwargs):
+        from unsup_core.training import Callback
+
+        return Callback()
+
+    @contextmanager
+    def nested(self, name, params=None):
+        yield NullRun()
+
+    def dagster_metadata(self) -> dict:
+        return {}
+
+
+class NullTracking:
+    @contextmanager
+    def asset_run(self, context, params=None):
+        yield NullRun()
+
+
+def run_plain(preset: str) -> None:
+    """Call each compute asset's body in dependency order, values in memory."""
+    from dagster import build_asset_context
+
+    from pipelines.definitions import ASSETS
+    from pipelines.presets import load_preset
+
+    ops = load_preset(preset)["ops"]
+    by_key = {a.key.to_user_string(): a for a in ASSETS
+              if a.key.to_user_string() not in TRACKING_ONLY}
+    values: dict[str, object] = {}
+    pending = list(by_key)
+    while pending:
+        name = next(n for n in pending if all(d.to_user_string() in values or
+                                             d.to_user_string() not in by_key
+                                             for d in by_key[n].dependency_keys))
+        pending.remove(name)
+        function = by_key[name].op.compute_fn.decorated_fn
+        kwargs = {}
+        for parameter in inspect.signature(function).parameters.values():
+            if parameter.name == "context":
+                kwargs["context"] = build_asset_context()
+            elif parameter.name == "config":
+                kwargs["config"] = parameter.annotation(**ops.get(name, {}).get("config", {}))
+            elif parameter.name == "mlflow":
+                kwargs["mlflow"] = NullTracking()
+            else:
+                kwargs[parameter.name] = values[parameter.name]
+        output = function(**kwargs)
+        values[name] = getattr(output, "value", output)
+
+
+PEAK_MARKER = "PEAK_RSS_KIB="
+
+
+def measure(variant: str, preset: str, env: dict) -> dict:
+    """Wall time of the variant's own process (imports included) and its peak RSS."""
+    started = time.perf_counter()
+    completed = subprocess.run([sys.executable, __file__, "--variant", variant, "--preset", preset],
+                               cwd=ROOT, env=env, capture_output=True, text=True)
+    seconds = time.perf_counter() - started
+    if completed.returncode != 0:
+        raise RuntimeError(f"{variant} failed:\n{completed.stdout[-3000:]}\n{completed.stderr[-3000:]}")
+    peak = next(line for line in completed.stdout.splitlines() if line.startswith(PEAK_MARKER))
+    return {"seconds": seconds, "peak_rss_mib": int(peak.removeprefix(PEAK_MARKER)) / 1024}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="tiny preset (a smoke run)")
+    parser.add_argument("--variant", choices=["plain", "orchestrated"], help=argparse.SUPPRESS)
+    parser.add_argument("--preset", default=None, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.variant:
+        if args.variant == "plain":
+            run_plain(args.preset)
+        else:
+            from pipelines.run_job import main as run_job
+
+            if run_job(["--preset", args.preset]) != 0:
+                sys.exit(1)
+        print(f"{PEAK_MARKER}{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}")
+        return
+    preset = "tiny" if args.quick else "default"
+    with tempfile.TemporaryDirectory() as tmp:
+        env = {**os.environ, "DAGSTER_HOME": tmp, "MLFLOW_TRACKING_URI": f"sqlite:///{tmp}/mlflow.db",
+               "MLFLOW_DISABLE_TELEMETRY": "true", "DAGSTER_DISABLE_TELEMETRY": "true"}
+        Path(tmp, "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+        rows = {variant: measure(variant, preset, env) for variant in ("plain", "orchestrated")}
+    plain, orchestrated = rows["plain"]["seconds"], rows["orchestrated"]["seconds"]
+    report = {"preset": preset, "machine": platform.platform(), "cpus": os.cpu_count(),
+              "plain_seconds": plain, "orchestrated_seconds": orchestrated,
+              "overhead_fraction": orchestrated / plain - 1,
+              "plain_peak_rss_mib": rows["plain"]["peak_rss_mib"],
+              "orchestrated_peak_rss_mib": rows["orchestrated"]["peak_rss_mib"]}
+    print(f"\nWhole graph, preset {preset!r} ({os.cpu_count()} CPUs)\n")
+    print("| variant | seconds | peak RSS (MiB) |\n|---|---|---|")
+    print(f"| plain script (same library calls) | {plain:.1f} | {report['plain_peak_rss_mib']:.0f} |")
+    print(f"| Dagster + MLflow (`make run`) | {orchestrated:.1f} | "
+          f"{report['orchestrated_peak_rss_mib']:.0f} |")
+    print(f"\noverhead: {100 * report['overhead_fraction']:.1f}% of the plain script's time")
+    write_results(report, RESULTS, args.quick)
+
+
+if __name__ == "__main__":
+    main()
