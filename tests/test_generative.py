@@ -342,3 +342,10 @@ def test_the_conv_pair_trains_on_8x8_images_with_either_generator_loss(prepared_
     assert history.completed and all(math.isfinite(v) for v in history.epochs[-1].train.values())
     if loss == "minimax":
         assert history.epochs[-1].train["g_loss"] < 0  # ln(1 - D(G(z))) < 0
+
+
+def test_a_last_batch_of_one_object_trains_a_batch_norm_generator(unit_blobs):
+    X, _ = unit_blobs
+    G, D = pair(batch_norm=True)
+    history = AdversarialTrainer(AdversarialTrainerConfig(epochs=1, batch_size=33)).fit(G, D, X[:67])
+    assert history.completed  # 67 = 2 * 33 + 1

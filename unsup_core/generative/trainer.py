@@ -111,11 +111,12 @@ class AdversarialTrainer:
     """Trains a :class:`Generator` against a :class:`Discriminator`; see
     :class:`AdversarialTrainerConfig`.
 
-    Each batch of real objects gives one D step on it and on as many fresh samples; every
+    Each batch of real objects gives one D step on it and on ``batch_size`` fresh samples; every
     ``d_steps``-th batch is followed by one G step on a fresh batch of noise. Every epoch the
     callbacks get an :class:`EpochLog` whose ``train`` holds the epoch means of ``d_loss``,
     ``g_loss``, ``d_real_accuracy``, ``d_fake_accuracy``, ``d_real`` (mean D(x)) and ``d_fake``
-    (mean D(G(z))); ``lr`` is D's learning rate in that epoch. ``on_fit_start`` receives the generator.
+    (mean D(G(z))); ``lr`` is D's learning rate in that epoch. ``on_fit_start`` receives the
+    generator.
 
     >>> history = AdversarialTrainer(AdversarialTrainerConfig(epochs=200)).fit(G, D, X_train)
     """
@@ -201,8 +202,9 @@ class AdversarialTrainer:
         g_sum, d_batches, g_batches = 0.0, 0, 0
         for batch, start in enumerate(range(0, x.shape[0], cfg.batch_size)):
             real = x[order[start:start + cfg.batch_size]]
-            values = discriminator_step(online, discriminator, opt_d, real,
-                                        online.noise(real.shape[0], noise), cfg.label_smoothing, epoch)
+            fakes = online.noise(cfg.batch_size, noise)  # a full batch even after a short last one
+            values = discriminator_step(online, discriminator, opt_d, real, fakes,
+                                        cfg.label_smoothing, epoch)
             for key, value in values.items():
                 d_sums[key] = d_sums.get(key, 0.0) + value
             d_batches += 1
