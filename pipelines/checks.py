@@ -62,7 +62,9 @@ class AccuracyGateConfig(Config):
 
 
 class ReconstructionGateConfig(Config):
-    max_mse: float = Field(0.1, description="Highest acceptable test reconstruction MSE")
+    max_relative_mse: float = Field(
+        0.5, description="Highest acceptable test reconstruction MSE as a share of the test "
+        "features' mean variance (1 - R^2; 1.0 = no better than predicting the mean)")
 
 
 class TopographicGateConfig(Config):
@@ -104,13 +106,16 @@ def student_accuracy_gate(config: AccuracyGateConfig, student_model: nn.Module,
 
 @asset_check(asset="plain_autoencoder", blocking=True,
              additional_ins={"prepared_dataset": AssetIn("prepared_dataset")},
-             description="The autoencoder's test reconstruction MSE stays below the maximum.")
+             description="The autoencoder's test reconstruction MSE, relative to the features' "
+                         "variance, stays below the maximum (scale-free, so it suits any data).")
 def reconstruction_gate(config: ReconstructionGateConfig, plain_autoencoder: nn.Module,
                         prepared_dataset: PreparedData) -> AssetCheckResult:
     X = prepared_dataset.test.X
     mse = float(np.mean((apply_array(plain_autoencoder, X) - X) ** 2))
-    return AssetCheckResult(passed=bool(mse <= config.max_mse),
-                            metadata={"test_recon_mse": mse, "max_mse": config.max_mse})
+    relative = mse / max(float(np.mean(np.var(X, axis=0))), 1e-12)
+    return AssetCheckResult(passed=bool(relative <= config.max_relative_mse),
+                            metadata={"test_recon_mse": mse, "relative_mse": relative,
+                                      "max_relative_mse": config.max_relative_mse})
 
 
 @asset_check(asset="code_som", blocking=True,

@@ -2,8 +2,9 @@
 launches a pipeline run with that file as the source.
 
 The folder is ``$UNSUP_INCOMING_DIR`` (default ``<repo>/data/incoming``). An optional
-``sensor.yaml`` in it sets the preset of those runs (``preset: default``) and the
-``raw_dataset`` settings every file shares (``label_column``, ``image_shape``, ...). The cursor
+``sensor.yaml`` in it sets the preset of those runs (``preset: default``), the
+``raw_dataset`` settings every file shares (``label_column``, ``image_shape``, ...) and any
+other op's config (``ops: {privileged_student: {config: {privileged_columns: [...]}}}``). The cursor
 records each file's version (modification time and size), so each version runs exactly once; a
 malformed file fails its own run with the data error, and the sensor goes on.
 """
@@ -35,21 +36,27 @@ def file_version(path: Path) -> str:
 
 
 def read_settings(folder: Path) -> dict:
-    """``sensor.yaml`` of the folder (``preset`` and ``raw_dataset`` keys), or the defaults."""
+    """``sensor.yaml`` of the folder (``preset``, ``raw_dataset`` and ``ops`` keys), or the
+    defaults."""
     path = folder / SETTINGS_FILE
     settings = yaml.safe_load(path.read_text()) if path.is_file() else {}
     settings = settings or {}
-    if not isinstance(settings, dict) or set(settings) - {"preset", "raw_dataset"}:
-        raise ValueError(f"{path}: expected a mapping with keys 'preset' and 'raw_dataset', "
-                         f"got {settings!r}")
+    if not isinstance(settings, dict) or set(settings) - {"preset", "raw_dataset", "ops"}:
+        raise ValueError(f"{path}: expected a mapping with keys 'preset', 'raw_dataset' and "
+                         f"'ops', got {settings!r}")
     return {"preset": settings.get("preset", "default"),
-            "raw_dataset": {**DEFAULT_SOURCE, **(settings.get("raw_dataset") or {})}}
+            "raw_dataset": {**DEFAULT_SOURCE, **(settings.get("raw_dataset") or {})},
+            "ops": settings.get("ops") or {}}
 
 
 def run_config_for(path: Path, settings: dict) -> dict:
-    """The preset's run config with ``raw_dataset`` reading ``path``."""
+    """The preset's run config, with each op's config in ``settings['ops']`` laid over it
+    (key by key) and ``raw_dataset`` reading ``path``."""
     config = load_preset(settings["preset"])
-    raw = config.setdefault("ops", {}).setdefault("raw_dataset", {}).setdefault("config", {})
+    ops = config.setdefault("ops", {})
+    for op, override in settings["ops"].items():
+        ops.setdefault(op, {}).setdefault("config", {}).update((override or {}).get("config", {}))
+    raw = ops.setdefault("raw_dataset", {}).setdefault("config", {})
     raw.clear()
     raw.update({**settings["raw_dataset"], "source": "file", "path": str(path)})
     return config

@@ -83,13 +83,17 @@ def test_sensor_waits_for_a_file_still_being_written_and_reads_settings(tmp_path
     result, _ = evaluate(sensor)
     assert not result.run_requests
 
-    (tmp_path / "sensor.yaml").write_text("preset: tiny\nraw_dataset: {label_column: y, image_shape: [8, 8]}\n")
+    (tmp_path / "sensor.yaml").write_text(
+        "preset: tiny\nraw_dataset: {label_column: y, image_shape: [8, 8]}\n"
+        "ops: {privileged_student: {config: {privileged_columns: [p0]}}}\n")
     write_aged(tmp_path / "digits.csv", "p0,y\n0,1\n")
     result, _ = evaluate(sensor)
     requests = {r.tags["unsup/incoming_file"]: r for r in result.run_requests}
     request = requests[str(tmp_path / "digits.csv")]
     assert request.run_config["ops"]["raw_dataset"]["config"]["image_shape"] == [8, 8]
     assert request.run_config["ops"]["transfer_models"] == load_preset("tiny")["ops"]["transfer_models"]
+    assert request.run_config["ops"]["privileged_student"]["config"] == {
+        **load_preset("tiny")["ops"]["privileged_student"]["config"], "privileged_columns": ["p0"]}
 
 
 def test_sensor_skips_with_a_reason_when_its_settings_are_broken(tmp_path):
@@ -97,7 +101,7 @@ def test_sensor_skips_with_a_reason_when_its_settings_are_broken(tmp_path):
     (tmp_path / "sensor.yaml").write_text("colour: blue\n")
     write_aged(tmp_path / "x.csv", "a\n1\n")
     result, cursor = evaluate(sensor)
-    assert not result.run_requests and "expected a mapping with keys 'preset'" in result.skip_message
+    assert not result.run_requests and "expected a mapping with keys 'preset', 'raw_dataset'" in result.skip_message
     assert cursor is None  # nothing consumed: the file runs once the settings are fixed
     missing = build_incoming_data_sensor(JOB, folder=tmp_path / "absent")
     assert "does not exist yet" in evaluate(missing)[0].skip_message

@@ -173,11 +173,11 @@ def test_report_compares_this_run_with_the_earlier_ones(mlflow_store, tmp_path):
 def test_a_failing_gate_stops_what_is_downstream(mlflow_store, tmp_path):
     job = small_job(mlflow_store, tmp_path, extra=[AssetKey("experiment_report")])
     config = small_config(4)
-    config["ops"]["plain_autoencoder_reconstruction_gate"] = {"config": {"max_mse": 1e-6}}
+    config["ops"]["plain_autoencoder_reconstruction_gate"] = {"config": {"max_relative_mse": 1e-6}}
     result = job.execute_in_process(run_config=config, instance=DagsterInstance.ephemeral(),
                                     raise_on_error=False)
     assert not result.success
     gate = next(c for c in result.get_asset_check_evaluations() if c.check_name == "reconstruction_gate")
-    assert not gate.passed and gate.metadata["max_mse"].value == 1e-6
+    assert not gate.passed and gate.metadata["max_relative_mse"].value == 1e-6
     materialised = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
     assert "plain_autoencoder" in materialised and "experiment_report" not in materialised
