@@ -26,6 +26,9 @@ TAG_RUN_ID = "dagster.run_id"
 TAG_LEVEL = "dagster.level"
 TAG_ASSET = "dagster.asset_key"
 TAG_STEP = "dagster.step_key"
+# Dagster run tags copied onto the parent MLflow run: what triggered it (schedule, sensor and
+# the incoming file, preset), so runs can be filtered by it in the MLflow UI.
+TRIGGER_TAGS = ("unsup/", "dagster/schedule_name", "dagster/sensor_name")
 
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
@@ -80,7 +83,9 @@ class MlflowTracking(ConfigurableResource):
         client = self.client()
         experiment_id = self.experiment_id(client)
         dagster_run = context.run
-        parent_id = self._parent_run(client, experiment_id, dagster_run.run_id, dagster_run.job_name)
+        trigger_tags = {k: v for k, v in dagster_run.tags.items() if k.startswith(TRIGGER_TAGS)}
+        parent_id = self._parent_run(client, experiment_id, dagster_run.run_id, dagster_run.job_name,
+                                     trigger_tags)
         asset_key = context.asset_key.to_user_string()
         tags = {
             TAG_STEP: context.get_step_execution_context().step.key,
@@ -138,7 +143,7 @@ class MlflowTracking(ConfigurableResource):
         return run_id
 
     def _parent_run(self, client: MlflowClient, experiment_id: str, dagster_run_id: str,
-                    job_name: str) -> str:
+                    job_name: str, extra_tags: Mapping[str, str] | None = None) -> str:
         """The parent run of this Dagster run: found by tag, or created under a file lock so that
         concurrent steps of one run share a single parent."""
         with _lock(f"{self.resolved_tracking_uri()}|{dagster_run_id}"):
@@ -149,7 +154,7 @@ class MlflowTracking(ConfigurableResource):
             if found:
                 return found[0].info.run_id
             tags = {TAG_RUN_ID: dagster_run_id, TAG_LEVEL: "run", "dagster.job": job_name,
-                    "unsup_core.version": unsup_core.__version__}
+                    "unsup_core.version": unsup_core.__version__, **(extra_tags or {})}
             run = client.create_run(experiment_id, tags=tags,
                                     run_name=f"{job_name}-{dagster_run_id[:8]}")
             return run.info.run_id

@@ -213,6 +213,10 @@ def test_dagster_dev_and_mlflow_server_run_the_job_and_the_sensor(tmp_path):
         assert finished(dagster, good[0]["runId"], 600) == "SUCCESS", \
             dagster.step_failures(good[0]["runId"])
         assert client.get_model_version_by_alias("unsup-batch_01-student", "champion")
+        (sensor_parent,) = client.search_runs(
+            [experiment.experiment_id], filter_string=f"tags.`dagster.run_id` = '{good[0]['runId']}' "
+                                                      "and tags.`dagster.level` = 'run'")
+        assert sensor_parent.data.tags["unsup/incoming_file"] == str(incoming / "batch_01.csv")
 
         (incoming / "batch_02.csv").write_text("p0,p1,label\n1,2,3\n4,,5\n")  # a missing value
         bad = wait_for(lambda: [r for r in dagster.runs_with_tag("unsup/trigger", "sensor")

@@ -204,3 +204,12 @@ def test_deterministic_errors_fail_at_once_without_spending_retries(mlflow_store
     _, runs = runs_of(mlflow_store)
     assert {r.data.tags["dagster.level"]: r.info.status for r in runs} == {"asset": "FAILED",
                                                                           "run": "FAILED"}
+
+
+def test_the_parent_run_carries_what_triggered_it(mlflow_store):
+    materialize([logged], resources={"mlflow": mlflow_store},
+                tags={"unsup/trigger": "sensor", "unsup/incoming_file": "/in/a.csv", "team": "x"})
+    _, runs = runs_of(mlflow_store)
+    parent = next(r for r in runs if r.data.tags["dagster.level"] == "run")
+    assert parent.data.tags["unsup/trigger"] == "sensor"
+    assert parent.data.tags["unsup/incoming_file"] == "/in/a.csv" and "team" not in parent.data.tags
