@@ -7,9 +7,21 @@ on all labels. Students 64-16-10, mean over seeds:
 - all labels: cross-entropy alone vs distillation on the same schedule (distillation must not
   be worse);
 - size and inference time per 1,000 objects, teacher over student;
+- the student's start: 10 labels per class + soft targets, a 64-48-10 sigmoid student whose
+  first layer starts from the stacked autoencoder's encoder (64-48-32-16 sigmoid, greedy
+  layer-wise pretraining then fine-tuning as a deep autoencoder on the training images, the
+  ``stacked_autoencoder`` asset's defaults on pixels) vs the same student from scratch, and the
+  whole stacked encoder as the student's hidden layers;
 - privileged information: 20 labels per class, x = the 4x4 average-pooled image (16 features),
-  x* = the full image seen only by the teacher (trained on the same labels): the student alone vs
-  generalized distillation (T = 2, mu = 10, imitation on every training image).
+  x* = the full image seen only by the teacher: the student alone (3k steps) vs generalized
+  distillation (T = 2, mu = 10, imitation on every training image), separate (teacher first, on
+  the same labels or on all of them; student 6k steps, and 3k) and joint (teacher and student at
+  once, coupling term on every image, 3k steps; Lopez-Paz et al. 2016). Chosen on a validation
+  split carved from the training part (stratified 30%, seed 0; 3-5 seeds), never on the test
+  split: the separate teacher 64-256-256-10 with dropout 0.5 (candidates: 64-64-10 with and
+  without dropout 0.5 or weight decay 1e-3, 64-256-256-10 with dropout 0.5); T = 2 and mu = 10
+  (T in {1, 2, 4}, mu in {3, 10, 30}); each arm's schedule (student alone: best of 1.5k, 3k,
+  6k steps is 3k; separate student: 6k better than 3k; joint: 3k better than 6k).
 
 Run ``python benchmarks/distillation.py`` (``--quick`` for a smoke run); it prints a table and
 writes ``benchmarks/results/distillation.json``.
@@ -34,20 +46,37 @@ if str(ROOT) not in sys.path:
 from unsup_core.autoencoders import apply_array  # noqa: E402
 from unsup_core.data import PrepareConfig, load_digits_dataset, prepare  # noqa: E402
 from unsup_core.distillation import (DistillationConfig, DistillationStudent,  # noqa: E402
-                                     GeneralizedDistillationStudent, MLPClassifier,
-                                     MLPClassifierConfig, degrade, distillation_data,
+                                     GeneralizedDistillationStudent, JointPrivilegedConfig,
+                                     JointPrivilegedModel, MLPClassifier, MLPClassifierConfig,
+                                     classifier_from_encoder, degrade, distillation_data,
                                      inference_seconds_per_1000, parameter_count, privileged_data)
+from unsup_core.stacked import (DeepAutoencoder, StackedAutoencoderConfig,  # noqa: E402
+                                pretrain_layers)
 from unsup_core.training import Trainer, TrainerConfig  # noqa: E402
 
 from common import write_results  # noqa: E402  (benchmarks/common.py)
 
 RESULTS = ROOT / "benchmarks" / "results" / "distillation.json"
 STUDENT = TrainerConfig(batch_size=32, lr=3e-3)
+LUPI_TEACHER = dict(hidden=(256, 256), dropout=0.5)  # chosen on the validation split
 
 
-def mlp(in_features: int, hidden: tuple[int, ...], seed: int) -> MLPClassifier:
+def mlp(in_features: int, hidden: tuple[int, ...], seed: int, activation: str = "relu",
+        dropout: float = 0.0) -> MLPClassifier:
     return MLPClassifier(MLPClassifierConfig(in_features=in_features, hidden=hidden, n_classes=10,
-                                             seed=seed))
+                                             activation=activation, dropout=dropout, seed=seed))
+
+
+def stacked_encoder(X: np.ndarray, quick: bool):
+    """The stacked_autoencoder asset's defaults on pixels: 64-48-32-16 sigmoid, plain layers,
+    pretraining 30 epochs (lr 1e-2), fine-tuning 30 epochs (lr 1e-3); no labels."""
+    config = StackedAutoencoderConfig(in_features=X.shape[1], layer_sizes=(48, 32, 16),
+                                      activation="sigmoid")
+    epochs = 3 if quick else 30
+    layers, _ = pretrain_layers(config, X, TrainerConfig(epochs=epochs, lr=1e-2))
+    deep = DeepAutoencoder.from_layers(config, layers)
+    Trainer(TrainerConfig(epochs=epochs, lr=1e-3)).fit(deep, {"x": X})
+    return deep.encoder
 
 
 def accuracy(model, X, y) -> float:
@@ -59,7 +88,7 @@ def train(model, data: dict, steps: int, seed: int) -> None:
     Trainer(TrainerConfig(batch_size=32, lr=3e-3, seed=seed).for_steps(steps, n)).fit(model, data)
 
 
-def students(data, teacher, seed: int, long: int, short: int) -> dict[str, float]:
+def students(data, teacher, encoder, seed: int, long: int, short: int) -> dict[str, float]:
     X, y, X_test, y_test = data.train.X, data.train.y, data.test.X, data.test.y
     labelled = data.few_labels(10, seed)
     out = {}
@@ -71,6 +100,21 @@ def students(data, teacher, seed: int, long: int, short: int) -> dict[str, float
               distillation_data(teacher, X, y, labelled), steps, seed)
         out[f"10 labels/class, {name} steps: CE alone"] = accuracy(alone, X_test, y_test)
         out[f"10 labels/class, {name} steps: + teacher soft targets"] = accuracy(student, X_test, y_test)
+    soft = distillation_data(teacher, X, y, labelled)
+    starts = {"64-48 sigmoid from scratch": lambda: mlp(64, (48,), seed, "sigmoid"),
+              "64-48 sigmoid, layer 1 from the stacked encoder":
+                  lambda: classifier_from_encoder(encoder, 10, depth=1, seed=seed),
+              "64-48-32-16 sigmoid, the whole stacked encoder":
+                  lambda: classifier_from_encoder(encoder, 10, seed=seed)}
+    for name, make in starts.items():
+        student = make()
+        train(DistillationStudent(student, DistillationConfig(4.0, 0.5)), soft, long, seed)
+        out[f"10 labels/class, {long / 1000:g}k steps: + soft targets, student {name}"] = accuracy(
+            student, X_test, y_test)
+    alone = classifier_from_encoder(encoder, 10, depth=1, seed=seed)
+    train(alone, {"x": X[labelled], "y": y[labelled]}, long, seed)
+    out[f"10 labels/class, {long / 1000:g}k steps: CE alone, student 64-48 sigmoid, layer 1 "
+        "from the stacked encoder"] = accuracy(alone, X_test, y_test)
     alone = mlp(64, (16,), seed)
     train(alone, {"x": X, "y": y}, long, seed)
     student = mlp(64, (16,), seed)
@@ -82,21 +126,37 @@ def students(data, teacher, seed: int, long: int, short: int) -> dict[str, float
 
 
 def privileged(data, seed: int, steps: int) -> dict[str, float]:
+    """``steps``: the teacher's, the student alone's and the joint model's schedule; the
+    separately distilled student trains twice as long (each chosen on the validation split)."""
     x, x_test = degrade(data.train.X, (8, 8)), degrade(data.test.X, (8, 8))
     labelled = data.few_labels(20, seed)
     y = data.train.y
     alone = mlp(16, (32,), seed)
     train(alone, {"x": x[labelled], "y": y[labelled]}, steps, seed)
     out = {"LUPI 20 labels/class, x = 4x4 pooled: student alone": accuracy(alone, x_test, data.test.y)}
-    for name, rows in (("same 20 labels/class", labelled), ("all labels", np.arange(len(y)))):
-        teacher = mlp(64, (64,), seed)
+    teachers = (("same 20 labels/class", labelled, LUPI_TEACHER, (2 * steps, steps)),
+                ("same 20 labels/class, teacher 64-64-10 (before)", labelled, dict(hidden=(64,)),
+                 (steps,)),
+                ("all labels", np.arange(len(y)), dict(hidden=(64,)), (steps,)))
+    for name, rows, shape, schedules in teachers:
+        teacher = mlp(64, shape["hidden"], seed, dropout=shape.get("dropout", 0.0))
         train(teacher, {"x": data.train.X[rows], "y": y[rows]}, steps, seed)
-        student = mlp(16, (32,), seed)
-        train(GeneralizedDistillationStudent(student, 2.0, 10.0),
-              privileged_data(teacher, x, data.train.X, y, labelled), steps, seed)
-        out[f"LUPI: + generalized distillation, teacher on x* with {name}"] = accuracy(
-            student, x_test, data.test.y)
         out[f"LUPI: teacher on x* with {name}"] = accuracy(teacher, data.test.X, data.test.y)
+        soft = privileged_data(teacher, x, data.train.X, y, labelled)
+        for student_steps in schedules:
+            student = mlp(16, (32,), seed)
+            train(GeneralizedDistillationStudent(student, 2.0, 10.0), soft, student_steps, seed)
+            out[f"LUPI: + generalized distillation, teacher on x* with {name}, student "
+                f"{student_steps / 1000:g}k steps"] = accuracy(student, x_test, data.test.y)
+    targets = np.full(len(y), -1, dtype=np.int64)
+    targets[labelled] = y[labelled]
+    joint = JointPrivilegedModel(JointPrivilegedConfig(
+        16, 64, 10, student_hidden=(32,), teacher_hidden=LUPI_TEACHER["hidden"], mu=10.0,
+        temperature=2.0, seed=seed))
+    train(joint, {"x": x, "x_star": data.train.X, "y": targets}, steps, seed)
+    out["LUPI: joint (teacher and student at once, same 20 labels/class)"] = accuracy(
+        joint, x_test, data.test.y)
+    out["LUPI: joint, its teacher on x*"] = accuracy(joint.teacher, data.test.X, data.test.y)
     return out
 
 
@@ -113,7 +173,8 @@ def main() -> None:
         teacher = mlp(64, (256, 256), 0)
         Trainer(TrainerConfig(epochs=5 if args.quick else 60, batch_size=32, lr=1e-3)).fit(
             teacher, data.train.tensors())
-        per_seed = [{**students(data, teacher, seed, long, short),
+        encoder = stacked_encoder(data.train.X, args.quick)
+        per_seed = [{**students(data, teacher, encoder, seed, long, short),
                      **privileged(data, seed, short)} for seed in range(seeds)]
         small = mlp(64, (16,), 0)
         sizes = {"teacher test accuracy (all labels)": accuracy(teacher, data.test.X, data.test.y),
@@ -125,7 +186,7 @@ def main() -> None:
              "std": float(np.std([r[case] for r in per_seed])), "seeds": seeds} for case in per_seed[0]]
     rows += [{"case": case, "mean": float(value), "std": 0.0, "seeds": 1} for case, value in sizes.items()]
     for row in rows:
-        print(f"{row['case']:62s} {row['mean']:9.4f} +- {row['std']:.4f}")
+        print(f"{row['case'][:100]:100s} {row['mean']:9.4f} +- {row['std']:.4f}")
     report = {"benchmark": "distillation", "quick": args.quick, "torch": torch.__version__,
               "python": platform.python_version(), "threads": 1,
               "seconds": round(time.perf_counter() - started, 1), "rows": rows}

@@ -12,9 +12,9 @@ from unsup_core.autoencoders.layers import apply_array
 from unsup_core.distillation import (
     DistillationConfig, DistillationStudent, GeneralizedDistillationStudent, JointPrivilegedConfig,
     JointPrivilegedModel, MLPClassifier, MLPClassifierConfig, agreement, classifier_from_encoder,
-    degrade, distillation_data, encoder_layers, generalized_distillation_loss, inference_seconds_per_1000,
-    knowledge_distillation_loss, mixup_inputs, noise_copies, parameter_count, privileged_data,
-    regression_distillation_loss, soft_kl, split_privileged, surrogate_data, teacher_targets)
+    degrade, distillation_data, encoder_layers, generalized_distillation_loss,
+    inference_seconds_per_1000, joint_privileged_data, knowledge_distillation_loss, mixup_inputs,
+    noise_copies, parameter_count, privileged_data, regression_distillation_loss, soft_kl, split_privileged, surrogate_data, teacher_targets)
 from unsup_core.training import Trainer, TrainerConfig
 
 
@@ -295,3 +295,33 @@ def test_generalized_distillation_beats_the_student_alone_on_pooled_digits(prepa
             student, privileged_data(teacher, X, X_star, ytr, labelled))
         distilled.append(_accuracy(student, Xte, d.test.y))
     assert np.mean(distilled) > np.mean(alone), (alone, distilled)
+
+
+def test_joint_privileged_data_labels_only_the_given_rows():
+    X, X_star, y = np.zeros((6, 2)), np.ones((6, 5)), np.arange(6)
+    data = joint_privileged_data(X, X_star, y, labelled=np.array([1, 4]))
+    assert data["y"].tolist() == [-1, 1, -1, -1, 4, -1] and data["x_star"].shape == (6, 5)
+    assert joint_privileged_data(X, X_star, y)["y"].tolist() == list(range(6))
+    with pytest.raises(ValueError, match="X has 6 rows, X_star 5"):
+        joint_privileged_data(X, X_star[:5], y)
+
+
+def test_student_asset_starts_from_the_stacked_encoder_only_where_it_fits(prepared_digits):
+    from pipelines.assets.distillation import student_start
+    from pipelines.configs import StudentModelConfig
+    from unsup_core.stacked import StackedAutoencoderConfig, StackedEncoder
+
+    encoder = StackedEncoder(StackedAutoencoderConfig(64, (24, 12), seed=2))
+    make, start = student_start(StudentModelConfig(init_layers=2), prepared_digits, encoder)
+    student = make()
+    assert start == "stacked_autoencoder" and student.config.hidden == (24, 12)
+    assert torch.equal(student.net[2].weight, encoder.linear(2).weight)
+    make, start = student_start(StudentModelConfig(init_layers=3), prepared_digits, encoder)
+    assert start.startswith("scratch (encoder takes 64 features in 2 layers)")
+    assert make().config.hidden == (16,)
+    other = StackedEncoder(StackedAutoencoderConfig(128, (24,)))  # e.g. stacked on other codes
+    assert student_start(StudentModelConfig(), prepared_digits, other)[1].startswith("scratch (")
+    cnn = torch.nn.Sequential(torch.nn.Conv2d(1, 4, 3))
+    assert "cannot read layer" in student_start(StudentModelConfig(), prepared_digits, cnn)[1]
+    make, start = student_start(StudentModelConfig(init_from="scratch"), prepared_digits, encoder)
+    assert start == "scratch" and make().config.hidden == (16,)

@@ -1,15 +1,20 @@
 """Teacher, then student: distillation and learning with privileged information."""
 
+from collections.abc import Callable
+
 import numpy as np
 from dagster import AssetExecutionContext, Output, asset
+from torch import nn
 
 from unsup_core.autoencoders import apply_array
 from unsup_core.data import PreparedData
 from unsup_core.distillation import (DistillationConfig, DistillationStudent,
-                                     GeneralizedDistillationStudent, MLPClassifier,
-                                     MLPClassifierConfig, agreement, degrade, distillation_data,
-                                     inference_seconds_per_1000, parameter_count, privileged_data,
-                                     split_privileged)
+                                     GeneralizedDistillationStudent, JointPrivilegedConfig,
+                                     JointPrivilegedModel, MLPClassifier, MLPClassifierConfig,
+                                     agreement, classifier_from_encoder, degrade,
+                                     distillation_data, encoder_layers,
+                                     inference_seconds_per_1000, joint_privileged_data,
+                                     parameter_count, privileged_data, split_privileged)
 from unsup_core.training import Trainer
 
 from ..configs import PrivilegedStudentConfig, StudentModelConfig, TeacherModelConfig
@@ -17,9 +22,10 @@ from ..resources import MlflowTracking
 from .data import CODE_VERSION
 
 
-def classifier(in_features: int, hidden: list[int], n_classes: int, seed: int) -> MLPClassifier:
+def classifier(in_features: int, hidden: list[int], n_classes: int, seed: int,
+               dropout: float = 0.0) -> MLPClassifier:
     return MLPClassifier(MLPClassifierConfig(in_features=in_features, hidden=tuple(hidden),
-                                             n_classes=n_classes, seed=seed))
+                                             n_classes=n_classes, dropout=dropout, seed=seed))
 
 
 def accuracy(model, X: np.ndarray, y: np.ndarray) -> float:
@@ -45,20 +51,46 @@ def teacher_model(context: AssetExecutionContext, config: TeacherModelConfig,
     return Output(teacher, metadata={**run.dagster_metadata(), "teacher_accuracy": metrics["test/accuracy"]})
 
 
+def student_start(config: StudentModelConfig, data: PreparedData, encoder: nn.Module
+                  ) -> tuple[Callable[[], MLPClassifier], str]:
+    """A maker of fresh students and what they start from: the first ``init_layers`` layers
+    of the stacked autoencoder's encoder when asked and when that encoder is an MLP on the
+    same inputs (its widths and activation), otherwise ``hidden`` from scratch."""
+    if config.init_from == "stacked_autoencoder":
+        try:
+            layers = encoder_layers(encoder)
+        except TypeError as err:
+            return _scratch(config, data), f"scratch ({err})"
+        if layers[0][0].in_features == data.n_features and config.init_layers <= len(layers):
+            return (lambda: classifier_from_encoder(encoder, data.n_classes, config.init_layers,
+                                                    config.seed), "stacked_autoencoder")
+        return _scratch(config, data), (f"scratch (encoder takes {layers[0][0].in_features} "
+                                        f"features in {len(layers)} layers)")
+    return _scratch(config, data), "scratch"
+
+
+def _scratch(config: StudentModelConfig, data: PreparedData) -> Callable[[], MLPClassifier]:
+    return lambda: classifier(data.n_features, config.hidden, data.n_classes, config.seed)
+
+
 @asset(group_name="distillation", code_version=CODE_VERSION, kinds={"pytorch"},
        io_manager_key="model_io_manager")
 def student_model(context: AssetExecutionContext, config: StudentModelConfig,
                   prepared_dataset: PreparedData, teacher_model: MLPClassifier,
-                  mlflow: MlflowTracking) -> Output[MLPClassifier]:
+                  stacked_autoencoder: nn.Module, mlflow: MlflowTracking) -> Output[MLPClassifier]:
     """A small student distilled from the teacher (few labels + soft targets on every training
-    object), logged beside the same student trained on the labels alone."""
+    object), starting from the stacked autoencoder's first layer(s) where that encoder fits
+    (``init_from``), logged beside the same student trained on the labels alone."""
     data = prepared_dataset
     labelled = data.few_labels(config.labels_per_class, config.seed)
+    make_student, start = student_start(config, data, stacked_autoencoder)
+    if start.startswith("scratch ("):
+        context.log.warning(f"student_model starts from {start}")
     with mlflow.asset_run(context, params=config.model_dump()) as run:
-        baseline = classifier(data.n_features, config.hidden, data.n_classes, config.seed)
+        baseline = make_student()
         Trainer(config.trainer.to_library().for_steps(config.steps, len(labelled))).fit(
             baseline, {"x": data.train.X[labelled], "y": data.train.y[labelled]})
-        student = classifier(data.n_features, config.hidden, data.n_classes, config.seed)
+        student = make_student()
         wrapper = DistillationStudent(student, DistillationConfig(config.temperature, config.alpha))
         train = distillation_data(teacher_model, data.train.X, data.train.y, labelled)
         Trainer(config.trainer.to_library().for_steps(config.steps, len(data.train)),
@@ -74,8 +106,9 @@ def student_model(context: AssetExecutionContext, config: StudentModelConfig,
                    "size_ratio_teacher_to_student": parameter_count(teacher_model) / parameter_count(student),
                    "speed_ratio_teacher_to_student": teacher_ms / student_ms}
         run.log_metrics(metrics)
+        run.set_tags({"student_start": start})
         run.log_model(student, "model/student.pt")
-    return Output(student, metadata={**run.dagster_metadata(),
+    return Output(student, metadata={**run.dagster_metadata(), "student_start": start,
                                      "student_accuracy": metrics["test/accuracy"],
                                      "baseline_accuracy": metrics["baseline/test_accuracy"]})
 
@@ -84,8 +117,10 @@ def student_model(context: AssetExecutionContext, config: StudentModelConfig,
        io_manager_key="model_io_manager")
 def privileged_student(context: AssetExecutionContext, config: PrivilegedStudentConfig,
                        prepared_dataset: PreparedData, mlflow: MlflowTracking) -> Output[MLPClassifier]:
-    """Generalized distillation (Lopez-Paz et al. 2016): a teacher on the privileged x*, then a
-    student on x alone with CE + mu * imitation of the teacher; beside the student alone."""
+    """Generalized distillation (Lopez-Paz et al. 2016) with privileged x*: separate (a teacher
+    on x*, then a student on x alone with CE + mu * imitation of the teacher on every training
+    object) and joint (teacher and student trained at once with the coupling term), beside the
+    student alone; returns the student of ``config.variant``."""
     data = prepared_dataset
     if config.privileged_columns:
         views = {name: split_privileged(split.X, data.feature_names, config.privileged_columns)
@@ -95,29 +130,45 @@ def privileged_student(context: AssetExecutionContext, config: PrivilegedStudent
                  for name, split in (("train", data.train), ("test", data.test))}
     else:
         raise ValueError("privileged_student needs image data (degraded view) or privileged_columns")
-    (x_train, x_star), (x_test, _) = views["train"], views["test"]
+    (x_train, x_star), (x_test, x_star_test) = views["train"], views["test"]
     labelled = data.few_labels(config.labels_per_class, config.seed)
-    y_labelled = data.train.y[labelled]
+    y, y_test = data.train.y, data.test.y
     trainer = config.trainer.to_library()
     with mlflow.asset_run(context, params=config.model_dump()) as run:
-        teacher = classifier(x_star.shape[1], [64], data.n_classes, config.seed)
+        teacher = classifier(x_star.shape[1], config.teacher_hidden, data.n_classes, config.seed,
+                             config.teacher_dropout)
         rows = labelled if config.teacher_labels == "same" else np.arange(len(x_star))
         Trainer(trainer.for_steps(config.steps, len(rows))).fit(
-            teacher, {"x": x_star[rows], "y": data.train.y[rows]})
+            teacher, {"x": x_star[rows], "y": y[rows]})
         alone = classifier(x_train.shape[1], config.hidden, data.n_classes, config.seed)
         Trainer(trainer.for_steps(config.steps, len(labelled))).fit(
-            alone, {"x": x_train[labelled], "y": y_labelled})
+            alone, {"x": x_train[labelled], "y": y[labelled]})
         student = classifier(x_train.shape[1], config.hidden, data.n_classes, config.seed)
         wrapper = GeneralizedDistillationStudent(student, config.temperature, config.mu)
-        Trainer(trainer.for_steps(config.steps, len(x_train)), callbacks=[run.epoch_logger()]).fit(
-            wrapper, privileged_data(teacher, x_train, x_star, data.train.y, labelled))
-        metrics = {"test/accuracy": accuracy(student, x_test, data.test.y),
-                   "baseline/test_accuracy": accuracy(alone, x_test, data.test.y),
-                   "teacher/test_accuracy": accuracy(teacher, views["test"][1], data.test.y),
+        student_steps = config.student_steps or config.steps
+        Trainer(trainer.for_steps(student_steps, len(x_train)),
+                callbacks=[run.epoch_logger("separate/")]).fit(
+            wrapper, privileged_data(teacher, x_train, x_star, y, labelled))
+        joint = JointPrivilegedModel(JointPrivilegedConfig(
+            x_train.shape[1], x_star.shape[1], data.n_classes, tuple(config.hidden),
+            tuple(config.teacher_hidden), mu=config.mu, temperature=config.temperature,
+            coupling_to_teacher=config.coupling_to_teacher, seed=config.seed))
+        Trainer(trainer.for_steps(config.steps, len(x_train)), callbacks=[run.epoch_logger("joint/")]).fit(
+            joint, joint_privileged_data(x_train, x_star, y, labelled))
+        chosen = student if config.variant == "separate" else joint.student
+        metrics = {"test/accuracy": accuracy(chosen, x_test, y_test),
+                   "baseline/test_accuracy": accuracy(alone, x_test, y_test),
+                   "separate/test_accuracy": accuracy(student, x_test, y_test),
+                   "joint/test_accuracy": accuracy(joint.student, x_test, y_test),
+                   "teacher/test_accuracy": accuracy(teacher, x_star_test, y_test),
+                   "joint/teacher_test_accuracy": accuracy(joint.teacher, x_star_test, y_test),
                    "n_features_student": float(x_train.shape[1]),
                    "n_features_privileged": float(x_star.shape[1])}
         run.log_metrics(metrics)
-        run.log_model(student, "model/privileged_student.pt")
-    return Output(student, metadata={**run.dagster_metadata(),
-                                     "lupi_accuracy": metrics["test/accuracy"],
-                                     "lupi_baseline_accuracy": metrics["baseline/test_accuracy"]})
+        run.set_tags({"variant": config.variant})
+        run.log_model(chosen, "model/privileged_student.pt")
+    return Output(chosen, metadata={**run.dagster_metadata(), "variant": config.variant,
+                                    "lupi_accuracy": metrics["test/accuracy"],
+                                    "lupi_separate_accuracy": metrics["separate/test_accuracy"],
+                                    "lupi_joint_accuracy": metrics["joint/test_accuracy"],
+                                    "lupi_baseline_accuracy": metrics["baseline/test_accuracy"]})

@@ -91,6 +91,21 @@ def privileged_data(teacher: nn.Module, X: np.ndarray, X_star: np.ndarray,
     return {"x": X, "y": targets, "teacher_logits": teacher_targets(teacher, X_star)}
 
 
+def joint_privileged_data(X: np.ndarray, X_star: np.ndarray, y: np.ndarray,
+                          labelled: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """Trainer data for :class:`JointPrivilegedModel`: ``{"x": X (n, d), "x_star": X_star
+    (n, d*), "y": (n,)}`` with the labels on the rows ``labelled`` (all if None) and -1
+    elsewhere, so the coupling term runs on every row and the two cross-entropies on the
+    labelled ones."""
+    X, X_star = np.asarray(X, dtype=np.float32), np.asarray(X_star, dtype=np.float32)
+    if X_star.shape[0] != X.shape[0] or np.asarray(y).shape[0] != X.shape[0]:
+        raise ValueError(f"X has {X.shape[0]} rows, X_star {X_star.shape[0]}, y {np.asarray(y).shape[0]}")
+    targets = np.full(X.shape[0], -1, dtype=np.int64)
+    rows = np.arange(X.shape[0]) if labelled is None else np.asarray(labelled)
+    targets[rows] = np.asarray(y)[rows]
+    return {"x": X, "x_star": X_star, "y": targets}
+
+
 class GeneralizedDistillationStudent(nn.Module):
     """The student of separate LUPI training: wraps a classifier on x and minimises
     :func:`~unsup_core.distillation.losses.generalized_distillation_loss`
