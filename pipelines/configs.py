@@ -163,7 +163,7 @@ class AutoencoderZooConfig(Config):
     overcomplete_hidden: list[int] = Field([256], description="Hidden widths of the *_overcomplete "
                                            "kinds (ReLU, denoising)")
     overcomplete_code_dim: int = 512
-    overcomplete_label_weight: float = 0.1
+    overcomplete_label_weight: float = 0.03
     labels_per_class: int = Field(10, description="Labels per class for the probe and the "
                                   "label-regularised kind")
     probe_draws: int = 5

@@ -24,7 +24,9 @@ TABLE_COLUMNS = ("kind", "test/recon", "probe/accuracy", "codes/near_zero_fracti
 def autoencoder_zoo(context: AssetExecutionContext, config: AutoencoderZooConfig,
                     prepared_dataset: PreparedData, mlflow: MlflowTracking) -> Output[dict]:
     """Trains each kind (plain, linear, sparse, denoising, contractive, relational, variational,
-    label-regularised) with the same architecture and compares them on the same yardsticks."""
+    label-regularised) with the same architecture, plus the overcomplete denoising and
+    label-regularised autoencoders (the best codes of benchmarks/autoencoders.py), and compares
+    them on the same yardsticks (one linear probe for all)."""
     data = prepared_dataset
     zoo = config.to_library()
     trainer_config = config.trainer.to_library()
