@@ -321,7 +321,7 @@ def test_linear_schedule_decays_both_rates_and_recalibration_fits_the_averaged_w
                                                           ema_decay=0.9)).fit(G, D, X)
     assert [log.lr for log in history.epochs] == pytest.approx([1e-3, 7.5e-4, 5e-4, 2.5e-4])
     norm = G.net[1]
-    z = G.noise(1024, torch.Generator().manual_seed(3))
+    z = G.noise(8192, torch.Generator().manual_seed(3))
     with torch.no_grad():
         pre = G.net[0](z)
     torch.testing.assert_close(norm.running_mean, pre.mean(0), atol=0.15, rtol=0)

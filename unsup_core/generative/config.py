@@ -121,7 +121,7 @@ class AdversarialTrainerConfig:
     ln(1 - D(G(z))), the original game). ``label_smoothing`` s: D's target for real objects is
     1 - s (one-sided, Salimans et al. 2016). ``ema_decay``: keep an exponential moving average of
     G's weights (``None``: off); the generator handed to ``fit`` then holds the average during
-    and after training, its batch-norm statistics recomputed on 1,024 samples after each epoch
+    and after training, its batch-norm statistics recomputed on 8,192 samples after each epoch
     (the online network's statistics do not fit the averaged weights; without this, eval-mode
     samples of the average were far worse than batch-statistics samples in our digits runs).
     Adam with ``lr_g``/``lr_d`` and ``beta1``, ``beta2`` for both networks;

@@ -18,6 +18,10 @@ from .config import AdversarialTrainerConfig
 from .losses import discriminator_accuracy, discriminator_loss, generator_loss
 from .networks import Discriminator, Generator
 
+# Samples whose batch-norm statistics the averaged generator gets after each epoch: with 1,024 the
+# statistics' sampling noise moved the FD of one trained generator between 0.77 and 1.24 across
+# calibration draws; with 8,192 between 0.70 and 0.85 (about 20 ms of CPU per epoch).
+CALIBRATION_SAMPLES = 8192
 EPOCH_TERMS = ("d_loss", "g_loss", "d_real_accuracy", "d_fake_accuracy", "d_real", "d_fake")
 
 
@@ -87,7 +91,7 @@ def update_average(average: nn.Module, online: nn.Module, decay: float) -> None:
 
 @torch.no_grad()
 def recalibrate_batch_norm(generator: Generator, noise: torch.Generator | None = None,
-                           n: int = 1024) -> None:
+                           n: int = CALIBRATION_SAMPLES) -> None:
     """Set the running statistics of G's batch-norm layers to those of one batch of ``n``
     samples (needed after weight averaging: the online network's statistics do not fit the
     averaged weights). No-op without batch norm."""
