@@ -50,7 +50,9 @@ class PseudoLabelConfig:
     round); ``student_mode`` "frozen" or "finetune" as in transfer; ``teacher``
     "label_spreading" (kNN graph of ``n_neighbors`` over the codes) or "head" (the softmax of
     the last classifier); ``augment`` (needs an ``image_shape``): a fine-tuned student sees a
-    fresh random view (:func:`augment_images`) of every training image in every batch."""
+    fresh random view (:func:`augment_images`) of every training image in every batch.
+    The defaults were chosen on a validation part of the digits training split, never on test
+    (``benchmarks/transfer.py``, ``PSEUDO_LABEL_SELECTION``)."""
 
     rounds: int = 1
     threshold: float = 0.9
@@ -82,7 +84,8 @@ def select_pseudo_labels(probabilities: np.ndarray, threshold: float,
 
     probabilities (n, K), rows p(. | x_j). Within each predicted class c (n_c objects) the
     ``ceil(share * n_c)`` most confident are candidates (ties by index); a candidate is kept if
-    its confidence max_c p(c | x_j) is >= ``threshold`` and > 0. Returns (indices (m,) sorted, labels (m,)).
+    its confidence max_c p(c | x_j) is >= ``threshold`` and > 0.
+    Returns (indices (m,) sorted, labels (m,)).
     """
     probabilities = np.asarray(probabilities)
     if probabilities.ndim != 2:
