@@ -111,10 +111,11 @@ def students(data, teacher, encoder, seed: int, long: int, short: int) -> dict[s
         train(DistillationStudent(student, DistillationConfig(4.0, 0.5)), soft, long, seed)
         out[f"10 labels/class, {long / 1000:g}k steps: + soft targets, student {name}"] = accuracy(
             student, X_test, y_test)
-    alone = classifier_from_encoder(encoder, 10, depth=1, seed=seed)
-    train(alone, {"x": X[labelled], "y": y[labelled]}, long, seed)
-    out[f"10 labels/class, {long / 1000:g}k steps: CE alone, student 64-48 sigmoid, layer 1 "
-        "from the stacked encoder"] = accuracy(alone, X_test, y_test)
+    for name in ("64-48 sigmoid from scratch", "64-48 sigmoid, layer 1 from the stacked encoder"):
+        alone = starts[name]()
+        train(alone, {"x": X[labelled], "y": y[labelled]}, long, seed)
+        out[f"10 labels/class, {long / 1000:g}k steps: CE alone, student {name}"] = accuracy(
+            alone, X_test, y_test)
     alone = mlp(64, (16,), seed)
     train(alone, {"x": X, "y": y}, long, seed)
     student = mlp(64, (16,), seed)
