@@ -104,11 +104,24 @@ def run_plain(preset: str) -> None:
                 kwargs["mlflow"] = NullTracking()
             else:
                 kwargs[parameter.name] = values[parameter.name]
+        started = time.perf_counter()
         output = function(**kwargs)
+        print(f"{STEP_MARKER}{name}={time.perf_counter() - started:.3f}")
         values[name] = getattr(output, "value", output)
 
 
+def step_seconds_of_last_run() -> dict[str, float]:
+    """Seconds of each step (assets and checks) of the latest run in $DAGSTER_HOME."""
+    from dagster import DagsterInstance
+
+    instance = DagsterInstance.get()
+    run = instance.get_runs(limit=1)[0]
+    return {s.step_key: s.end_time - s.start_time for s in instance.get_run_step_stats(run.run_id)
+            if s.end_time and s.start_time}
+
+
 PEAK_MARKER = "PEAK_RSS_KIB="
+STEP_MARKER = "STEP_SECONDS:"
 
 
 def measure(variant: str, preset: str, env: dict) -> dict:
@@ -119,8 +132,12 @@ def measure(variant: str, preset: str, env: dict) -> dict:
     seconds = time.perf_counter() - started
     if completed.returncode != 0:
         raise RuntimeError(f"{variant} failed:\n{completed.stdout[-3000:]}\n{completed.stderr[-3000:]}")
-    peak = next(line for line in completed.stdout.splitlines() if line.startswith(PEAK_MARKER))
-    return {"seconds": seconds, "peak_rss_mib": int(peak.removeprefix(PEAK_MARKER)) / 1024}
+    lines = completed.stdout.splitlines()
+    peak = next(line for line in lines if line.startswith(PEAK_MARKER))
+    steps = dict(line.removeprefix(STEP_MARKER).rsplit("=", 1) for line in lines
+                 if line.startswith(STEP_MARKER))
+    return {"seconds": seconds, "peak_rss_mib": int(peak.removeprefix(PEAK_MARKER)) / 1024,
+            "steps": {k: float(v) for k, v in steps.items()}}
 
 
 def main() -> None:
@@ -137,6 +154,8 @@ def main() -> None:
 
             if run_job(["--preset", args.preset]) != 0:
                 sys.exit(1)
+            for step, seconds in step_seconds_of_last_run().items():
+                print(f"{STEP_MARKER}{step}={seconds:.3f}")
         print(f"{PEAK_MARKER}{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}")
         return
     preset = "tiny" if args.quick else "default"
@@ -150,13 +169,20 @@ def main() -> None:
               "plain_seconds": plain, "orchestrated_seconds": orchestrated,
               "overhead_fraction": orchestrated / plain - 1,
               "plain_peak_rss_mib": rows["plain"]["peak_rss_mib"],
-              "orchestrated_peak_rss_mib": rows["orchestrated"]["peak_rss_mib"]}
+              "orchestrated_peak_rss_mib": rows["orchestrated"]["peak_rss_mib"],
+              "steps": {name: {"plain": rows["plain"]["steps"].get(name),
+                               "orchestrated": rows["orchestrated"]["steps"].get(name)}
+                        for name in rows["orchestrated"]["steps"]}}
     print(f"\nWhole graph, preset {preset!r} ({os.cpu_count()} CPUs)\n")
     print("| variant | seconds | peak RSS (MiB) |\n|---|---|---|")
     print(f"| plain script (same library calls) | {plain:.1f} | {report['plain_peak_rss_mib']:.0f} |")
     print(f"| Dagster + MLflow (`make run`) | {orchestrated:.1f} | "
           f"{report['orchestrated_peak_rss_mib']:.0f} |")
-    print(f"\noverhead: {100 * report['overhead_fraction']:.1f}% of the plain script's time")
+    print(f"\noverhead: {100 * report['overhead_fraction']:.1f}% of the plain script's time\n")
+    print("| step | plain s | orchestrated s |\n|---|---|---|")
+    for name, row in sorted(report["steps"].items(), key=lambda item: -(item[1]["orchestrated"] or 0)):
+        plain_s = "-" if row["plain"] is None else f"{row['plain']:.1f}"
+        print(f"| {name} | {plain_s} | {row['orchestrated']:.1f} |")
     write_results(report, RESULTS, args.quick)
 
 

@@ -41,7 +41,7 @@ def flatten(mapping: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
 def png_bytes(figure) -> bytes:
     """Render a matplotlib Figure to PNG."""
     buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=90, bbox_inches="tight")
+    figure.savefig(buffer, format="png", dpi=90)  # constrained layout already fits the page
     return buffer.getvalue()
 
 

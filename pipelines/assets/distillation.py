@@ -122,19 +122,22 @@ def privileged_student(context: AssetExecutionContext, config: PrivilegedStudent
     object) and joint (teacher and student trained at once with the coupling term), beside the
     student alone; returns the student of ``config.variant``."""
     data = prepared_dataset
-    if config.privileged_columns:
-        views = {name: split_privileged(split.X, data.feature_names, config.privileged_columns)
-                 for name, split in (("train", data.train), ("test", data.test))}
-    elif data.image_shape is not None:
-        views = {name: (degrade(split.X, data.image_shape, config.degrade), split.X)
-                 for name, split in (("train", data.train), ("test", data.test))}
-    else:
-        raise ValueError("privileged_student needs image data (degraded view) or privileged_columns")
-    (x_train, x_star), (x_test, x_star_test) = views["train"], views["test"]
-    labelled = data.few_labels(config.labels_per_class, config.seed)
-    y, y_test = data.train.y, data.test.y
-    trainer = config.trainer.to_library()
-    with mlflow.asset_run(context, params=config.model_dump()) as run:
+    with mlflow.asset_run(context, params=config.model_dump()) as run:  # errors end it FAILED
+        if config.privileged_columns:
+            views = {name: split_privileged(split.X, data.feature_names, config.privileged_columns)
+                     for name, split in (("train", data.train), ("test", data.test))}
+        elif data.image_shape is not None:
+            views = {name: (degrade(split.X, data.image_shape, config.degrade), split.X)
+                     for name, split in (("train", data.train), ("test", data.test))}
+        else:
+            raise ValueError(
+                f"{data.source}: privileged_student needs image data (x = a degraded view) or "
+                "privileged_columns naming the columns only seen in training (set "
+                "ops.privileged_student.config.privileged_columns, e.g. in sensor.yaml)")
+        (x_train, x_star), (x_test, x_star_test) = views["train"], views["test"]
+        labelled = data.few_labels(config.labels_per_class, config.seed)
+        y, y_test = data.train.y, data.test.y
+        trainer = config.trainer.to_library()
         teacher = classifier(x_star.shape[1], config.teacher_hidden, data.n_classes, config.seed,
                              config.teacher_dropout)
         rows = labelled if config.teacher_labels == "same" else np.arange(len(x_star))

@@ -113,8 +113,8 @@ def small_job(mlflow_store, tmp_path, extra=()):
 
 def small_config(code_dim: int) -> dict:
     config = copy.deepcopy(load_preset("tiny"))
-    config["ops"] = {k: v for k, v in config["ops"].items()
-                     if k in ("raw_dataset", "prepared_dataset", "plain_autoencoder")}
+    config["ops"] = {k: v for k, v in config["ops"].items()  # the assets and their gates
+                     if k.startswith(("raw_dataset", "prepared_dataset", "plain_autoencoder"))}
     config["ops"]["plain_autoencoder"]["config"]["model"]["code_dim"] = code_dim
     return config
 
