@@ -2,7 +2,10 @@
 two runs at once (separate MLflow runs, artifacts and stored models)."""
 
 import copy
-import threading
+import json
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -17,6 +20,7 @@ from pipelines.registry import model_name, register_candidate
 from unsup_core.distillation import MLPClassifier, MLPClassifierConfig
 
 pytestmark = pytest.mark.slow
+REPO = Path(__file__).resolve().parents[2]
 
 
 def tiny_model(seed: int) -> nn.Module:
@@ -119,37 +123,52 @@ def small_config(code_dim: int) -> dict:
     return config
 
 
+RUN_SMALL_GRAPH = """
+import json, sys
+from dagster import AssetKey, DagsterInstance
+from pipelines.definitions import build_definitions
+from pipelines.io_managers import TorchModelIOManager
+from pipelines.resources import MlflowTracking
+
+db, artifacts, models, config = sys.argv[1:5]
+store = MlflowTracking(tracking_uri=db, artifact_root=artifacts, experiment_name="test")
+defs = build_definitions(mlflow=store, model_io_manager=TorchModelIOManager(base_dir=models))
+job = defs.resolve_implicit_global_asset_job_def().get_subset(asset_selection={
+    AssetKey(k) for k in ("raw_dataset", "prepared_dataset", "plain_autoencoder")})
+result = job.execute_in_process(run_config=json.loads(config), instance=DagsterInstance.ephemeral())
+gate = next(c for c in result.get_asset_check_evaluations() if c.check_name == "reconstruction_gate")
+print(json.dumps({"run_id": result.run_id, "success": result.success,
+                  "gate_mse": gate.metadata["test_recon_mse"].value}))
+"""
+
+
 def test_two_runs_at_once_keep_their_own_runs_models_and_artifacts(mlflow_store, tmp_path):
-    job = small_job(mlflow_store, tmp_path)
+    """Two pipeline runs as two processes at once (as Dagster launches them), one MLflow store
+    and one model folder."""
+    mlflow_store.experiment_id(mlflow_store.client())  # the store exists before both start
+    processes = {code_dim: subprocess.Popen(
+        [sys.executable, "-c", RUN_SMALL_GRAPH, mlflow_store.tracking_uri, mlflow_store.artifact_root,
+         str(tmp_path / "models"), json.dumps(small_config(code_dim))],
+        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for code_dim in (3, 9)}
     results = {}
-
-    def launch(code_dim):  # own Dagster instance (in-memory storage); shared MLflow and models
-        results[code_dim] = job.execute_in_process(run_config=small_config(code_dim),
-                                                   instance=DagsterInstance.ephemeral(),
-                                                   raise_on_error=False)
-
-    threads = [threading.Thread(target=launch, args=(d,)) for d in (3, 9)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert sorted(results) == [3, 9] and all(r.success for r in results.values())
+    for code_dim, process in processes.items():
+        out, err = process.communicate(timeout=300)
+        assert process.returncode == 0, err[-3000:]
+        results[code_dim] = json.loads(out.strip().splitlines()[-1])
+    assert all(r["success"] for r in results.values())
     client = mlflow_store.client()
     experiment = client.get_experiment_by_name(mlflow_store.experiment_name)
     runs = client.search_runs([experiment.experiment_id], max_results=100)
     for code_dim, result in results.items():
-        mine = [r for r in runs if r.data.tags["dagster.run_id"] == result.run_id]
+        mine = [r for r in runs if r.data.tags["dagster.run_id"] == result["run_id"]]
         assert len(mine) == 4 and all(r.info.status == "FINISHED" for r in mine)  # parent + 3
         ae = next(r for r in mine if r.data.tags.get("dagster.asset_key") == "plain_autoencoder")
         assert ae.data.params["model.code_dim"] == str(code_dim)
-        stored = torch.load(tmp_path / "models" / "plain_autoencoder" / f"{result.run_id}.pt",
+        stored = torch.load(tmp_path / "models" / "plain_autoencoder" / f"{result['run_id']}.pt",
                             weights_only=True)
         assert stored["config"]["code_dim"] == code_dim
         # the gate loaded this run's model, not the other run's: same MSE as the asset logged
-        gate = next(c for c in result.get_asset_check_evaluations()
-                    if c.check_name == "reconstruction_gate")
-        assert gate.metadata["test_recon_mse"].value == pytest.approx(ae.data.metrics["test/recon"],
-                                                                      rel=1e-5)
+        assert result["gate_mse"] == pytest.approx(ae.data.metrics["test/recon"], rel=1e-5)
     artifact_uris = {r.info.artifact_uri for r in runs}
     assert len(artifact_uris) == len(runs)  # every run writes under its own artifact folder
 
