@@ -13,9 +13,11 @@ from .resources import default_tracking_uri
 
 SUMMARY_METRICS = ("n_samples", "n_train", "n_test", "test_recon_mse", "epochs_run", "n_params",
                    "quantization_error", "topographic_error", "purity", "probe_accuracy",
-                   "accuracy_stacked_finetune", "accuracy_ssl_frozen", "accuracy_ssl_finetune",
-                   "accuracy_ssl_scratch", "teacher_accuracy", "student_accuracy",
-                   "baseline_accuracy", "lupi_accuracy", "lupi_baseline_accuracy")
+                   "teacher_accuracy", "student_accuracy",
+                   "baseline_accuracy", "lupi_accuracy", "lupi_baseline_accuracy",
+                   "frechet_distance", "classifier_score", "n_classes_present",
+                   "student_version", "student_promoted", "encoder_version", "encoder_promoted",
+                   "runs_compared")
 
 
 def summarize(result) -> list[str]:
@@ -24,7 +26,9 @@ def summarize(result) -> list[str]:
     for event in result.get_asset_materialization_events():
         materialization = event.step_materialization_data.materialization
         metadata = {k: v.value for k, v in materialization.metadata.items()}
-        metrics = ", ".join(f"{k}={_fmt(metadata[k])}" for k in SUMMARY_METRICS if k in metadata)
+        keys = [k for k in SUMMARY_METRICS if k in metadata] + sorted(
+            k for k in metadata if k.startswith("accuracy_") and k not in SUMMARY_METRICS)
+        metrics = ", ".join(f"{k}={_fmt(metadata[k])}" for k in keys)
         lines.append(f"  {materialization.asset_key.to_user_string():20s} mlflow run "
                      f"{metadata.get('mlflow_run_id', '-')}  {metrics}")
     checks = result.get_asset_check_evaluations()
