@@ -325,3 +325,14 @@ def test_student_asset_starts_from_the_stacked_encoder_only_where_it_fits(prepar
     assert "cannot read layer" in student_start(StudentModelConfig(), prepared_digits, cnn)[1]
     make, start = student_start(StudentModelConfig(init_from="scratch"), prepared_digits, encoder)
     assert start == "scratch" and make().config.hidden == (16,)
+
+
+def test_the_classifier_encodes_to_its_last_hidden_layer():
+    from unsup_core.codes import encoder_codes
+
+    model = MLPClassifier(MLPClassifierConfig(in_features=6, hidden=(5, 3), n_classes=2))
+    X = np.random.default_rng(0).normal(size=(4, 6)).astype(np.float32)
+    codes = encoder_codes(model, X)
+    assert codes.shape == (4, 3)
+    logits = model.net[-1](torch.as_tensor(codes)).detach().numpy()
+    np.testing.assert_allclose(logits, apply_array(model, X), rtol=1e-5, atol=1e-6)

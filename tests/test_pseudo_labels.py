@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 import torch
 
+from unsup_core.codes import encoder_codes
 from unsup_core.data.prepare import Split
-from unsup_core.pseudo_labels import (PseudoLabelConfig, encode_array, fit_classifier,
+from unsup_core.pseudo_labels import (PseudoLabelConfig, fit_classifier,
                                       select_pseudo_labels, self_train, spread_labels)
 from unsup_core.selfsupervised import AugmentConfig
 from unsup_core.stacked import (EncoderClassifier, StackedAutoencoderConfig,
@@ -117,7 +118,7 @@ def test_a_frozen_head_trained_on_codes_equals_training_through_the_encoder(prep
                              seed=FAST.seed)
     Trainer(replace(FAST.for_steps(30, len(y)))).fit(slow, {"x": X, "y": y})
     fast = fit_classifier(encoder, "frozen", X, y, data.n_classes, FAST, target_steps=30,
-                          codes=encode_array(encoder, X))
+                          codes=encoder_codes(encoder, X))
     torch.testing.assert_close(fast.head.weight, slow.head.weight, rtol=1e-4, atol=1e-5)
     assert all(torch.equal(a, b) for a, b in zip(fast.encoder.parameters(), encoder.parameters()))
     with pytest.raises(ValueError, match="codes has 3 rows for 50 labels"):

@@ -32,6 +32,7 @@ import torch
 from torch import Tensor, nn
 
 from .autoencoders.layers import apply_array
+from .codes import encoder_codes
 from .data.config import check_choice
 from .selfsupervised.augment import AugmentConfig, augment_images
 from .selfsupervised.encoders import channel_first
@@ -131,11 +132,6 @@ class _AugmentedViews(nn.Module):
         return self.model.loss({**batch, "x": x})
 
 
-def encode_array(encoder: nn.Module, X: np.ndarray) -> np.ndarray:
-    """f(X) by ``encode`` where the encoder has one, else by ``forward`` (as EncoderClassifier)."""
-    return apply_array(encoder, X, "encode" if hasattr(encoder, "encode") else "forward")
-
-
 def fit_classifier(encoder: nn.Module, mode: str, X: np.ndarray, y: np.ndarray, n_classes: int,
                    trainer_config: TrainerConfig, encoder_lr_scale: float = 0.1,
                    target_steps: int = 300, codes: np.ndarray | None = None,
@@ -221,8 +217,8 @@ def self_train(encoder: nn.Module, X_labelled: np.ndarray, y_labelled: np.ndarra
     mode = config.student_mode
     codes_labelled = codes_pool = None
     if mode == "frozen" or config.teacher == "label_spreading":
-        codes_labelled = encode_array(encoder, X_labelled)
-        codes_pool = encode_array(encoder, X_pool)
+        codes_labelled = encoder_codes(encoder, X_labelled)
+        codes_pool = encoder_codes(encoder, X_pool)
     fit = dict(n_classes=n_classes, trainer_config=trainer_config,
                encoder_lr_scale=encoder_lr_scale, target_steps=target_steps,
                image_shape=image_shape, augment=augment)

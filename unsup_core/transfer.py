@@ -28,7 +28,8 @@ from torch import nn
 from .autoencoders.layers import apply_array
 from .data.config import check_choice
 from .data.prepare import PreparedData, Split, few_label_indices
-from .pseudo_labels import PseudoLabelConfig, encode_array, fit_classifier, self_train
+from .codes import encoder_codes
+from .pseudo_labels import PseudoLabelConfig, fit_classifier, self_train
 from .stacked import EncoderClassifier
 from .training import Trainer, TrainerConfig
 
@@ -138,7 +139,7 @@ def fit_target(encoder: nn.Module, mode: str, data: PreparedData, labelled: np.n
             return model, accuracy
         mode = pseudo_label.student_mode
     X, y = data.train.X[labelled], data.train.y[labelled]
-    codes = encode_array(encoder, X) if mode == "frozen" else None  # the head trains on f(X)
+    codes = encoder_codes(encoder, X) if mode == "frozen" else None  # the head trains on f(X)
     model = fit_classifier(encoder, mode, X, y, data.n_classes, trainer_config, encoder_lr_scale,
                            target_steps, codes=codes, copy_encoder=False)
     accuracy = float(np.mean(apply_array(model, data.test.X, "predict") == data.test.y))

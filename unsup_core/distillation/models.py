@@ -69,6 +69,11 @@ class MLPClassifier(nn.Module):
 
     forward = logits
 
+    def encode(self, x: Tensor) -> Tensor:
+        """(B, in_features) -> (B, hidden[-1]): the last hidden layer, the input of the output
+        layer (with ``hidden=()``, x itself)."""
+        return self.net[:-1](x)
+
     def predict(self, x: Tensor) -> Tensor:
         """(B, in_features) -> (B,) predicted class indices (int64)."""
         return self.logits(x).argmax(dim=1)
