@@ -43,13 +43,13 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from unsup_core.autoencoders import apply_array  # noqa: E402
+from unsup_core.arrays import apply_array, count_parameters  # noqa: E402
 from unsup_core.data import PrepareConfig, load_digits_dataset, prepare  # noqa: E402
 from unsup_core.distillation import (DistillationConfig, DistillationStudent,  # noqa: E402
                                      GeneralizedDistillationStudent, JointPrivilegedConfig,
                                      JointPrivilegedModel, MLPClassifier, MLPClassifierConfig,
                                      classifier_from_encoder, degrade, distillation_data,
-                                     inference_seconds_per_1000, parameter_count, privileged_data)
+                                     inference_seconds_per_1000, privileged_data)
 from unsup_core.stacked import (DeepAutoencoder, StackedAutoencoderConfig,  # noqa: E402
                                 pretrain_layers)
 from unsup_core.training import Trainer, TrainerConfig  # noqa: E402
@@ -179,7 +179,7 @@ def main() -> None:
                      **privileged(data, seed, short)} for seed in range(seeds)]
         small = mlp(64, (16,), 0)
         sizes = {"teacher test accuracy (all labels)": accuracy(teacher, data.test.X, data.test.y),
-                 "teacher / student parameters": parameter_count(teacher) / parameter_count(small),
+                 "teacher / student parameters": count_parameters(teacher) / count_parameters(small),
                  "teacher / student inference time per 1000":
                      inference_seconds_per_1000(teacher, data.test.X)
                      / inference_seconds_per_1000(small, data.test.X)}

@@ -50,10 +50,10 @@ from common import write_results  # noqa: E402  (benchmarks/common.py)
 RESULTS = ROOT / "benchmarks" / "results" / "generative.json"
 GENERATOR = dict(noise_dim=32, hidden=(128, 256), batch_norm=True)
 DISCRIMINATOR = dict(hidden=(256, 128), dropout=0.5)
-TRAINER = dict(batch_size=64, lr_g=1e-3, lr_d=1e-3, ema_decay=0.999, lr_schedule="linear")
+TRAINER = dict(batch_size=64, lr=1e-3, ema_decay=0.999, lr_schedule="linear")
 # The same networks without the tricks: DCGAN's Adam(2e-4, 0.5), no batch norm, no dropout, no EMA.
 TEXTBOOK = (dict(GENERATOR, batch_norm=False), dict(DISCRIMINATOR, dropout=0.0),
-            dict(batch_size=64, lr_g=2e-4, lr_d=2e-4))
+            dict(batch_size=64, lr=2e-4))
 TARGETS = {"frechet_distance": 1.5, "classifier_score": 7.5, "min_class_share": 0.03,
            "cpu_seconds": 120.0}
 

@@ -81,7 +81,7 @@ def batch_rows(X, y, repetitions: int) -> list[dict]:
     for side, target in ((20, 0.025), (10, 0.015)):
         ours_t, peer_t = [], []
         for rep in range(repetitions):
-            ours = KohonenMap(side, side, init="pca", n_epochs=10, sigma_start=side / 2, random_state=rep)
+            ours = KohonenMap(side, side, init="pca", epochs=10, sigma_start=side / 2, random_state=rep)
             ours_t.append(timed(lambda: ours.fit(X)))
             peer = minisom_map(side, X, rep)
             peer_t.append(timed(lambda: peer.train_random(X, 10 * len(X))))
@@ -122,7 +122,7 @@ def scale_rows(X, repetitions: int, n: int) -> list[dict]:
     big = (X[rng.integers(0, len(X), n)] + rng.normal(0, 0.05, (n, X.shape[1]))).astype(np.float32)
     rows = []
     for side, target in ((20, 3.0), (40, 9.0)):
-        times = [timed(lambda: KohonenMap(side, side, n_epochs=10, random_state=r).fit(big))
+        times = [timed(lambda: KohonenMap(side, side, epochs=10, random_state=r).fit(big))
                  for r in range(repetitions)]
         rows.append({"method": "batch SOM scale", "config": f"{n} x {X.shape[1]}, {side}x{side}, 10 epochs",
                      "ours_s": statistics.median(times), "target_s": target,
@@ -132,7 +132,7 @@ def scale_rows(X, repetitions: int, n: int) -> list[dict]:
 
 def map_rows(X, repetitions: int) -> list[dict]:
     side = 40
-    ours = KohonenMap(side, side, n_epochs=3, random_state=0).fit(X)
+    ours = KohonenMap(side, side, epochs=3, random_state=0).fit(X)
     peer = minisom_map(side, X, 0)
     peer._weights = ours.weights_grid.astype(np.float64).copy()
     cases = [("U-matrix", lambda: u_matrix(ours.weights_, ours.grid_), peer.distance_map, 0.002),

@@ -48,7 +48,7 @@ if str(ROOT) not in sys.path:
 from unsup_core.data import PrepareConfig, load_digits_dataset, prepare  # noqa: E402
 from unsup_core.evaluation import few_label_probe, label_spreading_accuracy  # noqa: E402
 from unsup_core.selfsupervised import PretextChoice, pretext_for_data  # noqa: E402
-from unsup_core.autoencoders import apply_array  # noqa: E402
+from unsup_core.arrays import apply_array  # noqa: E402
 from unsup_core.pseudo_labels import PseudoLabelConfig  # noqa: E402
 from unsup_core.stacked import (DeepAutoencoder, StackedAutoencoderConfig,  # noqa: E402
                                 StackedEncoder, StackedOnEncoder, pretrain_layers)

@@ -11,8 +11,7 @@ from dagster import (AssetCheckResult, AssetCheckSeverity, AssetChecksDefinition
 from pydantic import Field
 from torch import nn
 
-from unsup_core.autoencoders import apply_array
-from unsup_core.codes import encoder_codes
+from unsup_core.arrays import accuracy, apply_array, encoder_codes
 from unsup_core.competitive import KohonenMap
 from unsup_core.data import PreparedData, class_balance
 
@@ -99,9 +98,9 @@ def finite_outputs_check(asset_name: str, method: str) -> AssetChecksDefinition:
 def student_accuracy_gate(config: AccuracyGateConfig, student_model: nn.Module,
                           prepared_dataset: PreparedData) -> AssetCheckResult:
     test = prepared_dataset.test
-    accuracy = float(np.mean(apply_array(student_model, test.X, "predict") == test.y))
-    return AssetCheckResult(passed=accuracy >= config.min_accuracy,
-                            metadata={"test_accuracy": accuracy, "min_accuracy": config.min_accuracy})
+    score = accuracy(student_model, test.X, test.y)
+    return AssetCheckResult(passed=score >= config.min_accuracy,
+                            metadata={"test_accuracy": score, "min_accuracy": config.min_accuracy})
 
 
 @asset_check(asset="plain_autoencoder", blocking=True,

@@ -6,12 +6,12 @@ from dagster import (AssetSelection, Definitions, RetryPolicy, define_asset_job,
 
 from .assets.autoencoder import plain_autoencoder
 from .assets.autoencoder_zoo import autoencoder_zoo
-from .assets.code_som import code_som
 from .assets.data import prepared_dataset, raw_dataset
 from .assets.distillation import privileged_student, student_model, teacher_model
+from .assets.generative import gan_model
 from .assets.registry import registered_models
 from .assets.report import experiment_report
-from .assets.som import data_som
+from .assets.som import code_som, data_som
 from .assets.transfer import ssl_encoder, stacked_autoencoder, transfer_models
 from .checks import (MODEL_OUTPUT_CHECKS, prepared_class_balance, prepared_no_nan,
                      prepared_split_sizes, reconstruction_gate, student_accuracy_gate,
@@ -22,7 +22,6 @@ from .presets import load_preset
 from .resources import MlflowTracking
 from .schedules import build_retrain_schedule
 from .sensors import build_incoming_data_sensor
-from .assets.generative import gan_model
 
 ASSETS = [raw_dataset, prepared_dataset, plain_autoencoder, autoencoder_zoo, data_som,
           ssl_encoder, stacked_autoencoder, transfer_models, teacher_model, student_model,

@@ -13,3 +13,11 @@ def markdown_table(rows: Sequence[Mapping[str, object]], columns: Sequence[str])
     lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
     lines += ["| " + " | ".join(cell(row.get(c)) for c in columns) + " |" for row in rows]
     return "\n".join(lines)
+
+
+def metadata_values(metrics: Mapping[str, float], keys: Sequence[str] | None = None,
+                    prefix: str = "") -> dict[str, float]:
+    """Metrics as Dagster metadata entries: ``test/recon`` -> ``<prefix>test_recon`` (all of
+    them, or the ``keys`` present)."""
+    chosen = metrics if keys is None else [k for k in keys if k in metrics]
+    return {prefix + key.replace("/", "_"): metrics[key] for key in chosen}

@@ -17,8 +17,11 @@ from dagster import MetadataValue
 from mlflow.entities import Metric, Param
 from mlflow.tracking import MlflowClient
 
+from unsup_core.results import ExperimentResult
 from unsup_core.serialization import to_checkpoint
 from unsup_core.training import Callback, EpochLog, TrainingHistory
+
+from .reporting import markdown_table
 
 MAX_PARAM_LENGTH = 6000  # MLflow's limit on a param value
 MAX_TAG_LENGTH = 5000
@@ -102,6 +105,42 @@ class AssetRun:
         data = png_bytes(figure)
         self.log_bytes(data, f"plots/{name}.png")
         self._plots[name] = data
+
+    def log_figures(self, figures: Mapping[str, Any]) -> None:
+        """Every figure of a name -> figure mapping (``plots/<name>.png``)."""
+        for name, figure in figures.items():
+            self.log_figure(figure, name)
+
+    def log_history(self, history: TrainingHistory, prefix: str = "") -> None:
+        """Every epoch's terms of a finished training run, at their epochs as steps."""
+        now = int(time.time() * 1000)
+        self.log_metric_records([Metric(f"{prefix}{k}", v, now, log.epoch)
+                                 for log in history.epochs for k, v in log.metrics().items()])
+
+    def log_table(self, rows: list[dict], name: str, columns: Any = None) -> str:
+        """``<name>.md`` and ``<name>.json`` (``{"rows": rows}``); returns the Markdown."""
+        columns = list(columns or dict.fromkeys(k for row in rows for k in row))
+        table = markdown_table(rows, columns)
+        self.log_text(table, f"{name}.md")
+        self.log_dict({"rows": rows}, f"{name}.json")
+        return table
+
+    def log_result(self, result: ExperimentResult, figures: Mapping[str, Any] | None = None,
+                   columns: Mapping[str, Any] | None = None) -> dict[str, str]:
+        """A recipe's result: metrics, tags, tables (Markdown returned by name, columns in the
+        given order), models as checkpoints ``model/<name>.pt`` and figures."""
+        self.log_metrics(result.metrics)
+        self.set_tags(result.tags)
+        tables = {name: self.log_table(rows, name, (columns or {}).get(name))
+                  for name, rows in result.tables.items()}
+        for name, model in result.models.items():
+            self.log_model(model, f"model/{name}.pt")
+        self.log_figures(figures or {})
+        return tables
+
+    def stage_callbacks(self, stage: str) -> list[Callback]:
+        """A recipe's callbacks for a training stage: its epochs logged under the stage prefix."""
+        return [self.epoch_logger(stage)]
 
     def log_model(self, model: torch.nn.Module, artifact_file: str = "model/checkpoint.pt") -> None:
         """The model's class, config and state dict (load with ``torch.load(weights_only=True)``)."""

@@ -1,40 +1,28 @@
 """The plain autoencoder: the first model trained through the shared trainer."""
 
-from dagster import AssetExecutionContext, Output, asset
+from dagster import AssetExecutionContext, Output
 
-from unsup_core.autoencoders import Autoencoder, apply_array, count_parameters
+from unsup_core.autoencoders import Autoencoder
+from unsup_core.autoencoders.recipe import AutoencoderTrainingConfig, train_autoencoder
 from unsup_core.data import PreparedData
-from unsup_core.plotting import plot_loss_curves, plot_reconstructions
-from unsup_core.training import Trainer, evaluate
+from unsup_core.plotting.figures import autoencoder_figures
 
-from ..configs import PlainAutoencoderConfig
+from ..configs import dagster_config
+from ..reporting import metadata_values
 from ..resources import MlflowTracking
-from .data import CODE_VERSION
+from ..versioning import recipe_asset
+
+PlainAutoencoderConfig = dagster_config(AutoencoderTrainingConfig)
 
 
-@asset(group_name="autoencoders", code_version=CODE_VERSION, kinds={"pytorch"},
-       io_manager_key="model_io_manager")
+@recipe_asset(train_autoencoder, autoencoder_figures, group_name="autoencoders",
+              kinds={"pytorch"}, io_manager_key="model_io_manager")
 def plain_autoencoder(context: AssetExecutionContext, config: PlainAutoencoderConfig,
                       prepared_dataset: PreparedData, mlflow: MlflowTracking) -> Output[Autoencoder]:
     """An MLP autoencoder minimising the mean squared reconstruction error on the train split."""
-    data = prepared_dataset
     with mlflow.asset_run(context, params=config.model_dump()) as run:
-        model = Autoencoder(config.model.to_library(in_features=data.n_features))
-        trainer = Trainer(config.trainer.to_library(), callbacks=[run.epoch_logger()])
-        val = data.val.tensors() if len(data.val) else None
-        history = trainer.fit(model, data.train.tensors(), val)
-        test = evaluate(model, data.test.tensors())
-        run.log_metrics({"test/recon": test["recon"], "n_params": count_parameters(model),
-                         "epochs_run": len(history.epochs),
-                         "best_epoch": history.best_epoch or len(history.epochs),
-                         "train_seconds": history.seconds})
-        run.log_figure(plot_loss_curves(history, "plain autoencoder"), "loss_curves")
-        if data.image_shape is not None:
-            sample = data.test.X[:10]
-            run.log_figure(plot_reconstructions(sample, apply_array(model, sample), data.image_shape),
-                           "reconstructions")
-        run.log_model(model, "model/checkpoint.pt")
-    return Output(model, metadata={**run.dagster_metadata(),
-                                   "test_recon_mse": test["recon"],
-                                   "epochs_run": len(history.epochs),
-                                   "n_params": count_parameters(model)})
+        result = train_autoencoder(prepared_dataset, config.to_library(), run.stage_callbacks)
+        run.log_result(result, autoencoder_figures(result, prepared_dataset))
+    return Output(result.models["checkpoint"], metadata={
+        **run.dagster_metadata(), "test_recon_mse": result.metrics["test/recon"],
+        **metadata_values(result.metrics, ("epochs_run", "n_params"))})

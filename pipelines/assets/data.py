@@ -1,18 +1,19 @@
 """Data assets: the raw dataset as loaded, and the prepared (split, imputed, scaled) dataset."""
 
-from dagster import AssetExecutionContext, MetadataValue, Output, asset
+from dagster import AssetExecutionContext, MetadataValue, Output
 
-import unsup_core
-from unsup_core.data import (Dataset, PreparedData, load_dataset, prepare, summarize_dataset,
-                             summarize_prepared)
+from unsup_core.data import (Dataset, PrepareConfig, PreparedData, SourceConfig, load_dataset,
+                             prepare, summarize_dataset, summarize_prepared)
 
-from ..configs import PreparedDatasetConfig, RawDatasetConfig
+from ..configs import dagster_config
 from ..resources import MlflowTracking
+from ..versioning import recipe_asset
 
-CODE_VERSION = unsup_core.__version__
+RawDatasetConfig = dagster_config(SourceConfig)
+PreparedDatasetConfig = dagster_config(PrepareConfig)
 
 
-@asset(group_name="data", code_version=CODE_VERSION, kinds={"pandas"})
+@recipe_asset(load_dataset, summarize_dataset, group_name="data", kinds={"pandas"})
 def raw_dataset(context: AssetExecutionContext, config: RawDatasetConfig,
                 mlflow: MlflowTracking) -> Output[Dataset]:
     """The dataset as loaded from its source: digits (bundled) or a user CSV/Parquet file."""
@@ -22,14 +23,12 @@ def raw_dataset(context: AssetExecutionContext, config: RawDatasetConfig,
         run.log_metrics({k: summary[k] for k in ("n_samples", "n_features", "n_classes",
                                                  "missing_values")})
         run.log_dict(summary, "data_summary.json")
-    return Output(dataset, metadata={
-        **run.dagster_metadata(), **run.metrics,
-        "source": dataset.source,
-        "class_counts": MetadataValue.json(summary["class_counts"]),
-    })
+    return Output(dataset, metadata={**run.dagster_metadata(), **run.metrics,
+                                     "source": dataset.source,
+                                     "class_counts": MetadataValue.json(summary["class_counts"])})
 
 
-@asset(group_name="data", code_version=CODE_VERSION, kinds={"numpy"})
+@recipe_asset(prepare, summarize_prepared, group_name="data", kinds={"numpy"})
 def prepared_dataset(context: AssetExecutionContext, config: PreparedDatasetConfig,
                      raw_dataset: Dataset, mlflow: MlflowTracking) -> Output[PreparedData]:
     """Stratified train/validation/test split; imputation and scaling fitted on train only."""
@@ -38,7 +37,5 @@ def prepared_dataset(context: AssetExecutionContext, config: PreparedDatasetConf
         summary = summarize_prepared(data)
         run.log_metrics({f"n_{name}": n for name, n in summary["split_sizes"].items()})
         run.log_dict(summary, "data_summary.json")
-    return Output(data, metadata={
-        **run.dagster_metadata(), **run.metrics,
-        "class_counts": MetadataValue.json(summary["class_counts"]),
-    })
+    return Output(data, metadata={**run.dagster_metadata(), **run.metrics,
+                                  "class_counts": MetadataValue.json(summary["class_counts"])})

@@ -3,20 +3,18 @@ a version that beats the current champion on held-out data."""
 
 from functools import partial
 
-import numpy as np
-from dagster import AssetExecutionContext, Config, MetadataValue, Output, asset
+from dagster import AssetExecutionContext, Config, MetadataValue, Output
 from pydantic import Field
 from torch import nn
 
-from unsup_core.autoencoders import apply_array
-from unsup_core.codes import encoder_codes
+from unsup_core.arrays import accuracy, encoder_codes
 from unsup_core.data import PreparedData
 from unsup_core.evaluation import few_label_probe
 
 from ..registry import model_name, register_candidate
 from ..reporting import markdown_table
 from ..resources import MlflowTracking
-from .data import CODE_VERSION
+from ..versioning import recipe_asset
 
 
 class RegisteredModelsConfig(Config):
@@ -30,7 +28,7 @@ class RegisteredModelsConfig(Config):
 
 
 def student_accuracy(data: PreparedData, model: nn.Module) -> float:
-    return float(np.mean(apply_array(model, data.test.X, "predict") == data.test.y))
+    return accuracy(model, data.test.X, data.test.y)
 
 
 def encoder_probe_accuracy(data: PreparedData, per_class: int, model: nn.Module) -> float:
@@ -38,7 +36,7 @@ def encoder_probe_accuracy(data: PreparedData, per_class: int, model: nn.Module)
     return few_label_probe(train, data.train.y, test, data.test.y, per_class)[0]
 
 
-@asset(group_name="registry", code_version=CODE_VERSION, kinds={"mlflow"})
+@recipe_asset(register_candidate, few_label_probe, group_name="registry", kinds={"mlflow"})
 def registered_models(context: AssetExecutionContext, config: RegisteredModelsConfig,
                       prepared_dataset: PreparedData, student_model: nn.Module,
                       stacked_autoencoder: nn.Module, mlflow: MlflowTracking) -> Output[dict]:

@@ -3,7 +3,7 @@
 import csv
 import io
 
-from dagster import AssetExecutionContext, AssetKey, Config, MetadataValue, Output, asset
+from dagster import AssetExecutionContext, AssetKey, Config, MetadataValue, Output
 from pydantic import Field
 
 from unsup_core.plotting import plot_metric_trends
@@ -11,7 +11,7 @@ from unsup_core.plotting import plot_metric_trends
 from ..experiment_history import HEADLINES, changes, history_rows
 from ..reporting import markdown_table
 from ..resources import MlflowTracking
-from .data import CODE_VERSION
+from ..versioning import recipe_asset
 
 REPORTED_ASSETS = ("plain_autoencoder", "autoencoder_zoo", "data_som", "transfer_models",
                    "privileged_student", "code_som", "registered_models", "gan_model")
@@ -21,8 +21,8 @@ class ExperimentReportConfig(Config):
     max_runs: int = Field(20, description="Pipeline runs in the table and the trends (latest)")
 
 
-@asset(group_name="report", code_version=CODE_VERSION, kinds={"mlflow"},
-       deps=[AssetKey(name) for name in REPORTED_ASSETS])
+@recipe_asset(history_rows, plot_metric_trends, group_name="report", kinds={"mlflow"},
+              deps=[AssetKey(name) for name in REPORTED_ASSETS])
 def experiment_report(context: AssetExecutionContext, config: ExperimentReportConfig,
                       mlflow: MlflowTracking) -> Output[list]:
     """Queries MLflow for this pipeline run and the earlier ones: a table of the headline

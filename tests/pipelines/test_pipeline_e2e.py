@@ -196,7 +196,7 @@ def test_a_voting_record_csv_gets_its_som_with_one_plane_per_vote(mlflow_store, 
     run_config = {"ops": {
         "raw_dataset": {"config": {"source": "file", "path": str(csv), "label_column": "party",
                                    "categorical": "ordinal"}},
-        "data_som": {"config": {"som": {"rows": 4, "cols": 4, "n_epochs": 5}}}}}
+        "data_som": {"config": {"som": {"rows": 4, "cols": 4, "epochs": 5}}}}}
     defs = build_definitions(mlflow=mlflow_store,
                              model_io_manager=TorchModelIOManager(base_dir=str(tmp_path / "models")))
     job = defs.resolve_implicit_global_asset_job_def().get_subset(

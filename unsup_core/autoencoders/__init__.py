@@ -7,7 +7,7 @@ plus named terms) and a frozen config dataclass validated when built.
 from .contractive import ContractiveAutoencoder, ContractiveAutoencoderConfig
 from .denoising import DenoisingAutoencoder, DenoisingAutoencoderConfig
 from .label_regularized import LabelRegularizedAutoencoder, LabelRegularizedAutoencoderConfig
-from .layers import apply_array, count_parameters, mlp, reconstruction_loss
+from .layers import mlp, reconstruction_loss
 from .linear import LinearAutoencoder, LinearAutoencoderConfig
 from .plain import Autoencoder, AutoencoderConfig, EncoderDecoder
 from .relational import RelationalAutoencoder, RelationalAutoencoderConfig
@@ -21,5 +21,5 @@ __all__ = [
     "LabelRegularizedAutoencoderConfig", "LinearAutoencoder", "LinearAutoencoderConfig",
     "RelationalAutoencoder", "RelationalAutoencoderConfig", "SparseAutoencoder",
     "SparseAutoencoderConfig", "VariationalAutoencoder", "VariationalAutoencoderConfig",
-    "apply_array", "count_parameters", "mlp", "reconstruction_loss",
+    "mlp", "reconstruction_loss",
 ]

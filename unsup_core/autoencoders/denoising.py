@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 import torch
 from torch import Tensor
 
-from ..data.config import check_choice
+from ..validation import check_choice, choices
 from .layers import reconstruction_loss
 from .plain import Autoencoder, AutoencoderConfig
 
-CORRUPTIONS = ("gaussian", "masking")
+Corruption = Literal["gaussian", "masking"]
+CORRUPTIONS = choices(Corruption)
 
 
 def gaussian_corruption(x: Tensor, noise_std: float) -> Tensor:
@@ -29,7 +31,7 @@ class DenoisingAutoencoderConfig(AutoencoderConfig):
     """``corruption`` q(x~ | x): ``"gaussian"`` adds N(0, ``noise_std``^2 I) noise (sigma > 0),
     ``"masking"`` zeroes each input entry with probability ``mask_prob`` (p0 in (0, 1))."""
 
-    corruption: str = "gaussian"
+    corruption: Corruption = "gaussian"
     noise_std: float = 0.3
     mask_prob: float = 0.25
 

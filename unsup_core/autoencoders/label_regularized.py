@@ -9,6 +9,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from ..training.runtime import seeded
+from ..validation import data_field
 from .denoising import gaussian_corruption
 from .layers import mlp, reconstruction_loss
 from .plain import Autoencoder, AutoencoderConfig
@@ -36,7 +37,7 @@ class LabelRegularizedAutoencoderConfig(AutoencoderConfig):
     none: with sigma > 0 the reconstruction term is the denoising one of Vincent et al. 2008).
     """
 
-    n_classes: int = 10
+    n_classes: int | None = data_field()
     label_weight: float = 1.0
     head_hidden: tuple[int, ...] = ()
     noise_std: float = 0.0
@@ -44,7 +45,7 @@ class LabelRegularizedAutoencoderConfig(AutoencoderConfig):
     def __post_init__(self) -> None:
         super().__post_init__()
         object.__setattr__(self, "head_hidden", tuple(int(h) for h in self.head_hidden))
-        if self.n_classes < 2:
+        if self.n_classes is not None and self.n_classes < 2:
             raise ValueError(f"n_classes={self.n_classes} must be >= 2")
         if not 0 <= self.label_weight < float("inf"):
             raise ValueError(f"label_weight={self.label_weight} must be >= 0 and finite")

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Literal
 
-import numpy as np
-import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-ACTIVATIONS: dict[str, type[nn.Module]] = {
+from ..validation import check_choice, choices
+
+Activation = Literal["identity", "relu", "sigmoid", "tanh", "elu", "gelu", "leaky_relu"]
+ReconLoss = Literal["mse", "l1", "bce"]
+ACTIVATIONS: dict[Activation, type[nn.Module]] = {
     "identity": nn.Identity,
     "relu": nn.ReLU,
     "sigmoid": nn.Sigmoid,
@@ -18,12 +21,17 @@ ACTIVATIONS: dict[str, type[nn.Module]] = {
     "gelu": nn.GELU,
     "leaky_relu": nn.LeakyReLU,
 }
-RECON_LOSSES = ("mse", "l1", "bce")
+RECON_LOSSES = choices(ReconLoss)
+assert tuple(ACTIVATIONS) == choices(Activation)
+
+
+def check_activation(name: str, value: str) -> None:
+    """``value`` must name an activation (a key of :data:`ACTIVATIONS`)."""
+    check_choice(name, value, sorted(choices(Activation)))
 
 
 def activation(name: str) -> nn.Module:
-    if name not in ACTIVATIONS:
-        raise ValueError(f"activation={name!r} is not one of {sorted(ACTIVATIONS)}")
+    check_activation("activation", name)
     return ACTIVATIONS[name]()
 
 
@@ -57,24 +65,3 @@ def reconstruction_loss(x_hat: Tensor, x: Tensor, kind: str = "mse",
         return elementwise.mean()
     weight = observed.to(elementwise.dtype)
     return (elementwise * weight).sum() / weight.sum().clamp_min(1.0)
-
-
-def count_parameters(model: nn.Module) -> int:
-    return sum(p.numel() for p in model.parameters())
-
-
-@torch.no_grad()
-def apply_array(model: nn.Module, X, method: str = "forward", batch_size: int = 4096) -> np.ndarray:
-    """``getattr(model, method)`` over a numpy array in batches (eval mode, no gradients) on the
-    model's device; returns a numpy array. ``method="encode"`` gives codes, ``"forward"``
-    reconstructions."""
-    device = next(model.parameters()).device
-    X = torch.as_tensor(np.asarray(X), dtype=torch.float32)
-    function = getattr(model, method)
-    was_training = model.training
-    model.eval()
-    try:
-        return torch.cat([function(X[i:i + batch_size].to(device)).cpu()
-                          for i in range(0, X.shape[0], batch_size)]).numpy()
-    finally:
-        model.train(was_training)

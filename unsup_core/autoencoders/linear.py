@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from torch import Tensor, nn
 
 from ..training.runtime import seeded
+from ..validation import require_data
 from .plain import Autoencoder, AutoencoderConfig
 
 
@@ -33,7 +34,7 @@ class LinearAutoencoderConfig(AutoencoderConfig):
         if self.recon_loss != "mse":
             raise ValueError(f"recon_loss={self.recon_loss!r} must be 'mse': the linear "
                              "autoencoder minimises the quadratic loss")
-        if self.code_dim > self.in_features:
+        if self.in_features is not None and self.code_dim > self.in_features:
             raise ValueError(f"code_dim={self.code_dim} must be <= in_features="
                              f"{self.in_features} in a linear autoencoder")
 
@@ -52,6 +53,7 @@ class LinearAutoencoder(Autoencoder):
 
     def __init__(self, config: LinearAutoencoderConfig) -> None:
         nn.Module.__init__(self)  # the layers differ from the MLP that Autoencoder builds
+        require_data(config, type(self).__name__)
         self.config = config
         with seeded(config.seed):
             self.encoder = nn.Sequential(nn.Linear(config.in_features, config.code_dim,

@@ -6,34 +6,46 @@ from dataclasses import dataclass
 
 from torch import Tensor, nn
 
-from ..data.config import check_choice
+from ..validation import check_choice, data_field, require_data
 from ..training.runtime import seeded
-from .layers import ACTIVATIONS, RECON_LOSSES, mlp, reconstruction_loss
+from .layers import RECON_LOSSES, Activation, ReconLoss, check_activation, mlp, reconstruction_loss
 
 
 @dataclass(frozen=True)
 class AutoencoderConfig:
-    """Encoder ``in_features -> *hidden -> code_dim``; decoder the mirror image."""
+    """Encoder ``in_features -> *hidden -> code_dim``; decoder the mirror image.
 
-    in_features: int
+    Parameters
+    ----------
+    in_features : input width n (set from the data by recipes).
+    hidden : widths of the encoder's hidden layers (the decoder mirrors them).
+    code_dim : width of the code z.
+    activation : activation between hidden layers.
+    code_activation : activation of the code layer.
+    output_activation : activation of the reconstruction (e.g. sigmoid for data in [0, 1]).
+    recon_loss : reconstruction error L: "mse", "l1" or "bce".
+    seed : seed of the weight initialisation.
+    """
+
+    in_features: int | None = data_field()
     hidden: tuple[int, ...] = (128,)
     code_dim: int = 16
-    activation: str = "relu"
-    code_activation: str = "identity"
-    output_activation: str = "identity"
-    recon_loss: str = "mse"
+    activation: Activation = "relu"
+    code_activation: Activation = "identity"
+    output_activation: Activation = "identity"
+    recon_loss: ReconLoss = "mse"
     seed: int = 0
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "hidden", tuple(int(h) for h in self.hidden))
-        if self.in_features < 1:
+        if self.in_features is not None and self.in_features < 1:
             raise ValueError(f"in_features={self.in_features} must be >= 1")
         if self.code_dim < 1:
             raise ValueError(f"code_dim={self.code_dim} must be >= 1")
         if any(h < 1 for h in self.hidden):
             raise ValueError(f"hidden={self.hidden}: every width must be >= 1")
         for name in ("activation", "code_activation", "output_activation"):
-            check_choice(name, getattr(self, name), tuple(sorted(ACTIVATIONS)))
+            check_activation(name, getattr(self, name))
         check_choice("recon_loss", self.recon_loss, RECON_LOSSES)
 
 
@@ -71,6 +83,7 @@ class Autoencoder(EncoderDecoder):
 
     def __init__(self, config: AutoencoderConfig) -> None:
         super().__init__()
+        require_data(config, type(self).__name__)
         self.config = config
         sizes = [config.in_features, *config.hidden, config.code_dim]
         with seeded(config.seed):

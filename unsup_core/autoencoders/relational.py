@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from ..data.config import check_choice
+from ..validation import check_choice, choices
 from .layers import reconstruction_loss
 from .plain import Autoencoder, AutoencoderConfig
 
-SIMILARITIES = ("dot", "mean_dot", "cosine")
+Similarity = Literal["dot", "mean_dot", "cosine"]
+SIMILARITIES = choices(Similarity)
 
 
 def pairwise_similarity(x: Tensor, kind: str = "dot") -> Tensor:
@@ -60,7 +62,7 @@ class RelationalAutoencoderConfig(AutoencoderConfig):
 
     relational_weight: float = 0.003
     relation_threshold: float = 0.0
-    similarity: str = "dot"
+    similarity: Similarity = "dot"
 
     def __post_init__(self) -> None:
         super().__post_init__()

@@ -4,19 +4,22 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ..data.config import check_choice
+from ..validation import check_choice, choices
 from ..training.runtime import seeded
 from .layers import reconstruction_loss
 from .plain import Autoencoder, AutoencoderConfig
 
-LIKELIHOODS = ("bernoulli", "gaussian")
-DECODER_VARIANCES = ("fixed", "learned")
+Likelihood = Literal["bernoulli", "gaussian"]
+LIKELIHOODS = choices(Likelihood)
+DecoderVariance = Literal["fixed", "learned"]
+DECODER_VARIANCES = choices(DecoderVariance)
 
 
 def gaussian_kl(mu: Tensor, log_var: Tensor, prior_std: float = 1.0) -> Tensor:
@@ -52,8 +55,8 @@ class VariationalAutoencoderConfig(AutoencoderConfig):
     (the model minimises the negative ELBO and reports the squared error as ``recon``).
     """
 
-    likelihood: str = "bernoulli"
-    decoder_variance: str = "fixed"
+    likelihood: Likelihood = "bernoulli"
+    decoder_variance: DecoderVariance = "fixed"
     decoder_std: float = 0.1
     prior_std: float = 1.0
 

@@ -13,70 +13,127 @@ pixels: 0.887 unstandardised vs 0.873 standardised on digits, benchmarks/autoenc
 The label-regularised kinds are probed with the very labels they were trained with (one draw,
 ``seed``), so their codes never meet labels the other kinds do not see.
 
-Two kinds leave the shared bottleneck: ``denoising_overcomplete`` (in -> ``overcomplete_hidden``
--> ``overcomplete_code_dim`` with ReLU codes, Gaussian noise ``noise_std``), the best code of
-benchmarks/autoencoders.py, and ``label_regularized_overcomplete``, the label-regularised
-autoencoder on that same denoising backbone.
+Two kinds leave the shared bottleneck: ``denoising_overcomplete`` (in -> 256 -> 512 ReLU
+codes, Gaussian noise 0.3 by default), the best code of benchmarks/autoencoders.py, and
+``label_regularized_overcomplete``, the label-regularised autoencoder on that same denoising
+backbone.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
+from typing import Literal
 
 import numpy as np
 from torch import nn
 
-from ..data.config import check_choice
+from ..arrays import apply_array, count_parameters
 from ..data.prepare import PreparedData
 from ..evaluation import few_label_probe, mean_jacobian_norm, near_zero_fraction
+from ..results import ExperimentResult
+from ..training import StageCallbacks, Trainer, TrainerConfig, TrainingHistory, no_callbacks
+from ..validation import check_choice, choices, config_part, data_fields
 from .contractive import ContractiveAutoencoder, ContractiveAutoencoderConfig
 from .denoising import DenoisingAutoencoder, DenoisingAutoencoderConfig
 from .label_regularized import LabelRegularizedAutoencoder, LabelRegularizedAutoencoderConfig
-from .layers import apply_array, count_parameters
+from .layers import Activation
 from .linear import LinearAutoencoder, LinearAutoencoderConfig
 from .plain import Autoencoder, AutoencoderConfig
 from .relational import RelationalAutoencoder, RelationalAutoencoderConfig
 from .sparse import SparseAutoencoder, SparseAutoencoderConfig
 from .variational import VariationalAutoencoder, VariationalAutoencoderConfig
 
-ZOO_KINDS = ("plain", "linear", "sparse_l1", "sparse_kl", "denoising", "contractive",
-             "relational", "variational", "label_regularized", "denoising_overcomplete",
-             "label_regularized_overcomplete")
+ZooKind = Literal["plain", "linear", "sparse_l1", "sparse_kl", "denoising", "contractive",
+                  "relational", "variational", "label_regularized", "denoising_overcomplete",
+                  "label_regularized_overcomplete"]
+ZOO_KINDS = choices(ZooKind)
 LABELLED_KINDS = ("label_regularized", "label_regularized_overcomplete")
 ACTIVE_UNIT_KL = 0.01  # nats: a latent unit whose mean KL is above this is in use
 JACOBIAN_SAMPLES = 256  # test objects used for the Jacobian norm
+SHARED = ("hidden", "code_dim", "activation", "seed")  # the zoo's one architecture
+# kind -> (model class, the member fields the zoo sets from its own settings)
+MEMBERS: dict[str, tuple[type[Autoencoder], tuple[str, ...]]] = {
+    "plain": (Autoencoder, SHARED),
+    "linear": (LinearAutoencoder, ("code_dim", "seed")),
+    "sparse_l1": (SparseAutoencoder, SHARED),
+    "sparse_kl": (SparseAutoencoder, SHARED),
+    "denoising": (DenoisingAutoencoder, SHARED),
+    "contractive": (ContractiveAutoencoder, SHARED),
+    "relational": (RelationalAutoencoder, SHARED),
+    "variational": (VariationalAutoencoder, SHARED),
+    "label_regularized": (LabelRegularizedAutoencoder, SHARED),
+    "denoising_overcomplete": (DenoisingAutoencoder, ("seed",)),
+    "label_regularized_overcomplete": (LabelRegularizedAutoencoder, ("seed",)),
+}
+OVERCOMPLETE = dict(hidden=(256,), code_dim=512, code_activation="relu")
 
 
 @dataclass(frozen=True)
 class ZooConfig:
-    """One architecture for every kind, plus each kind's own regulariser strength; the
-    ``*_overcomplete`` kinds use ``overcomplete_hidden`` and ``overcomplete_code_dim`` and
-    ``overcomplete_label_weight``."""
+    """Every kind with one architecture (``hidden``, ``code_dim``, ``activation``, ``seed``),
+    each with its own regulariser settings; the ``*_overcomplete`` kinds keep their own
+    architecture (in -> 256 -> 512 ReLU codes by default).
 
-    kinds: tuple[str, ...] = ZOO_KINDS
+    Parameters
+    ----------
+    kinds : the kinds to train, from the member fields below.
+    hidden : hidden widths shared by the bottleneck kinds.
+    code_dim : code width shared by the bottleneck kinds (and the linear one).
+    activation : activation shared by the bottleneck kinds.
+    plain : the plain autoencoder's own settings.
+    linear : the linear autoencoder (the PCA subspace).
+    sparse_l1 : sparse, an L1 penalty on the codes.
+    sparse_kl : sparse, a KL penalty on the mean sigmoid code activations.
+    denoising : denoising (Gaussian corruption by default).
+    contractive : contractive (Jacobian penalty).
+    relational : relational (pairwise relations kept).
+    variational : variational (Bernoulli likelihood for data in [0, 1], else Gaussian).
+    label_regularized : label-regularised (a head on the codes, the labelled few).
+    denoising_overcomplete : overcomplete denoising, the best codes of
+        benchmarks/autoencoders.py.
+    label_regularized_overcomplete : the label-regularised autoencoder on that backbone.
+    labels_per_class : labels per class of the probe and the label-regularised kinds.
+    probe_draws : label draws of the few-label probe.
+    probe_standardize : standardise the codes on the probe's labels.
+    seed : seed of every kind's initialisation, the label draws and the probe.
+    trainer : the shared trainer's settings, the same for every kind.
+    """
+
+    kinds: tuple[ZooKind, ...] = ZOO_KINDS
     hidden: tuple[int, ...] = (128,)
     code_dim: int = 16
-    activation: str = "relu"
-    code_l1: float = 1e-3
-    kl_sparsity: float = 3e-3
-    sparsity_target: float = 0.05
-    noise_std: float = 0.3
-    contractive_weight: float = 1e-3
-    relational_weight: float = 0.003
-    label_weight: float = 0.03
-    overcomplete_hidden: tuple[int, ...] = (256,)
-    overcomplete_code_dim: int = 512
-    overcomplete_label_weight: float = 0.03  # best on the validation split
+    activation: Activation = "relu"
+    plain: AutoencoderConfig = config_part(AutoencoderConfig(), SHARED)
+    linear: LinearAutoencoderConfig = config_part(
+        LinearAutoencoderConfig(), ("code_dim", "seed", "activation"))  # no activation to set
+    sparse_l1: SparseAutoencoderConfig = config_part(SparseAutoencoderConfig(code_l1=1e-3), SHARED)
+    sparse_kl: SparseAutoencoderConfig = config_part(
+        SparseAutoencoderConfig(code_activation="sigmoid", kl_sparsity=3e-3), SHARED)
+    denoising: DenoisingAutoencoderConfig = config_part(
+        DenoisingAutoencoderConfig(noise_std=0.3), SHARED)
+    contractive: ContractiveAutoencoderConfig = config_part(
+        ContractiveAutoencoderConfig(contractive_weight=1e-3), SHARED)
+    relational: RelationalAutoencoderConfig = config_part(
+        RelationalAutoencoderConfig(relational_weight=0.003), SHARED)
+    variational: VariationalAutoencoderConfig = config_part(
+        VariationalAutoencoderConfig(), (*SHARED, "likelihood"))  # likelihood from the data
+    label_regularized: LabelRegularizedAutoencoderConfig = config_part(
+        LabelRegularizedAutoencoderConfig(label_weight=0.03), SHARED)
+    denoising_overcomplete: DenoisingAutoencoderConfig = config_part(
+        DenoisingAutoencoderConfig(**OVERCOMPLETE, noise_std=0.3), ("seed",))
+    label_regularized_overcomplete: LabelRegularizedAutoencoderConfig = config_part(
+        LabelRegularizedAutoencoderConfig(**OVERCOMPLETE, label_weight=0.03, noise_std=0.3),
+        ("seed",))  # label weight and noise: best on the validation split
     labels_per_class: int = 10
     probe_draws: int = 5
     probe_standardize: bool = False
     seed: int = 0
+    trainer: TrainerConfig = field(
+        default_factory=lambda: TrainerConfig(epochs=50, early_stopping_patience=10))
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "kinds", tuple(self.kinds))
         object.__setattr__(self, "hidden", tuple(int(h) for h in self.hidden))
-        object.__setattr__(self, "overcomplete_hidden",
-                           tuple(int(h) for h in self.overcomplete_hidden))
         if not self.kinds:
             raise ValueError(f"kinds is empty; choose from {list(ZOO_KINDS)}")
         for kind in self.kinds:
@@ -84,54 +141,31 @@ class ZooConfig:
         if self.labels_per_class < 1 or self.probe_draws < 1:
             raise ValueError(f"labels_per_class={self.labels_per_class} and probe_draws="
                              f"{self.probe_draws} must be >= 1")
+        for kind in ZOO_KINDS:  # every member with the shared settings is a valid config
+            self.member_config(kind, None, None)
+
+    def member_config(self, kind: str, in_features: int | None, n_classes: int | None,
+                      data_in_unit_interval: bool = True) -> AutoencoderConfig:
+        """The config of ``kind``: its own settings, the zoo's shared ones, the data's sizes
+        (``None``: not known yet)."""
+        check_choice("kind", kind, ZOO_KINDS)
+        part: AutoencoderConfig = getattr(self, kind)
+        values = {name: getattr(self, name) for name in MEMBERS[kind][1]}
+        values["in_features"] = in_features
+        if "n_classes" in data_fields(type(part)):
+            if n_classes is not None and n_classes < 2:
+                raise ValueError(f"kind={kind!r} needs a labelled dataset (found no labels)")
+            values["n_classes"] = n_classes
+        if kind == "variational":
+            values["likelihood"] = "bernoulli" if data_in_unit_interval else "gaussian"
+        return replace(part, **values)
 
 
 def build_member(kind: str, config: ZooConfig, in_features: int, n_classes: int,
                  data_in_unit_interval: bool = True) -> Autoencoder:
     """The autoencoder of ``kind`` with the zoo's shared architecture."""
-    check_choice("kind", kind, ZOO_KINDS)
-    shared = dict(in_features=in_features, hidden=config.hidden, code_dim=config.code_dim,
-                  activation=config.activation, seed=config.seed)
-    if kind == "plain":
-        return Autoencoder(AutoencoderConfig(**shared))
-    if kind == "linear":
-        return LinearAutoencoder(LinearAutoencoderConfig(in_features=in_features,
-                                                         code_dim=config.code_dim, seed=config.seed))
-    if kind == "sparse_l1":
-        return SparseAutoencoder(SparseAutoencoderConfig(**shared, code_l1=config.code_l1))
-    if kind == "sparse_kl":
-        return SparseAutoencoder(SparseAutoencoderConfig(
-            **shared, code_activation="sigmoid", kl_sparsity=config.kl_sparsity,
-            sparsity_target=config.sparsity_target))
-    if kind == "denoising":
-        return DenoisingAutoencoder(DenoisingAutoencoderConfig(**shared, noise_std=config.noise_std))
-    if kind == "contractive":
-        return ContractiveAutoencoder(ContractiveAutoencoderConfig(
-            **shared, contractive_weight=config.contractive_weight))
-    if kind == "relational":
-        return RelationalAutoencoder(RelationalAutoencoderConfig(
-            **shared, relational_weight=config.relational_weight))
-    if kind == "denoising_overcomplete":
-        return DenoisingAutoencoder(DenoisingAutoencoderConfig(**overcomplete(config, in_features),
-                                                               noise_std=config.noise_std))
-    if kind == "variational":
-        likelihood = "bernoulli" if data_in_unit_interval else "gaussian"
-        return VariationalAutoencoder(VariationalAutoencoderConfig(**shared, likelihood=likelihood))
-    if n_classes < 2:
-        raise ValueError(f"kind={kind!r} needs a labelled dataset (found no labels)")
-    if kind == "label_regularized_overcomplete":
-        return LabelRegularizedAutoencoder(LabelRegularizedAutoencoderConfig(
-            **overcomplete(config, in_features), n_classes=n_classes,
-            label_weight=config.overcomplete_label_weight, noise_std=config.noise_std))
-    return LabelRegularizedAutoencoder(LabelRegularizedAutoencoderConfig(
-        **shared, n_classes=n_classes, label_weight=config.label_weight))
-
-
-def overcomplete(config: ZooConfig, in_features: int) -> dict:
-    """The shared fields of the overcomplete kinds: ReLU layers and ReLU codes."""
-    return dict(in_features=in_features, hidden=config.overcomplete_hidden,
-                code_dim=config.overcomplete_code_dim, activation="relu", code_activation="relu",
-                seed=config.seed)
+    member = config.member_config(kind, in_features, n_classes, data_in_unit_interval)
+    return MEMBERS[kind][0](member)
 
 
 def member_data(kind: str, data: PreparedData,
@@ -179,3 +213,65 @@ def evaluate_member(model: nn.Module, data: PreparedData, config: ZooConfig) -> 
         predicted = apply_array(model, data.test.X, "predict")
         metrics["head/accuracy"] = float(np.mean(predicted == data.test.y))
     return metrics
+
+
+COMPARISON_COLUMNS = ("kind", "test/recon", "probe/accuracy", "codes/near_zero_fraction",
+                      "codes/jacobian_norm", "test/elbo", "train_seconds")
+SHOWN_OBJECTS = 10  # test objects whose reconstructions a member keeps for figures
+
+
+@dataclass
+class ZooMember:
+    """One trained kind: the model, its history and yardsticks, and arrays for figures (test
+    codes; the first test objects and their reconstructions; a VAE's prior samples and an
+    interpolation between two test objects)."""
+
+    kind: str
+    model: Autoencoder
+    history: TrainingHistory
+    metrics: dict[str, float]
+    codes: np.ndarray
+    originals: np.ndarray
+    reconstructions: np.ndarray
+    samples: np.ndarray | None = None
+    interpolation: np.ndarray | None = None
+
+
+@dataclass
+class ZooResult(ExperimentResult):
+    """``members`` by kind, in training order; ``tables["comparison"]``: one row per kind with
+    the yardsticks of :data:`COMPARISON_COLUMNS`."""
+
+    members: dict[str, ZooMember] = field(default_factory=dict)
+
+    @property
+    def best_kind(self) -> str:
+        """The kind with the best probe accuracy (the first kind without labels)."""
+        rows = self.tables["comparison"]
+        return max(rows, key=lambda row: row.get("probe/accuracy", float("-inf")))["kind"]
+
+
+def train_zoo(data: PreparedData, config: ZooConfig | None = None,
+              callbacks: StageCallbacks = no_callbacks) -> ZooResult:
+    """Train every kind of ``config.kinds`` with the shared trainer (callbacks of stage
+    ``"<kind>/"``) and measure each with :func:`evaluate_member`."""
+    config = config or ZooConfig()
+    in_unit = bool(data.train.X.min() >= 0 and data.train.X.max() <= 1)
+    result = ZooResult()
+    for kind in config.kinds:
+        model = build_member(kind, config, data.n_features, data.n_classes, in_unit)
+        train, val = member_data(kind, data, config)
+        history = Trainer(config.trainer, callbacks(f"{kind}/")).fit(model, train, val)
+        metrics = {**evaluate_member(model, data, config), "train_seconds": history.seconds,
+                   "epochs_run": float(len(history.epochs))}
+        originals = data.test.X[:SHOWN_OBJECTS]
+        member = ZooMember(kind, model, history, metrics, apply_array(model, data.test.X, "encode"),
+                           originals, apply_array(model, originals))
+        if isinstance(model, VariationalAutoencoder):
+            member.samples = model.sample(20).detach().numpy()
+            member.interpolation = model.interpolate(data.test.X[0], data.test.X[1], 10).detach().numpy()
+        result.members[kind] = member
+        result.models[kind] = model
+        result.histories[f"{kind}/"] = history
+    result.tables["comparison"] = [{"kind": kind, **m.metrics} for kind, m in result.members.items()]
+    return result

@@ -10,11 +10,12 @@ from .maps import (class_hit_maps, component_planes, density_map, hit_map, major
 from .metrics import node_purity, quantization_error, topographic_error
 from .neighbourhood import NEIGHBOURHOODS, kernel
 from .schedules import SCHEDULES, schedule_values
-from .som import KohonenMap
+from .recipe import MapConfig, MapResult, fit_map, weights_npz
+from .som import KohonenMap, KohonenMapConfig
 from .wta import OnlineKMeans, SoftCompetitiveLearning
 
 __all__ = [
-    "Grid", "KohonenMap", "NEIGHBOURHOODS", "OnlineKMeans", "SCHEDULES", "SoftCompetitiveLearning",
+    "Grid", "KohonenMap", "KohonenMapConfig", "MapConfig", "MapResult", "fit_map", "weights_npz", "NEIGHBOURHOODS", "OnlineKMeans", "SCHEDULES", "SoftCompetitiveLearning",
     "class_hit_maps", "component_planes", "density_map", "hit_map", "kernel", "majority_labels",
     "node_purity", "quantization_error", "schedule_values", "topographic_error", "u_matrix",
 ]

@@ -9,17 +9,21 @@ is rescaled by n_features / n_observed, so rows with gaps stay comparable to com
 
 from __future__ import annotations
 
+from typing import Literal
+
 import numpy as np
 import torch
 
-METRICS = ("euclidean", "manhattan", "cosine")
-NAN_POLICIES = ("error", "ignore")
+from ..validation import check_choice, choices
+
+Metric = Literal["euclidean", "manhattan", "cosine"]
+NanPolicy = Literal["error", "ignore"]
+METRICS, NAN_POLICIES = choices(Metric), choices(NanPolicy)
 EPS = 1e-12
 
 
 def check_metric(metric: str) -> None:
-    if metric not in METRICS:
-        raise ValueError(f"metric={metric!r} is not one of {list(METRICS)}")
+    check_choice("metric", metric, METRICS)
 
 
 def check_input(X: np.ndarray, n_features: int | None, nan_policy: str, who: str) -> np.ndarray:

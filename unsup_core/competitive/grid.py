@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cache, cached_property
+from typing import Literal
 
 import numpy as np
 
-from ..data.config import check_choice
+from ..validation import check_choice, choices
 
-TOPOLOGIES = ("rectangular", "hexagonal")
+Topology = Literal["rectangular", "hexagonal"]
+TOPOLOGIES = choices(Topology)
 HEX_ROW_STEP = np.sqrt(3) / 2
 
 
@@ -22,7 +24,7 @@ HEX_ROW_STEP = np.sqrt(3) / 2
 class Grid:
     rows: int
     cols: int
-    topology: str = "rectangular"
+    topology: Topology = "rectangular"
     toroidal: bool = False
 
     def __post_init__(self) -> None:

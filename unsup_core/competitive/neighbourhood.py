@@ -7,15 +7,19 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 import numpy as np
 import torch
 
-NEIGHBOURHOODS = ("gaussian", "bubble", "mexican_hat")
+from ..validation import check_choice, choices
+
+Neighbourhood = Literal["gaussian", "bubble", "mexican_hat"]
+NEIGHBOURHOODS = choices(Neighbourhood)
 
 
 def check_neighbourhood(name: str) -> None:
-    if name not in NEIGHBOURHOODS:
-        raise ValueError(f"neighbourhood={name!r} is not one of {list(NEIGHBOURHOODS)}")
+    check_choice("neighbourhood", name, NEIGHBOURHOODS)
 
 
 def kernel(squared_distance, sigma: float, name: str):

@@ -11,12 +11,15 @@ or any callable ``f(t, total) -> value`` (vectorised over a numpy array ``t``).
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Union
+from typing import Literal, Union
 
 import numpy as np
 
-SCHEDULES = ("linear", "exponential", "inverse", "constant")
-ScheduleLike = Union[str, Callable[[np.ndarray, int], np.ndarray]]
+from ..validation import choices
+
+Schedule = Literal["linear", "exponential", "inverse", "constant"]
+SCHEDULES = choices(Schedule)
+ScheduleLike = Union[Schedule, Callable[[np.ndarray, int], np.ndarray]]
 
 
 def check_schedule(name: str, schedule: ScheduleLike, start: float, end: float) -> None:

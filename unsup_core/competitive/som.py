@@ -3,60 +3,73 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Literal
 
 import numpy as np
 import torch
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils.validation import check_is_fitted
 
-from ..data.config import check_choice
 from ..training.config import resolve_device
 from ..training.runtime import blas_threads, torch_threads
-from .distances import NAN_POLICIES, best_matching, check_input, check_metric, pairwise
-from .grid import Grid
+from ..validation import check_choice, choices, estimator_config
+from .distances import (NAN_POLICIES, Metric, NanPolicy, best_matching, check_input,
+                        check_metric, pairwise)
+from .grid import Grid, Topology
 from .metrics import quantization_error, topographic_error
-from .neighbourhood import check_neighbourhood
+from .neighbourhood import Neighbourhood, check_neighbourhood
 from .schedules import ScheduleLike, check_schedule, schedule_values
 from .som_training import batch_epoch, train_online
 
-ALGORITHMS = ("batch", "online")
-INITS = ("uniform", "sample", "pca")
+Algorithm = Literal["batch", "online"]
+Init = Literal["uniform", "sample", "pca"]
+Dtype = Literal["float32", "float64"]
+ALGORITHMS, INITS = choices(Algorithm), choices(Init)
 DTYPES = {"float32": np.float32, "float64": np.float64}
 
 
-class KohonenMap:
+class KohonenMap(TransformerMixin, BaseEstimator):
     """Self-organising map on a ``rows x cols`` grid; node (m, h) holds a weight w_mh in R^n.
 
     Training (``algorithm="online"``, the classic rule): for an object x_i picked at random,
     the winner c = argmin rho(x_i, w_mh) (WTA), then every node moves towards x_i,
     w_mh += eta(t) K(r(c, (m, h)); sigma(t)) (x_i - w_mh) (WTM), r the Euclidean distance on the
     grid. ``algorithm="batch"`` runs Kohonen's batch map: each epoch sets every weight to the
-    neighbourhood-weighted mean of the objects won by the nodes around it.
+    neighbourhood-weighted mean of the objects won by the nodes around it. A scikit-learn
+    estimator: parameters are stored by ``__init__`` and checked by ``fit``;
+    :data:`KohonenMapConfig` is the same parameters as a typed, validated config.
 
     Parameters
     ----------
-    rows, cols : grid size M x H.
-    topology : "rectangular" or "hexagonal"; ``toroidal`` wraps both axes.
+    rows : grid rows M.
+    cols : grid columns H.
+    topology : "rectangular" or "hexagonal".
+    toroidal : wrap both grid axes.
     init : "uniform" (uniform in (-1/(2n), 1/(2n)), the classic start), "sample" (random
         objects), "pca" (the plane of the first two principal components), or an array of
         shape (rows * cols, n) or (rows, cols, n).
-    algorithm : "batch" (default, fast) or "online".
-    n_epochs : passes over the data (online: ``n_epochs * n_samples`` updates).
-    neighbourhood : "gaussian", "bubble" or "mexican_hat".
-    sigma_start, sigma_end, sigma_schedule : neighbourhood radius schedule; ``sigma_start``
-        defaults to max(rows, cols) / 2.
-    lr_start, lr_end, lr_schedule : learning-rate schedule of the online rule (the batch map
-        has none). Schedules: "linear", "exponential", "inverse", "constant" or f(t, total).
-        Online schedules run over the update index t = 0 .. T - 1 (total T, as MiniSom does);
-        batch schedules over epochs, reaching their end value in the last epoch.
-    metric : "euclidean", "manhattan" or "cosine" for the batch map and for predictions; the
-        online rule uses the Euclidean winner.
-    nan_policy : "error" (NaN in X is an error) or "ignore" (NaN-aware distance: observed
-        features only, rescaled; batch algorithm).
-    dtype : "float32" or "float64"; default float64 online, float32 batch.
+    algorithm : "batch" (Kohonen's batch map, fast) or "online" (the classic rule).
+    epochs : passes over the data (online: ``epochs * n_samples`` updates).
+    neighbourhood : kernel K: "gaussian", "bubble" or "mexican_hat".
+    sigma_start : neighbourhood radius at the start (``None``: max(rows, cols) / 2).
+    sigma_end : neighbourhood radius at the end.
+    sigma_schedule : radius schedule: "linear", "exponential", "inverse", "constant" or a
+        callable f(t, total).
+    lr_start : learning rate eta of the online rule at the start (the batch map has none).
+    lr_end : learning rate at the end.
+    lr_schedule : learning-rate schedule (as ``sigma_schedule``). Online schedules run over
+        the update index t = 0 .. T - 1 (total T, as MiniSom does); batch schedules over epochs,
+        reaching their end value in the last epoch.
+    metric : "euclidean", "manhattan" or "cosine" for the batch map and for predictions (the
+        online rule uses the Euclidean winner).
+    nan_policy : "error" (NaN in X is an error) or "ignore" (NaN-aware distance on the
+        observed features only, rescaled; batch algorithm).
+    dtype : "float32" or "float64" (``None``: float64 online, float32 batch).
     chunk_size : rows of X per distance block (bounds memory at chunk_size x K).
-    num_threads : torch and BLAS threads during ``fit`` (1 is fastest for maps this size; None
-        leaves the process settings).
+    num_threads : torch and BLAS threads during ``fit`` (1 is fastest for maps this size;
+        ``None`` leaves the process settings).
     device : torch device of the batch map ("cpu", "cuda", ...); the online rule runs in numpy.
-    random_state : seed of initialisation and sample order.
+    random_state : seed of initialisation and sample order (``None``: fresh randomness).
 
     Attributes
     ----------
@@ -67,23 +80,29 @@ class KohonenMap:
     n_features_in_, n_iter_ (updates online, epochs batch).
     """
 
-    def __init__(self, rows: int = 10, cols: int = 10, *, topology: str = "rectangular",
-                 toroidal: bool = False, init: str | np.ndarray = "pca", algorithm: str = "batch",
-                 n_epochs: int = 10, neighbourhood: str = "gaussian",
-                 sigma_start: float | None = None, sigma_end: float = 1.0,
-                 sigma_schedule: ScheduleLike = "linear", lr_start: float = 0.5,
-                 lr_end: float = 0.0, lr_schedule: ScheduleLike = "linear",
-                 metric: str = "euclidean", nan_policy: str = "error", dtype: str | None = None,
-                 chunk_size: int = 8192, num_threads: int | None = 1, device: str = "cpu",
+    def __init__(self, rows: int = 10, cols: int = 10, *, topology: Topology = "rectangular",
+                 toroidal: bool = False, init: Init | np.ndarray = "pca",
+                 algorithm: Algorithm = "batch", epochs: int = 10,
+                 neighbourhood: Neighbourhood = "gaussian", sigma_start: float | None = None,
+                 sigma_end: float = 1.0, sigma_schedule: ScheduleLike = "linear",
+                 lr_start: float = 0.5, lr_end: float = 0.0, lr_schedule: ScheduleLike = "linear",
+                 metric: Metric = "euclidean", nan_policy: NanPolicy = "error",
+                 dtype: Dtype | None = None, chunk_size: int = 8192,
+                 num_threads: int | None = 1, device: str = "cpu",
                  random_state: int | None = None) -> None:
         self.rows, self.cols, self.topology, self.toroidal = rows, cols, topology, toroidal
-        self.init, self.algorithm, self.n_epochs = init, algorithm, n_epochs
+        self.init, self.algorithm, self.epochs = init, algorithm, epochs
         self.neighbourhood = neighbourhood
         self.sigma_start, self.sigma_end, self.sigma_schedule = sigma_start, sigma_end, sigma_schedule
         self.lr_start, self.lr_end, self.lr_schedule = lr_start, lr_end, lr_schedule
         self.metric, self.nan_policy, self.dtype = metric, nan_policy, dtype
         self.chunk_size, self.num_threads, self.random_state = chunk_size, num_threads, random_state
         self.device = device
+
+    @property
+    def sigma_start_value(self) -> float:
+        """The starting radius: ``sigma_start``, or max(rows, cols) / 2 when it is ``None``."""
+        return self.sigma_start if self.sigma_start is not None else max(self.rows, self.cols) / 2
 
     # ----------------------------------------------------------------------------- fitting
     def fit(self, X: np.ndarray, y: None = None,
@@ -94,7 +113,7 @@ class KohonenMap:
         fresh random permutation per epoch (to reproduce a run, or compare with another
         implementation step by step).
         """
-        grid = self._validate()
+        grid = self.check_params()
         with torch_threads(self.num_threads), blas_threads(self.num_threads):
             return self._fit(grid, X, sample_order)
 
@@ -111,7 +130,7 @@ class KohonenMap:
         self.grid_ = grid
         self.n_features_in_ = X.shape[1]
         W = self._initial_weights(X, grid, rng, has_nan).astype(dtype)
-        sigma_start = self.sigma_start if self.sigma_start is not None else max(self.rows, self.cols) / 2
+        sigma_start = self.sigma_start_value
         if self.algorithm == "online":
             W = self._fit_online(W, X, grid, rng, sigma_start, sample_order)
         else:
@@ -119,7 +138,9 @@ class KohonenMap:
         self.weights_ = W
         return self
 
-    def _validate(self) -> Grid:
+    def check_params(self) -> Grid:
+        """Validate every parameter (``ValueError`` naming it, its value and what is allowed);
+        returns the grid. ``fit`` calls it; so does :data:`KohonenMapConfig` when built."""
         grid = Grid(self.rows, self.cols, self.topology, self.toroidal)
         check_choice("algorithm", self.algorithm, ALGORITHMS)
         if isinstance(self.init, str):
@@ -129,9 +150,9 @@ class KohonenMap:
         check_choice("nan_policy", self.nan_policy, NAN_POLICIES)
         if self.dtype is not None:
             check_choice("dtype", self.dtype, tuple(DTYPES))
-        if int(self.n_epochs) != self.n_epochs or self.n_epochs < 1:
-            raise ValueError(f"n_epochs={self.n_epochs} must be an integer >= 1")
-        sigma_start = self.sigma_start if self.sigma_start is not None else max(self.rows, self.cols) / 2
+        if int(self.epochs) != self.epochs or self.epochs < 1:
+            raise ValueError(f"epochs={self.epochs} must be an integer >= 1")
+        sigma_start = self.sigma_start_value
         if not (sigma_start > 0 and self.sigma_end > 0):
             raise ValueError(f"sigma_start={sigma_start} and sigma_end={self.sigma_end} must be > 0")
         if self.lr_start < 0 or self.lr_end < 0:
@@ -166,7 +187,7 @@ class KohonenMap:
                     sigma_start: float, sample_order: Sequence[int] | None) -> np.ndarray:
         n = len(X)
         if sample_order is None:
-            order = np.concatenate([rng.permutation(n) for _ in range(self.n_epochs)])
+            order = np.concatenate([rng.permutation(n) for _ in range(self.epochs)])
         else:
             order = np.asarray(sample_order, dtype=np.int64)
             if order.ndim != 1 or len(order) == 0 or order.min() < 0 or order.max() >= n:
@@ -189,7 +210,7 @@ class KohonenMap:
 
     def _fit_batch(self, W: np.ndarray, X: np.ndarray, grid: Grid, sigma_start: float,
                    has_nan: bool) -> np.ndarray:
-        epochs = self.n_epochs
+        epochs = self.epochs
         sigma = schedule_values(self.sigma_schedule, sigma_start, self.sigma_end, max(epochs - 1, 1),
                                 steps=np.arange(epochs))
         self.history_ = []
@@ -209,8 +230,7 @@ class KohonenMap:
 
     # ---------------------------------------------------------------------------- inference
     def _checked(self, X: np.ndarray, who: str) -> np.ndarray:
-        if not hasattr(self, "weights_"):
-            raise ValueError(f"this KohonenMap is not fitted yet; call fit before {who}")
+        check_is_fitted(self, "weights_")
         X = check_input(X, self.n_features_in_, self.nan_policy, f"KohonenMap.{who}")
         return X.astype(self.weights_.dtype, copy=False)
 
@@ -257,3 +277,8 @@ def _pca_plane(X: np.ndarray, grid: Grid) -> np.ndarray:
     b = np.linspace(-1, 1, grid.cols) if grid.cols > 1 else np.zeros(1)
     A, B = np.meshgrid(a, b, indexing="ij")
     return mean + 2 * (A.reshape(-1, 1) * scale[0] * vt[0] + B.reshape(-1, 1) * scale[1] * vt[1])
+
+
+KohonenMapConfig = estimator_config(KohonenMap)
+"""The parameters of :class:`KohonenMap` as a frozen, validated dataclass (generated from its
+``__init__``, so each default is declared once); ``KohonenMapConfig(...).build()`` is the map."""

@@ -14,7 +14,7 @@ Q := (1 - lambda) Q + lambda rho^2(x_i, w_y) (y the winner, w_y after its step),
 the exact mean_i rho^2(x_i, w_{a(x_i)}) at the initial centres (the mean, not the sum, so
 that Q is on the scale of the terms it averages), and stop after an epoch in which
 both the relative change of Q and the largest centre movement (in units of the data's spread,
-the root mean squared distance to the data mean) fall below ``tol``, or after ``max_epochs``.
+the root mean squared distance to the data mean) fall below ``tol``, or after ``epochs``.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from unsup_core.competitive.distances import best_matching, check_input, pairwise
 from unsup_core.competitive.schedules import ScheduleLike, check_schedule, schedule_values
-from unsup_core.data.config import check_choice
+from ..validation import check_choice
 
 INITS = ("k-means++", "random")
 KERNELS = ("gaussian", "exponential")
@@ -75,14 +75,14 @@ class _CompetitiveClustering(ClusterMixin, TransformerMixin, BaseEstimator):
             if init.shape != (self.n_clusters, n_features) or not np.isfinite(init).all():
                 raise ValueError(f"init array of shape {init.shape} should be finite with shape "
                                  f"(n_clusters, n_features) = ({self.n_clusters}, {n_features})")
-        for name in ("n_init", "max_epochs"):
+        for name in ("n_init", "epochs"):
             value = getattr(self, name)
             if not isinstance(value, numbers.Integral) or value < 1:
                 raise ValueError(f"{name}={value!r} should be an integer >= 1")
-        if not 0 < self.eta_start <= 1 or not 0 <= self.eta_end <= 1:
-            raise ValueError(f"eta_start={self.eta_start} should lie in (0, 1] and "
-                             f"eta_end={self.eta_end} in [0, 1]")
-        check_schedule("eta_schedule", self.eta_schedule, self.eta_start, self.eta_end)
+        if not 0 < self.lr_start <= 1 or not 0 <= self.lr_end <= 1:
+            raise ValueError(f"lr_start={self.lr_start} should lie in (0, 1] and "
+                             f"lr_end={self.lr_end} in [0, 1]")
+        check_schedule("lr_schedule", self.lr_schedule, self.lr_start, self.lr_end)
         if self.ema_lambda is not None and not 0 < self.ema_lambda <= 1:
             raise ValueError(f"ema_lambda={self.ema_lambda} should lie in (0, 1] or be None")
         if self.tol < 0:
@@ -110,9 +110,9 @@ class _CompetitiveClustering(ClusterMixin, TransformerMixin, BaseEstimator):
 
     def _schedule(self, schedule: ScheduleLike, start: float, end: float, epoch: int,
                   n: int) -> list[float]:
-        """One epoch's values of a schedule that runs over ``max_epochs * n`` updates."""
+        """One epoch's values of a schedule that runs over ``epochs * n`` updates."""
         steps = np.arange(epoch * n, (epoch + 1) * n)
-        return schedule_values(schedule, start, end, self.max_epochs * n, steps).tolist()
+        return schedule_values(schedule, start, end, self.epochs * n, steps).tolist()
 
     def fit(self, X: ArrayLike, y: object = None) -> _CompetitiveClustering:
         """Learn ``n_clusters`` centres from ``X`` (N, D); keeps the best of ``n_init`` runs."""
@@ -143,12 +143,12 @@ class _CompetitiveClustering(ClusterMixin, TransformerMixin, BaseEstimator):
 
     def _run(self, X: np.ndarray, w: np.ndarray, rng: np.random.Generator, lam: float,
              spread: float) -> tuple[np.ndarray, list[float], int, int, list[int]]:
-        """One run from centres ``w``: (centres, q_history, n_updates, n_epochs, win counts)."""
+        """One run from centres ``w``: (centres, q_history, n_updates, epochs, win counts)."""
         n = len(X)
         wins = [0] * len(w)
         history = [float(pairwise(X, w, squared=True).min(1).mean())]
-        for epoch in range(self.max_epochs):
-            etas = self._schedule(self.eta_schedule, self.eta_start, self.eta_end, epoch, n)
+        for epoch in range(self.epochs):
+            etas = self._schedule(self.lr_schedule, self.lr_start, self.lr_end, epoch, n)
             w_before = w.copy()
             history.append(self._epoch(X, w, rng.permutation(n).tolist(), etas, epoch, spread,
                                        history[-1], lam, wins))
@@ -183,7 +183,7 @@ class OnlineKMeans(_CompetitiveClustering):
 
     For each object x_i in a fresh random order every epoch: y := argmin_y rho(x_i, w_y),
     w_y := w_y + eta_t (x_i - w_y), Q := (1 - lambda) Q + lambda rho^2(x_i, w_y). The step eta_t
-    follows ``eta_schedule`` from ``eta_start`` to ``eta_end`` over ``max_epochs * N`` updates
+    follows ``lr_schedule`` from ``lr_start`` to ``lr_end`` over ``epochs * N`` updates
     (Kohonen 1982; MacQueen 1967; Bottou & Bengio 1995 for the SG view). A large early step lets
     centres travel between clusters; the decay to a small step makes them settle.
 
@@ -194,10 +194,10 @@ class OnlineKMeans(_CompetitiveClustering):
         "random" picks distinct random samples; an array is used as given by every run.
     n_init : int, default 1
         Independent runs; the one with the lowest inertia is kept.
-    max_epochs : int, default 20
-    eta_start, eta_end : float, default 0.5, 0.002
+    epochs : int, default 20
+    lr_start, lr_end : float, default 0.5, 0.002
         Learning rate at the first and (nearly) the last update, in (0, 1] and [0, 1].
-    eta_schedule : {"exponential", "linear", "inverse", "constant"} or callable,
+    lr_schedule : {"exponential", "linear", "inverse", "constant"} or callable,
         default "exponential"; see :mod:`unsup_core.competitive.schedules`.
     ema_lambda : float or None, default None
         lambda of the running Q; None means 1 / n_samples (a window of about one epoch).
@@ -205,7 +205,7 @@ class OnlineKMeans(_CompetitiveClustering):
         Stop after an epoch in which the relative change of Q and the largest centre movement
         divided by the data's spread are both below ``tol``. The running Q fluctuates by about
         sqrt(lambda / 2) times the spread of the per-sample losses, so a small ``tol`` usually
-        lets the run go to ``max_epochs``.
+        lets the run go to ``epochs``.
     random_state : int, Generator or None, default None
 
     Attributes
@@ -221,16 +221,16 @@ class OnlineKMeans(_CompetitiveClustering):
     """
 
     def __init__(self, n_clusters: int = 8, *, init: InitLike = "k-means++", n_init: int = 1,
-                 max_epochs: int = 20, eta_start: float = 0.5, eta_end: float = 0.002,
-                 eta_schedule: ScheduleLike = "exponential", ema_lambda: float | None = None,
+                 epochs: int = 20, lr_start: float = 0.5, lr_end: float = 0.002,
+                 lr_schedule: ScheduleLike = "exponential", ema_lambda: float | None = None,
                  tol: float = 1e-4, random_state: int | np.random.Generator | None = None) -> None:
         self.n_clusters = n_clusters
         self.init = init
         self.n_init = n_init
-        self.max_epochs = max_epochs
-        self.eta_start = eta_start
-        self.eta_end = eta_end
-        self.eta_schedule = eta_schedule
+        self.epochs = epochs
+        self.lr_start = lr_start
+        self.lr_end = lr_end
+        self.lr_schedule = lr_schedule
         self.ema_lambda = ema_lambda
         self.tol = tol
         self.random_state = random_state
@@ -286,7 +286,7 @@ class SoftCompetitiveLearning(_CompetitiveClustering):
 
     Parameters
     ----------
-    As :class:`OnlineKMeans` (``max_epochs`` defaults to 30), plus
+    As :class:`OnlineKMeans` (``epochs`` defaults to 30), plus
     kernel : {"gaussian", "exponential"}, default "gaussian"
     width_start, width_end : float or None, default None
         Kernel width at the first and last update, in units of the data's spread; > 0. None
@@ -300,18 +300,18 @@ class SoftCompetitiveLearning(_CompetitiveClustering):
     """
 
     def __init__(self, n_clusters: int = 8, *, init: InitLike = "k-means++", n_init: int = 1,
-                 max_epochs: int = 30, eta_start: float = 0.5, eta_end: float = 0.002,
-                 eta_schedule: ScheduleLike = "exponential", kernel: str = "gaussian",
+                 epochs: int = 30, lr_start: float = 0.5, lr_end: float = 0.002,
+                 lr_schedule: ScheduleLike = "exponential", kernel: str = "gaussian",
                  width_start: float | None = None, width_end: float | None = None,
                  width_schedule: ScheduleLike = "exponential", ema_lambda: float | None = None,
                  tol: float = 1e-4, random_state: int | np.random.Generator | None = None) -> None:
         self.n_clusters = n_clusters
         self.init = init
         self.n_init = n_init
-        self.max_epochs = max_epochs
-        self.eta_start = eta_start
-        self.eta_end = eta_end
-        self.eta_schedule = eta_schedule
+        self.epochs = epochs
+        self.lr_start = lr_start
+        self.lr_end = lr_end
+        self.lr_schedule = lr_schedule
         self.kernel = kernel
         self.width_start = width_start
         self.width_end = width_end

@@ -5,17 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-SOURCES = ("digits", "file")
-CATEGORICAL = ("onehot", "ordinal")
-MISSING = ("error", "drop", "impute", "mask")
-CONSTANT = ("error", "drop", "keep")
-SCALING = ("standard", "minmax", "none")
+from ..validation import check_choice, choices
 
-
-def check_choice(name: str, value: object, allowed: tuple[str, ...]) -> None:
-    """Raise ``ValueError`` naming the parameter, its value and the allowed set."""
-    if value not in allowed:
-        raise ValueError(f"{name}={value!r} is not one of {list(allowed)}")
+Source = Literal["digits", "file"]
+Categorical = Literal["onehot", "ordinal"]
+Missing = Literal["error", "drop", "impute", "mask"]
+Constant = Literal["error", "drop", "keep"]
+Scaling = Literal["standard", "minmax", "none"]
+SOURCES, CATEGORICAL, MISSING = choices(Source), choices(Categorical), choices(Missing)
+CONSTANT, SCALING = choices(Constant), choices(Scaling)
 
 
 @dataclass(frozen=True)
@@ -28,16 +26,16 @@ class SourceConfig:
     split's column means, ``mask`` does the same and keeps an observed-value mask.
     """
 
-    source: Literal["digits", "file"] = "digits"
+    source: Source = "digits"
     path: str | None = None
     label_column: str | None = None
     feature_columns: tuple[str, ...] | None = None
     drop_columns: tuple[str, ...] = ()
-    categorical: Literal["onehot", "ordinal"] = "onehot"
+    categorical: Categorical = "onehot"
     max_categories: int = 20
-    missing: Literal["error", "drop", "impute", "mask"] = "error"
+    missing: Missing = "error"
     na_values: tuple[str, ...] = ()
-    constant_columns: Literal["error", "drop", "keep"] = "error"
+    constant_columns: Constant = "error"
     image_shape: tuple[int, ...] | None = None
     separator: str = ","
 
@@ -63,7 +61,7 @@ class PrepareConfig:
 
     test_fraction: float = 0.3
     val_fraction: float = 0.1
-    scaling: Literal["standard", "minmax", "none"] = "minmax"
+    scaling: Scaling = "minmax"
     clip: bool = False
     seed: int = 0
 

@@ -10,21 +10,31 @@ import torch
 from torch import Tensor, nn
 
 from ..autoencoders.label_regularized import labelled_cross_entropy
-from ..autoencoders.layers import ACTIVATIONS, activation
-from ..data.config import check_choice
+from ..autoencoders.layers import ACTIVATIONS, Activation, activation, check_activation
 from ..training import seeded, torch_threads
+from ..validation import data_field, require_data
 
 
 @dataclass(frozen=True)
 class MLPClassifierConfig:
     """``in_features -> hidden[0] -> ... -> hidden[-1] -> n_classes``, ``activation`` between
     layers and ``dropout`` after every hidden activation. ``hidden=()`` is multinomial
-    logistic regression. Teacher on digits: ``hidden=(256, 256)``; student: ``hidden=(16,)``."""
+    logistic regression. Teacher on digits: ``hidden=(256, 256)``; student: ``hidden=(16,)``.
 
-    in_features: int
+    Parameters
+    ----------
+    in_features : input width (set from the data).
+    hidden : hidden widths.
+    n_classes : number of classes K >= 2 (set from the data).
+    activation : activation after every hidden layer.
+    dropout : dropout probability after every hidden activation.
+    seed : seed of the initialisation.
+    """
+
+    in_features: int | None = data_field()
     hidden: tuple[int, ...] = (256, 256)
-    n_classes: int = 10
-    activation: str = "relu"
+    n_classes: int | None = data_field()
+    activation: Activation = "relu"
     dropout: float = 0.0
     seed: int = 0
 
@@ -32,13 +42,13 @@ class MLPClassifierConfig:
         if isinstance(self.hidden, (int, str)):
             raise TypeError(f"hidden={self.hidden!r} must be a sequence of widths, e.g. (256, 256)")
         object.__setattr__(self, "hidden", tuple(int(h) for h in self.hidden))
-        if self.in_features < 1:
+        if self.in_features is not None and self.in_features < 1:
             raise ValueError(f"in_features={self.in_features} must be >= 1")
         if any(h < 1 for h in self.hidden):
             raise ValueError(f"hidden={self.hidden}: every width must be >= 1")
-        if self.n_classes < 2:
+        if self.n_classes is not None and self.n_classes < 2:
             raise ValueError(f"n_classes={self.n_classes} must be >= 2")
-        check_choice("activation", self.activation, tuple(sorted(ACTIVATIONS)))
+        check_activation("activation", self.activation)
         if not 0.0 <= self.dropout < 1.0:
             raise ValueError(f"dropout={self.dropout} must lie in [0, 1)")
 
@@ -52,6 +62,7 @@ class MLPClassifier(nn.Module):
 
     def __init__(self, config: MLPClassifierConfig) -> None:
         super().__init__()
+        require_data(config, type(self).__name__)
         self.config = config
         widths = (config.in_features, *config.hidden)
         layers: list[nn.Module] = []
@@ -141,11 +152,6 @@ def agreement(a_pred: np.ndarray | Tensor, b_pred: np.ndarray | Tensor) -> float
     if a.shape != b.shape or a.size == 0:
         raise ValueError(f"predictions must be non-empty and of one length, got {a.shape} and {b.shape}")
     return float(np.mean(a == b))
-
-
-def parameter_count(model: nn.Module, trainable_only: bool = False) -> int:
-    """Number of scalar parameters (of those with ``requires_grad`` if ``trainable_only``)."""
-    return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
 
 
 @torch.no_grad()

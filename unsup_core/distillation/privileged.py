@@ -13,19 +13,21 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 import torch
 from torch import Tensor, nn
 
 from ..autoencoders.label_regularized import labelled_cross_entropy
-from ..data.config import check_choice
+from ..validation import check_choice, choices
 from ..training import seeded
 from .losses import check_mu, check_temperature, generalized_distillation_loss, soft_kl
 from .models import MLPClassifier, MLPClassifierConfig
 from .student import teacher_targets
 
-DEGRADE_MODES = ("pool4x4", "pixel_subset")
+Degrade = Literal["pool4x4", "pixel_subset"]
+DEGRADE_MODES = choices(Degrade)
 
 
 def degrade(X: np.ndarray, image_shape: Sequence[int], mode: str = "pool4x4",

@@ -5,28 +5,36 @@ teacher's training data (noisy copies, mixup, samples of a generative model)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 import torch
 from torch import Tensor, nn
 
-from ..autoencoders.layers import apply_array
-from ..data.config import check_choice
+from ..arrays import apply_array
+from ..validation import check_choice, choices
 from .losses import (check_alpha, check_temperature, knowledge_distillation_loss,
                      regression_distillation_loss)
 
-TASKS = ("classification", "regression")
+Task = Literal["classification", "regression"]
+TASKS = choices(Task)
 
 
 @dataclass(frozen=True)
 class DistillationConfig:
-    """``temperature`` T > 0 and ``alpha`` in [0, 1], the weight of the hard (label) term; see
-    :func:`~unsup_core.distillation.losses.knowledge_distillation_loss`. ``task``
-    ``"regression"`` uses squared errors to the labels and to the teacher's outputs."""
+    """The soft-target loss; see :func:`~unsup_core.distillation.losses.knowledge_distillation_loss`.
+
+    Parameters
+    ----------
+    temperature : T > 0 of the softened distributions.
+    alpha : weight in [0, 1] of the hard (label) term; 1 - alpha weighs the imitation.
+    task : "classification", or "regression" (squared errors to the labels and to the
+        teacher's outputs).
+    """
 
     temperature: float = 4.0
     alpha: float = 0.5
-    task: str = "classification"
+    task: Task = "classification"
 
     def __post_init__(self) -> None:
         check_temperature(self.temperature)

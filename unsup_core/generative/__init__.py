@@ -8,11 +8,13 @@ from .losses import discriminator_accuracy, discriminator_loss, generator_loss
 from .networks import Discriminator, Generator
 from .quality import (QualityJudge, QualityJudgeConfig, SampleQuality, class_histogram,
                       classifier_score, frechet_distance, mean_confidence)
+from .recipe import QUALITY_COLUMNS, GanConfig, GanResult, train_gan
 from .snapshots import SampleSnapshots
 from .trainer import (AdversarialTrainer, discriminator_step, generator_step,
                       recalibrate_batch_norm, update_average)
 
 __all__ = [
+    "QUALITY_COLUMNS", "GanConfig", "GanResult", "train_gan",
     "AdversarialTrainer", "AdversarialTrainerConfig", "Discriminator", "DiscriminatorConfig",
     "Generator", "GeneratorConfig", "QualityJudge", "QualityJudgeConfig", "SampleQuality",
     "SampleSnapshots", "baseline_qualities", "class_histogram", "classifier_score",

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Literal
 
-from ..autoencoders.layers import ACTIVATIONS
-from ..data.config import check_choice
+from ..autoencoders.layers import Activation, check_activation
+from ..validation import check_choice, choices, data_field, require_data
 from ..training.config import resolve_device
 
-NETWORK_KINDS = ("mlp", "conv")
-GENERATOR_LOSSES = ("non_saturating", "minimax")
-LR_SCHEDULES = ("constant", "linear")
+NetworkKind = Literal["mlp", "conv"]
+GeneratorLoss = Literal["non_saturating", "minimax"]
+GanLrSchedule = Literal["constant", "linear"]
+NETWORK_KINDS, GENERATOR_LOSSES = choices(NetworkKind), choices(GeneratorLoss)
+LR_SCHEDULES = choices(GanLrSchedule)
 
 
 def _widths(name: str, value: object) -> tuple[int, ...]:
@@ -23,10 +26,12 @@ def _widths(name: str, value: object) -> tuple[int, ...]:
     return widths
 
 
-def _check_image(kind: str, image_shape: tuple[int, ...] | None, features: int,
+def _check_image(kind: str, image_shape: tuple[int, ...] | None, features: int | None,
                  features_name: str) -> tuple[int, ...] | None:
     """The image shape as a tuple; a conv network needs (h, w) or (c, h, w), h and w divisible
-    by 4, holding ``features`` values."""
+    by 4, holding ``features`` values (not checked until the data sets ``features``)."""
+    if features is None:
+        return None if image_shape is None else tuple(int(s) for s in image_shape)
     if image_shape is None:
         if kind == "conv":
             raise ValueError("kind='conv' needs image_shape=(height, width) or (channels, height, "
@@ -52,22 +57,22 @@ class GeneratorConfig:
     size, then two transposed convolutions doubling the size (``hidden[-1]`` channels between).
     """
 
-    out_features: int
+    out_features: int | None = data_field()
     noise_dim: int = 32
     hidden: tuple[int, ...] = (128, 256)
-    activation: str = "leaky_relu"
+    activation: Activation = "leaky_relu"
     batch_norm: bool = True
-    kind: str = "mlp"
-    image_shape: tuple[int, ...] | None = None
+    kind: NetworkKind = "mlp"
+    image_shape: tuple[int, ...] | None = data_field(required=False)
     seed: int = 0
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "hidden", _widths("hidden", self.hidden))
-        if self.out_features < 1:
+        if self.out_features is not None and self.out_features < 1:
             raise ValueError(f"out_features={self.out_features} must be >= 1")
         if self.noise_dim < 1:
             raise ValueError(f"noise_dim={self.noise_dim} must be >= 1")
-        check_choice("activation", self.activation, tuple(sorted(ACTIVATIONS)))
+        check_activation("activation", self.activation)
         check_choice("kind", self.kind, NETWORK_KINDS)
         if self.kind == "conv" and not self.hidden:
             raise ValueError("kind='conv' needs hidden=(channels, ...) with at least one width")
@@ -88,20 +93,20 @@ class DiscriminatorConfig:
     ``hidden[-1]`` channels, then a linear layer to the logit.
     """
 
-    in_features: int
+    in_features: int | None = data_field()
     hidden: tuple[int, ...] = (256, 128)
-    activation: str = "leaky_relu"
+    activation: Activation = "leaky_relu"
     dropout: float = 0.3
     minibatch_std: bool = False
-    kind: str = "mlp"
-    image_shape: tuple[int, ...] | None = None
+    kind: NetworkKind = "mlp"
+    image_shape: tuple[int, ...] | None = data_field(required=False)
     seed: int = 0
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "hidden", _widths("hidden", self.hidden))
-        if self.in_features < 1:
+        if self.in_features is not None and self.in_features < 1:
             raise ValueError(f"in_features={self.in_features} must be >= 1")
-        check_choice("activation", self.activation, tuple(sorted(ACTIVATIONS)))
+        check_activation("activation", self.activation)
         check_choice("kind", self.kind, NETWORK_KINDS)
         if not 0.0 <= self.dropout < 1.0:
             raise ValueError(f"dropout={self.dropout} must lie in [0, 1)")
@@ -124,7 +129,7 @@ class AdversarialTrainerConfig:
     and after training, its batch-norm statistics recomputed on 8,192 samples after each epoch
     (the online network's statistics do not fit the averaged weights; without this, eval-mode
     samples of the average were far worse than batch-statistics samples in our digits runs).
-    Adam with ``lr_g``/``lr_d`` and ``beta1``, ``beta2`` for both networks;
+    Adam with ``lr`` (G, and D unless ``lr_discriminator`` is set) and ``beta1``, ``beta2``;
     ``lr_schedule="linear"`` decays both rates linearly to 0 over the epochs. The defaults are
     the DCGAN recipe (Radford et al. 2016: Adam 2e-4, beta1 0.5); on small MLPs for digits
     lr 1e-3 with EMA and linear decay did better (``benchmarks/generative.py``).
@@ -133,14 +138,14 @@ class AdversarialTrainerConfig:
     epochs: int = 100
     batch_size: int = 64
     d_steps: int = 1
-    generator_loss: str = "non_saturating"
-    lr_g: float = 2e-4
-    lr_d: float = 2e-4
+    generator_loss: GeneratorLoss = "non_saturating"
+    lr: float = 2e-4
+    lr_discriminator: float | None = None
     beta1: float = 0.5
     beta2: float = 0.999
     label_smoothing: float = 0.0
     ema_decay: float | None = None
-    lr_schedule: str = "constant"
+    lr_schedule: GanLrSchedule = "constant"
     seed: int = 0
     device: str = "cpu"
     num_threads: int | None = 1
@@ -148,9 +153,10 @@ class AdversarialTrainerConfig:
     def __post_init__(self) -> None:
         check_choice("generator_loss", self.generator_loss, GENERATOR_LOSSES)
         check_choice("lr_schedule", self.lr_schedule, LR_SCHEDULES)
-        for name in ("epochs", "batch_size", "d_steps", "lr_g", "lr_d"):
-            if not getattr(self, name) > 0:
-                raise ValueError(f"{name}={getattr(self, name)} must be > 0")
+        for name in ("epochs", "batch_size", "d_steps", "lr", "lr_discriminator"):
+            value = getattr(self, name)
+            if value is not None and not value > 0:
+                raise ValueError(f"{name}={value} must be > 0")
         for name in ("beta1", "beta2"):
             if not 0.0 <= getattr(self, name) < 1.0:
                 raise ValueError(f"{name}={getattr(self, name)} must lie in [0, 1)")
@@ -161,3 +167,8 @@ class AdversarialTrainerConfig:
         if self.num_threads is not None and self.num_threads < 1:
             raise ValueError(f"num_threads={self.num_threads} must be >= 1 or None")
         resolve_device(self.device)
+
+    @property
+    def discriminator_lr(self) -> float:
+        """D's learning rate: ``lr_discriminator``, or ``lr`` when that is ``None``."""
+        return self.lr if self.lr_discriminator is None else self.lr_discriminator

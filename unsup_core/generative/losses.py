@@ -9,7 +9,7 @@ from __future__ import annotations
 import torch.nn.functional as F
 from torch import Tensor
 
-from ..data.config import check_choice
+from ..validation import check_choice
 from .config import GENERATOR_LOSSES
 
 

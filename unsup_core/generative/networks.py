@@ -10,6 +10,7 @@ from torch import Tensor, nn
 
 from ..autoencoders.layers import activation as make_activation
 from ..training.runtime import seeded
+from ..validation import require_data
 from .config import DiscriminatorConfig, GeneratorConfig
 
 LEAKY_SLOPE = 0.2  # the usual GAN slope (torch's default is 0.01)
@@ -34,6 +35,7 @@ class Generator(nn.Module):
 
     def __init__(self, config: GeneratorConfig) -> None:
         super().__init__()
+        require_data(config, type(self).__name__)
         self.config = config
         with seeded(config.seed):
             self.net = self._conv() if config.kind == "conv" else self._mlp()
@@ -99,6 +101,7 @@ class Discriminator(nn.Module):
 
     def __init__(self, config: DiscriminatorConfig) -> None:
         super().__init__()
+        require_data(config, type(self).__name__)
         self.config = config
         with seeded(config.seed):
             self.features, width = self._conv() if config.kind == "conv" else self._mlp()

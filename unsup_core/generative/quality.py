@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ..autoencoders.layers import apply_array
+from ..arrays import apply_array
 from ..distillation.models import MLPClassifier, MLPClassifierConfig
 from ..training import Trainer, TrainerConfig
 

@@ -146,8 +146,8 @@ class AdversarialTrainer:
             x = x.to(device)
             online = copy.deepcopy(generator) if cfg.ema_decay is not None else generator
             betas = (cfg.beta1, cfg.beta2)
-            opt_g = torch.optim.Adam(online.parameters(), lr=cfg.lr_g, betas=betas)
-            opt_d = torch.optim.Adam(discriminator.parameters(), lr=cfg.lr_d, betas=betas)
+            opt_g = torch.optim.Adam(online.parameters(), lr=cfg.lr, betas=betas)
+            opt_d = torch.optim.Adam(discriminator.parameters(), lr=cfg.discriminator_lr, betas=betas)
             schedules = [torch.optim.lr_scheduler.LambdaLR(opt, self._decay) for opt in (opt_g, opt_d)]
             for callback in self.callbacks:
                 callback.on_fit_start(generator)

@@ -17,13 +17,15 @@ from .masked import MaskedFeatureConfig, MaskedFeatureModel, masked_mse, sample_
 from .patches import (NEIGHBOUR_OFFSETS, PatchGrid, PatchPairs, extract_patches, grid_cells,
                       sample_patch_pairs)
 from .position import PatchImageEncoder, PatchPositionConfig, PatchPositionModel
-from .pretext import PRETEXTS, PretextChoice, build_pretext_model, pretext_for_data
+from .pretext import (PRETEXTS, PretextResult, PretextTrainingConfig, pretext_model,
+                      train_pretext)
 
 __all__ = [
     "AugmentConfig", "ContrastiveConfig", "ContrastiveModel", "ConvEncoder", "MLPEncoder",
     "MaskedFeatureConfig", "MaskedFeatureModel", "NEIGHBOUR_OFFSETS", "NTXentLoss", "PRETEXTS",
-    "PatchGrid", "PatchImageEncoder", "PretextChoice", "pretext_for_data", "PatchPairs", "PatchPositionConfig", "PatchPositionModel",
-    "augment_images", "build_pretext_model", "extract_patches", "grid_cells", "masked_mse",
+    "PatchGrid", "PatchImageEncoder", "PatchPairs", "PatchPositionConfig", "PatchPositionModel",
+    "PretextResult", "PretextTrainingConfig", "augment_images", "extract_patches", "grid_cells",
+    "masked_mse", "pretext_model", "train_pretext",
     "nt_xent", "pixel_noise", "random_affine", "random_erasing", "sample_feature_mask",
     "sample_patch_pairs",
 ]

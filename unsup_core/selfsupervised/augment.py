@@ -5,23 +5,34 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Literal
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from ..data.config import check_choice
+from ..validation import check_choice, choices
 
-PADDINGS = ("zeros", "border")
+Padding = Literal["zeros", "border"]
+PADDINGS = choices(Padding)
 
 
 @dataclass(frozen=True)
 class AugmentConfig:
-    """Random affine map (shift up to +-``max_shift`` pixels per axis, rotation up to
-    +-``max_rotation`` degrees, scale in [``min_scale``, ``max_scale``]; pixels from outside the
-    image are 0 (``padding="zeros"``) or the edge value (``"border"``)), Gaussian pixel noise of
-    std ``noise_std``, and with probability ``erase_prob`` a random rectangle of sides
-    1..``erase_size`` set to 0 (random erasing). Defaults suit 8x8 digits scaled to [0, 1]."""
+    """A random affine map, Gaussian pixel noise and random erasing of each image. Defaults
+    suit 8x8 digits scaled to [0, 1].
+
+    Parameters
+    ----------
+    max_shift : shift up to +-max_shift pixels per axis.
+    max_rotation : rotation up to +-max_rotation degrees.
+    min_scale : smallest scale factor.
+    max_scale : largest scale factor.
+    noise_std : standard deviation of the Gaussian pixel noise.
+    erase_prob : probability of setting a random rectangle to 0 (random erasing).
+    erase_size : largest side of the erased rectangle.
+    padding : pixels from outside the image: "zeros" or the "border" value.
+    """
 
     max_shift: float = 1.0
     max_rotation: float = 10.0
@@ -30,7 +41,7 @@ class AugmentConfig:
     noise_std: float = 0.05
     erase_prob: float = 0.25
     erase_size: int = 3
-    padding: str = "zeros"
+    padding: Padding = "zeros"
 
     def __post_init__(self) -> None:
         check_choice("padding", self.padding, PADDINGS)

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ..autoencoders.layers import ACTIVATIONS, mlp
-from ..data.config import check_choice
+from ..autoencoders.layers import Activation, check_activation, mlp
+from ..validation import check_choice, data_field, require_data
 from ..training.runtime import seeded
 from .augment import AugmentConfig, augment_images
-from .encoders import ENCODERS, build_encoder, channel_first, eval_generator
+from .encoders import Encoder, ENCODERS, build_encoder, channel_first, eval_generator
 
 
 def nt_xent(z1: Tensor, z2: Tensor, temperature: float) -> Tensor:
@@ -54,13 +53,26 @@ class NTXentLoss(nn.Module):
 
 @dataclass(frozen=True)
 class ContrastiveConfig:
-    """Encoder of flattened images of ``image_shape`` ((H, W) or (C, H, W)): ``"mlp"`` with
-    widths ``hidden`` or ``"cnn"`` with filters ``conv_channels``, to ``code_dim``; projection
-    head ``code_dim -> *projection_hidden -> projection_dim``; NT-Xent at ``temperature``;
-    views drawn with ``augment`` (an :class:`AugmentConfig`, or its dict from a checkpoint)."""
+    """Encoder of flattened images to ``code_dim``; projection head ``code_dim ->
+    *projection_hidden -> projection_dim``; NT-Xent at ``temperature`` between two views.
 
-    image_shape: tuple[int, ...]
-    encoder: str = "cnn"
+    Parameters
+    ----------
+    image_shape : (H, W) or (C, H, W) of the flattened images (set from the data).
+    encoder : "mlp" (widths ``hidden``) or "cnn" (filters ``conv_channels``).
+    hidden : widths of the MLP encoder.
+    conv_channels : filters of the CNN encoder's layers.
+    code_dim : width of the codes used downstream.
+    projection_hidden : hidden widths of the projection head (discarded after training).
+    projection_dim : width of the projections the loss compares.
+    temperature : NT-Xent temperature tau > 0.
+    augment : how the two random views of an image are drawn.
+    activation : activation of encoder and projection head.
+    seed : seed of the initialisation (and of the evaluation views).
+    """
+
+    image_shape: tuple[int, ...] | None = data_field()
+    encoder: Encoder = "cnn"
     hidden: tuple[int, ...] = (256,)
     conv_channels: tuple[int, ...] = (32, 64)
     code_dim: int = 128
@@ -68,14 +80,13 @@ class ContrastiveConfig:
     projection_dim: int = 64
     temperature: float = 0.5
     augment: AugmentConfig = field(default_factory=AugmentConfig)
-    activation: str = "relu"
+    activation: Activation = "relu"
     seed: int = 0
 
     def __post_init__(self) -> None:
-        channel_first(self.image_shape)  # (H, W) or (C, H, W) of positive ints
-        object.__setattr__(self, "image_shape", tuple(int(s) for s in self.image_shape))
-        if isinstance(self.augment, Mapping):
-            object.__setattr__(self, "augment", AugmentConfig(**self.augment))
+        if self.image_shape is not None:
+            channel_first(self.image_shape)  # (H, W) or (C, H, W) of positive ints
+            object.__setattr__(self, "image_shape", tuple(int(s) for s in self.image_shape))
         if not isinstance(self.augment, AugmentConfig):
             raise TypeError(f"augment must be an AugmentConfig, got {type(self.augment).__name__}")
         for name in ("hidden", "conv_channels", "projection_hidden"):
@@ -85,7 +96,7 @@ class ContrastiveConfig:
         if not self.conv_channels:
             raise ValueError("conv_channels=(): the cnn encoder needs at least one layer")
         check_choice("encoder", self.encoder, ENCODERS)
-        check_choice("activation", self.activation, tuple(sorted(ACTIVATIONS)))
+        check_activation("activation", self.activation)
         for name in ("code_dim", "projection_dim"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name}={getattr(self, name)} must be >= 1")
@@ -111,6 +122,7 @@ class ContrastiveModel(nn.Module):
 
     def __init__(self, config: ContrastiveConfig) -> None:
         super().__init__()
+        require_data(config, type(self).__name__)
         self.config = config
         with seeded(config.seed):
             self.encoder = build_encoder(config.encoder, config.image_shape, config.hidden,

@@ -4,13 +4,16 @@ fixed random draws used in evaluation mode."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Literal
 
 import torch
 from torch import Tensor, nn
 
 from ..autoencoders.layers import activation, mlp
+from ..validation import choices
 
-ENCODERS = ("mlp", "cnn")
+Encoder = Literal["mlp", "cnn"]
+ENCODERS = choices(Encoder)
 
 
 class MLPEncoder(nn.Module):

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 import torch
 from torch import Tensor, nn
 
-from ..autoencoders.layers import ACTIVATIONS, mlp
-from ..data.config import check_choice
+from ..autoencoders.layers import Activation, check_activation, mlp
+from ..validation import check_choice, choices, data_field, require_data
 from ..training.runtime import seeded
 from .encoders import MLPEncoder, eval_generator
 
-MASK_TOKENS = ("zero", "learned")
+MaskToken = Literal["zero", "learned"]
+MASK_TOKENS = choices(MaskToken)
 
 
 def sample_feature_mask(shape: torch.Size | tuple[int, ...], mask_prob: float,
@@ -36,16 +38,27 @@ def masked_mse(x_hat: Tensor, x: Tensor, mask: Tensor) -> Tensor:
 @dataclass(frozen=True)
 class MaskedFeatureConfig:
     """Encoder ``in_features -> *hidden -> code_dim``, decoder ``code_dim -> *decoder_hidden ->
-    in_features``; each feature masked with probability ``mask_prob`` in (0, 1) and replaced by 0
-    (``mask_token="zero"``) or a learned per-feature value (``"learned"``)."""
+    in_features``; each feature masked with probability ``mask_prob`` and replaced by a token.
 
-    in_features: int
+    Parameters
+    ----------
+    in_features : input width (set from the data).
+    hidden : widths of the encoder's hidden layers.
+    code_dim : width of the code.
+    decoder_hidden : widths of the decoder's hidden layers.
+    mask_prob : probability in (0, 1) that a feature is masked.
+    mask_token : what a masked feature becomes: "zero" or a "learned" per-feature value.
+    activation : activation of encoder and decoder.
+    seed : seed of the initialisation (and of the evaluation masks).
+    """
+
+    in_features: int | None = data_field()
     hidden: tuple[int, ...] = (128,)
     code_dim: int = 32
     decoder_hidden: tuple[int, ...] = (128,)
     mask_prob: float = 0.3
-    mask_token: str = "learned"
-    activation: str = "relu"
+    mask_token: MaskToken = "learned"
+    activation: Activation = "relu"
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -53,14 +66,14 @@ class MaskedFeatureConfig:
             object.__setattr__(self, name, tuple(int(w) for w in getattr(self, name)))
             if any(w < 1 for w in getattr(self, name)):
                 raise ValueError(f"{name}={getattr(self, name)}: every width must be >= 1")
-        if self.in_features < 1:
+        if self.in_features is not None and self.in_features < 1:
             raise ValueError(f"in_features={self.in_features} must be >= 1")
         if self.code_dim < 1:
             raise ValueError(f"code_dim={self.code_dim} must be >= 1")
         if not 0 < self.mask_prob < 1:
             raise ValueError(f"mask_prob={self.mask_prob} must lie in (0, 1)")
         check_choice("mask_token", self.mask_token, MASK_TOKENS)
-        check_choice("activation", self.activation, tuple(sorted(ACTIVATIONS)))
+        check_activation("activation", self.activation)
 
 
 class MaskedFeatureModel(nn.Module):
@@ -81,6 +94,7 @@ class MaskedFeatureModel(nn.Module):
 
     def __init__(self, config: MaskedFeatureConfig) -> None:
         super().__init__()
+        require_data(config, type(self).__name__)
         self.config = config
         with seeded(config.seed):
             self.encoder = MLPEncoder(config.in_features, config.hidden, config.code_dim,

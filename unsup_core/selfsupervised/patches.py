@@ -30,6 +30,17 @@ NEIGHBOUR_CELLS = (0, 1, 2, 3, 5, 6, 7, 8)  # grid cell (row-major, 0..8) of pos
 NEIGHBOUR_OFFSETS = tuple((cell // 3 - 1, cell % 3 - 1) for cell in NEIGHBOUR_CELLS)
 
 
+def check_patch_settings(patch_size: int, gap: int, jitter: int, upsample: int) -> None:
+    """Integers in range, and a jitter that can never make two neighbouring patches touch."""
+    for name, value, low in (("patch_size", patch_size, 1), ("gap", gap, 0),
+                             ("jitter", jitter, 0), ("upsample", upsample, 1)):
+        if not isinstance(value, Integral) or isinstance(value, bool) or value < low:
+            raise ValueError(f"{name}={value!r} must be an int >= {low}")
+    if jitter > 0 and 2 * jitter >= gap:
+        raise ValueError(f"jitter={jitter} with gap={gap}: neighbouring patches could touch; "
+                         f"jitter must be 0 or < gap / 2 = {gap / 2}")
+
+
 @dataclass(frozen=True)
 class PatchGrid:
     """A 3x3 grid of ``patch_size`` x ``patch_size`` patches with ``gap`` pixels between them,
@@ -52,14 +63,9 @@ class PatchGrid:
     def __post_init__(self) -> None:
         object.__setattr__(self, "image_shape", tuple(int(s) for s in self.image_shape))
         channel_first(self.image_shape)
-        for name, low in (("patch_size", 1), ("gap", 0), ("jitter", 0), ("upsample", 1)):
-            value = getattr(self, name)
-            if not isinstance(value, Integral) or isinstance(value, bool) or value < low:
-                raise ValueError(f"{name}={value!r} must be an int >= {low}")
-            object.__setattr__(self, name, int(value))
-        if self.jitter > 0 and 2 * self.jitter >= self.gap:
-            raise ValueError(f"jitter={self.jitter} with gap={self.gap}: neighbouring patches "
-                             f"could touch; jitter must be 0 or < gap / 2 = {self.gap / 2}")
+        check_patch_settings(self.patch_size, self.gap, self.jitter, self.upsample)
+        for name in ("patch_size", "gap", "jitter", "upsample"):
+            object.__setattr__(self, name, int(getattr(self, name)))
         need = 3 * self.patch_size + 2 * self.gap
         _, height, width = self.shape
         for axis, side in (("height", height), ("width", width)):

@@ -3,20 +3,22 @@ encoder it yields."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Literal
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ..autoencoders.layers import ACTIVATIONS, mlp
-from ..data.config import check_choice
+from ..autoencoders.layers import Activation, check_activation, mlp
+from ..validation import check_choice, choices, data_field, require_data
 from ..training.runtime import seeded
-from .encoders import ENCODERS, build_encoder, eval_generator
-from .patches import N_POSITIONS, PatchGrid, dense_patches, grid_cells, sample_patch_pairs
+from .encoders import ENCODERS, Encoder, build_encoder, eval_generator
+from .patches import (N_POSITIONS, PatchGrid, check_patch_settings, dense_patches, grid_cells,
+                      sample_patch_pairs)
 
-IMAGE_CODES = ("grid", "dense")
+ImageCode = Literal["grid", "dense"]
+IMAGE_CODES = choices(ImageCode)
 
 
 def _check_widths(name: str, widths: tuple[int, ...], allow_empty: bool = True) -> None:
@@ -28,36 +30,52 @@ def _check_widths(name: str, widths: tuple[int, ...], allow_empty: bool = True) 
 @dataclass(frozen=True)
 class PatchPositionConfig:
     """Patch encoder (``encoder="mlp"`` with widths ``hidden`` or ``"cnn"`` with filters
-    ``conv_channels``) to ``embed_dim``; a head ``2 * embed_dim -> *head_hidden -> 8``.
+    ``conv_channels``) to ``embed_dim``; a head ``2 * embed_dim -> *head_hidden -> 8``. The
+    image shape, patches, gap, jitter and upsampling make its :attr:`grid` (a :class:`PatchGrid`).
 
-    ``grid`` (a :class:`PatchGrid`, or its dict as stored in a checkpoint) fixes the image shape,
-    patches, gap, jitter and upsampling. ``pairs_per_image`` distinct neighbours (1..8) of every
-    image make pretext examples in each step. ``image_code`` is how :attr:`encoder` codes a whole
-    image: ``"grid"`` embeds the 9 grid cells, ``"dense"`` embeds every patch (stride 1) and
-    average-pools the embeddings over 3x3 regions; either gives 9 * embed_dim features. On
-    digits ``"dense"`` probes about 12 points better than ``"grid"``, which never sees the gaps.
+    Parameters
+    ----------
+    image_shape : (H, W) or (C, H, W) of the flattened images (set from the data).
+    patch_size : side p of the square patches (2x2 with 1-pixel gaps fill 8x8 digits exactly).
+    gap : pixels between neighbouring patches of the 3x3 grid.
+    jitter : random shift of every patch, up to +-jitter pixels per axis (< gap / 2).
+    upsample : nearest-neighbour upsampling of the images before cutting patches.
+    encoder : the patch encoder, "mlp" or "cnn".
+    hidden : widths of the MLP patch encoder.
+    conv_channels : filters of the CNN patch encoder.
+    embed_dim : width of a patch's embedding.
+    head_hidden : hidden widths of the position head.
+    activation : activation of encoder and head.
+    pairs_per_image : distinct neighbours (1..8) of every image per step.
+    image_code : how :attr:`encoder` codes a whole image: "grid" embeds the 9 grid cells,
+        "dense" embeds every patch (stride 1) and average-pools over 3x3 regions; either gives
+        9 * embed_dim features (on digits "dense" probes about 12 points better).
+    seed : seed of the initialisation (and of the evaluation pairs).
     """
 
-    grid: PatchGrid
-    encoder: str = "mlp"
+    image_shape: tuple[int, ...] | None = data_field()
+    patch_size: int = 2
+    gap: int = 1
+    jitter: int = 0
+    upsample: int = 1
+    encoder: Encoder = "mlp"
     hidden: tuple[int, ...] = (64,)
     conv_channels: tuple[int, ...] = (16, 32)
     embed_dim: int = 32
     head_hidden: tuple[int, ...] = (64,)
-    activation: str = "relu"
+    activation: Activation = "relu"
     pairs_per_image: int = 8
-    image_code: str = "dense"
+    image_code: ImageCode = "dense"
     seed: int = 0
 
     def __post_init__(self) -> None:
-        if isinstance(self.grid, Mapping):
-            object.__setattr__(self, "grid", PatchGrid(**self.grid))
-        if not isinstance(self.grid, PatchGrid):
-            raise TypeError(f"grid must be a PatchGrid, got {type(self.grid).__name__}")
+        check_patch_settings(self.patch_size, self.gap, self.jitter, self.upsample)
+        if self.image_shape is not None:
+            object.__setattr__(self, "image_shape", self.grid.image_shape)
         for name in ("hidden", "conv_channels", "head_hidden"):
             object.__setattr__(self, name, tuple(int(w) for w in getattr(self, name)))
         check_choice("encoder", self.encoder, ENCODERS)
-        check_choice("activation", self.activation, tuple(sorted(ACTIVATIONS)))
+        check_activation("activation", self.activation)
         check_choice("image_code", self.image_code, IMAGE_CODES)
         _check_widths("hidden", self.hidden)
         _check_widths("conv_channels", self.conv_channels, allow_empty=False)
@@ -67,6 +85,12 @@ class PatchPositionConfig:
         if not 1 <= self.pairs_per_image <= N_POSITIONS:
             raise ValueError(f"pairs_per_image={self.pairs_per_image} must lie in "
                              f"[1, {N_POSITIONS}]")
+
+    @property
+    def grid(self) -> PatchGrid:
+        """The 3x3 patch grid on images of ``image_shape`` (which must be set)."""
+        require_data(self, "PatchPositionConfig.grid")
+        return PatchGrid(self.image_shape, self.patch_size, self.gap, self.jitter, self.upsample)
 
 
 class PatchImageEncoder(nn.Module):
@@ -118,6 +142,7 @@ class PatchPositionModel(nn.Module):
 
     def __init__(self, config: PatchPositionConfig) -> None:
         super().__init__()
+        require_data(config, type(self).__name__)
         self.config = config
         grid = config.grid
         patch_shape = (grid.shape[0], grid.patch_size, grid.patch_size)

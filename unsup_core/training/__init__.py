@@ -1,11 +1,12 @@
 """The shared training core: one trainer, its config, callbacks and scoped torch settings."""
 
-from .callbacks import Callback, EpochLog, TrainingHistory
+from .callbacks import Callback, EpochLog, StageCallbacks, TrainingHistory, no_callbacks
 from .config import TrainerConfig, resolve_device
 from .runtime import seeded, torch_threads
 from .trainer import Trainer, TrainingDiverged, as_tensors, evaluate
 
 __all__ = [
-    "Callback", "EpochLog", "Trainer", "TrainerConfig", "TrainingDiverged", "TrainingHistory",
-    "as_tensors", "evaluate", "resolve_device", "seeded", "torch_threads",
+    "Callback", "EpochLog", "StageCallbacks", "Trainer", "TrainerConfig", "TrainingDiverged",
+    "TrainingHistory", "as_tensors", "evaluate", "no_callbacks", "resolve_device", "seeded",
+    "torch_threads",
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import torch
@@ -56,3 +57,13 @@ class Callback:
 
     def on_fit_end(self, history: TrainingHistory) -> None:
         """Called once at the end, also when training failed (``history.completed`` is False)."""
+
+
+StageCallbacks = Callable[[str], Sequence[Callback]]
+"""Callbacks for each training stage of a recipe: ``stage`` is ``""`` for a single training run,
+else a prefix such as ``"layer1/"``, ``"finetune/"`` or ``"separate/"``."""
+
+
+def no_callbacks(stage: str) -> Sequence[Callback]:
+    """The default :data:`StageCallbacks`: none for any stage."""
+    return ()

@@ -3,34 +3,55 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Literal
 
 import torch
 
-from ..data.config import check_choice
+from ..validation import check_choice, choices
 
-OPTIMIZERS = ("adam", "adamw", "sgd")
-LR_SCHEDULES = ("constant", "cosine")
+Optimizer = Literal["adam", "adamw", "sgd"]
+LrSchedule = Literal["constant", "cosine"]
+OPTIMIZERS, LR_SCHEDULES = choices(Optimizer), choices(LrSchedule)
+DEFAULT_EPOCHS = 20  # when neither epochs nor steps is set
 
 
 @dataclass(frozen=True)
 class TrainerConfig:
     """How to train: the same knobs for every neural model of the library.
 
-    ``num_threads`` is set for the duration of ``fit`` (and restored after): tiny models run
-    fastest on one thread (see ``benchmarks/trainer.py``); ``None`` leaves torch's setting.
-    ``early_stopping_patience`` counts epochs without a ``min_delta`` improvement of the
-    validation loss; the best weights are restored when ``restore_best`` is set.
+    Parameters
+    ----------
+    epochs : passes over the training data (``None``: 20, unless ``steps`` is set).
+    steps : a budget of optimiser steps instead of epochs, so that training sets of different
+        sizes (label budgets, say) get the same amount of training; rounded up to whole epochs
+        of ``ceil(n / batch_size)`` steps. Excludes ``epochs`` and early stopping.
+    batch_size : objects per optimiser step.
+    optimizer : "adam", "adamw" or "sgd".
+    lr : learning rate (of the first parameter group).
+    weight_decay : L2 penalty (decoupled for adamw).
+    momentum : SGD momentum.
+    lr_schedule : "constant" or "cosine" (annealed to 0 over the epochs).
+    grad_clip_norm : clip the gradient's global norm to this (``None``: no clipping).
+    early_stopping_patience : stop after this many epochs without a ``min_delta`` improvement
+        of the validation loss (``None``: never); needs validation data.
+    min_delta : smallest validation-loss decrease that counts as an improvement.
+    restore_best : restore the weights of the best validation epoch at the end.
+    eval_batch_size : objects per batch when evaluating.
+    seed : seed of shuffling, dropout and noise during training.
+    device : torch device ("cpu", "cuda", "cuda:0", "mps").
+    num_threads : torch threads during ``fit`` (restored after); tiny models run fastest on
+        one (``benchmarks/trainer.py``); ``None`` leaves torch's setting.
     """
 
-    epochs: int = 20
+    epochs: int | None = None
+    steps: int | None = None
     batch_size: int = 64
-    optimizer: Literal["adam", "adamw", "sgd"] = "adam"
+    optimizer: Optimizer = "adam"
     lr: float = 1e-3
     weight_decay: float = 0.0
     momentum: float = 0.9
-    lr_schedule: Literal["constant", "cosine"] = "constant"
+    lr_schedule: LrSchedule = "constant"
     grad_clip_norm: float | None = None
     early_stopping_patience: int | None = None
     min_delta: float = 0.0
@@ -43,11 +64,21 @@ class TrainerConfig:
     def __post_init__(self) -> None:
         check_choice("optimizer", self.optimizer, OPTIMIZERS)
         check_choice("lr_schedule", self.lr_schedule, LR_SCHEDULES)
-        positive = {"epochs": self.epochs, "batch_size": self.batch_size, "lr": self.lr,
+        positive = {"batch_size": self.batch_size, "lr": self.lr,
                     "eval_batch_size": self.eval_batch_size}
+        for name in ("epochs", "steps"):
+            if getattr(self, name) is not None:
+                positive[name] = getattr(self, name)
         for name, value in positive.items():
             if not value > 0:
                 raise ValueError(f"{name}={value} must be > 0")
+        if self.steps is not None and self.epochs is not None:
+            raise ValueError(f"epochs={self.epochs} and steps={self.steps}: set one budget, "
+                             "not both (epochs=None to train for a number of steps)")
+        if self.steps is not None and self.early_stopping_patience is not None:
+            raise ValueError(f"early_stopping_patience={self.early_stopping_patience} with "
+                             f"steps={self.steps}: a step budget always runs to the end; use "
+                             "epochs to stop early")
         if self.weight_decay < 0:
             raise ValueError(f"weight_decay={self.weight_decay} must be >= 0")
         if not 0 <= self.momentum < 1:
@@ -61,11 +92,12 @@ class TrainerConfig:
             raise ValueError(f"num_threads={self.num_threads} must be >= 1 or None")
         resolve_device(self.device)
 
-    def for_steps(self, steps: int, n_rows: int) -> "TrainerConfig":
-        """This config with as many epochs as ``steps`` optimiser steps take on ``n_rows``
-        objects, so that label budgets of different sizes get the same amount of training."""
-        batches = math.ceil(n_rows / self.batch_size)
-        return replace(self, epochs=max(1, math.ceil(steps / batches)))
+    def epochs_for(self, n_rows: int) -> int:
+        """Epochs over ``n_rows`` objects: ``epochs``, or as many whole epochs as ``steps``
+        optimiser steps take (at least one)."""
+        if self.steps is None:
+            return self.epochs if self.epochs is not None else DEFAULT_EPOCHS
+        return max(1, math.ceil(self.steps / math.ceil(n_rows / self.batch_size)))
 
 
 def resolve_device(name: str) -> torch.device:

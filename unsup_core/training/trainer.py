@@ -133,12 +133,13 @@ class Trainer:
             train_t = as_tensors(train, device)
             val_t = as_tensors(val, device) if val is not None else None
             optimizer = self._optimizer(model, param_groups)
-            schedule = (torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=cfg.epochs)
+            epochs = cfg.epochs_for(next(iter(train_t.values())).shape[0])
+            schedule = (torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=epochs)
                         if cfg.lr_schedule == "cosine" else None)
             for callback in self.callbacks:
                 callback.on_fit_start(model)
             try:
-                self._run_epochs(model, optimizer, schedule, train_t, val_t, history)
+                self._run_epochs(model, optimizer, schedule, train_t, val_t, history, epochs)
                 history.completed = True
             finally:
                 for callback in self.callbacks:
@@ -160,12 +161,12 @@ class Trainer:
 
     def _run_epochs(self, model: nn.Module, optimizer: torch.optim.Optimizer, schedule,
                     train: dict[str, Tensor], val: dict[str, Tensor] | None,
-                    history: TrainingHistory) -> None:
+                    history: TrainingHistory, epochs: int) -> None:
         cfg = self.config
         start = time.perf_counter()
         best_state, stale = None, 0
         shuffle = torch.Generator().manual_seed(cfg.seed)
-        for epoch in range(1, cfg.epochs + 1):
+        for epoch in range(1, epochs + 1):
             tic = time.perf_counter()
             lr = optimizer.param_groups[0]["lr"]
             train_terms = self._train_epoch(model, optimizer, train, epoch, shuffle)

@@ -7,7 +7,8 @@ import pytest
 import torch
 from contract import check_bad_config, check_contract
 
-from unsup_core.autoencoders import Autoencoder, AutoencoderConfig, apply_array
+from unsup_core.arrays import apply_array
+from unsup_core.autoencoders import Autoencoder, AutoencoderConfig
 from unsup_core.autoencoders.sparse import SparseAutoencoder, SparseAutoencoderConfig, kl_sparsity
 from unsup_core.evaluation import near_zero_fraction
 from unsup_core.training import Trainer, TrainerConfig

@@ -165,7 +165,7 @@ def test_training_moves_the_samples_towards_the_data(unit_blobs):
     X, _ = unit_blobs
     G, D = pair()
     before = frechet_distance(X, G.sample(400, torch.Generator().manual_seed(0)).numpy())
-    AdversarialTrainer(AdversarialTrainerConfig(epochs=40, batch_size=32, lr_g=2e-3, lr_d=2e-3)).fit(G, D, X)
+    AdversarialTrainer(AdversarialTrainerConfig(epochs=40, batch_size=32, lr=2e-3)).fit(G, D, X)
     after = frechet_distance(X, G.sample(400, torch.Generator().manual_seed(0)).numpy())
     assert after < 0.5 * before
 
@@ -225,7 +225,8 @@ def test_trainer_rejects_mismatched_widths_and_too_many_d_steps(unit_blobs):
     (lambda: DiscriminatorConfig(64, hidden=(8, 0)), r"hidden=\(8, 0\): every width must be >= 1"),
     (lambda: AdversarialTrainerConfig(generator_loss="wgan"), "generator_loss='wgan' is not one of"),
     (lambda: AdversarialTrainerConfig(d_steps=0), "d_steps=0 must be > 0"),
-    (lambda: AdversarialTrainerConfig(lr_g=0.0), "lr_g=0.0 must be > 0"),
+    (lambda: AdversarialTrainerConfig(lr=0.0), "lr=0.0 must be > 0"),
+    (lambda: AdversarialTrainerConfig(lr_discriminator=-1.0), "lr_discriminator=-1.0 must be > 0"),
     (lambda: AdversarialTrainerConfig(beta1=1.0), r"beta1=1.0 must lie in \[0, 1\)"),
     (lambda: AdversarialTrainerConfig(label_smoothing=0.5), r"label_smoothing=0.5 must lie in \[0, 0.5\)"),
     (lambda: AdversarialTrainerConfig(ema_decay=1.0), r"ema_decay=1.0 must lie in \(0, 1\) or be None"),
@@ -317,7 +318,7 @@ def test_plots_draw_sample_grids_history_and_class_shares(unit_blobs):
 def test_linear_schedule_decays_both_rates_and_recalibration_fits_the_averaged_weights(unit_blobs):
     X, _ = unit_blobs
     G, D = pair(batch_norm=True)
-    history = AdversarialTrainer(AdversarialTrainerConfig(epochs=4, lr_d=1e-3, lr_schedule="linear",
+    history = AdversarialTrainer(AdversarialTrainerConfig(epochs=4, lr_discriminator=1e-3, lr_schedule="linear",
                                                           ema_decay=0.9)).fit(G, D, X)
     assert [log.lr for log in history.epochs] == pytest.approx([1e-3, 7.5e-4, 5e-4, 2.5e-4])
     norm = G.net[1]

@@ -9,17 +9,25 @@ import numpy as np
 import pytest
 import torch
 
-from unsup_core.codes import encoder_codes
+from unsup_core.arrays import encoder_codes
 from unsup_core.data.prepare import Split
-from unsup_core.pseudo_labels import (PseudoLabelConfig, fit_classifier,
-                                      select_pseudo_labels, self_train, spread_labels)
 from unsup_core.selfsupervised import AugmentConfig
-from unsup_core.stacked import (EncoderClassifier, StackedAutoencoderConfig,
-                                greedy_layerwise_pretrain)
+from unsup_core.stacked import StackedAutoencoderConfig, greedy_layerwise_pretrain
 from unsup_core.training import Trainer, TrainerConfig
-from unsup_core.transfer import fit_target
+from unsup_core.transfer import (EncoderClassifier, PseudoLabelConfig, TransferConfig,
+                                 fit_classifier, fit_target, select_pseudo_labels, self_train,
+                                 spread_labels)
 
 FAST = TrainerConfig(epochs=1, batch_size=32, lr=1e-2)
+
+
+def steps(n: int) -> TrainerConfig:
+    """FAST with a budget of n optimiser steps."""
+    return replace(FAST, epochs=None, steps=n)
+
+
+def transfer(n: int, **pseudo_label) -> TransferConfig:
+    return TransferConfig(trainer=steps(n), pseudo_label=PseudoLabelConfig(**pseudo_label))
 
 
 @pytest.fixture(scope="module")
@@ -80,9 +88,9 @@ def test_the_hidden_labels_are_never_read(prepared_digits, encoder):
     scrambled = replace(data, train=replace(data.train, y=hidden_y),
                         test=replace(data.test, y=rng.permutation(data.test.y)))
     assert isinstance(scrambled.train, Split)
-    config = PseudoLabelConfig(rounds=2, threshold=0.5)
-    models = [fit_target(copy.deepcopy(encoder), "pseudo_label", d, labelled, FAST,
-                         target_steps=20, pseudo_label=config)[0] for d in (data, scrambled)]
+    config = transfer(20, rounds=2, threshold=0.5)
+    models = [fit_target(copy.deepcopy(encoder), "pseudo_label", d, labelled, config)[0]
+              for d in (data, scrambled)]
     for a, b in zip(models[0].state_dict().values(), models[1].state_dict().values()):
         torch.testing.assert_close(a, b, rtol=0, atol=0)
 
@@ -93,9 +101,9 @@ def test_self_training_is_seeded_and_reports_its_rounds(prepared_digits, encoder
     pool = np.setdiff1d(np.arange(len(data.train)), labelled)[:300]
     args = (data.train.X[labelled], data.train.y[labelled], data.train.X[pool], data.n_classes)
     config = PseudoLabelConfig(rounds=2, threshold=0.12, teacher="head", curriculum=True)
-    first, history = self_train(encoder, *args, FAST, config, target_steps=20)
-    second, _ = self_train(encoder, *args, FAST, config, target_steps=20)
-    other, _ = self_train(encoder, *args, replace(FAST, seed=1), config, target_steps=20)
+    first, history = self_train(encoder, *args, steps(20), config)
+    second, _ = self_train(encoder, *args, steps(20), config)
+    other, _ = self_train(encoder, *args, replace(steps(20), seed=1), config)
     assert all(torch.equal(a, b) for a, b in zip(first.parameters(), second.parameters()))
     assert any(not torch.equal(a, b) for a, b in zip(first.parameters(), other.parameters()))
     assert [h["round"] for h in history] == [1, 2]
@@ -116,8 +124,8 @@ def test_a_frozen_head_trained_on_codes_equals_training_through_the_encoder(prep
     X, y = data.train.X[labelled], data.train.y[labelled]
     slow = EncoderClassifier(copy.deepcopy(encoder), data.n_classes, freeze_encoder=True,
                              seed=FAST.seed)
-    Trainer(replace(FAST.for_steps(30, len(y)))).fit(slow, {"x": X, "y": y})
-    fast = fit_classifier(encoder, "frozen", X, y, data.n_classes, FAST, target_steps=30,
+    Trainer(steps(30)).fit(slow, {"x": X, "y": y})
+    fast = fit_classifier(encoder, "frozen", X, y, data.n_classes, steps(30),
                           codes=encoder_codes(encoder, X))
     torch.testing.assert_close(fast.head.weight, slow.head.weight, rtol=1e-4, atol=1e-5)
     assert all(torch.equal(a, b) for a, b in zip(fast.encoder.parameters(), encoder.parameters()))
@@ -139,18 +147,17 @@ def pixel_encoder() -> torch.nn.Linear:
 def test_pseudo_labelling_beats_the_labels_alone_with_five_labels(prepared_digits):
     """On pixels: label spreading's pseudo-labels lift the frozen (logistic) student."""
     data = prepared_digits
-    config = PseudoLabelConfig(student_mode="frozen")
+    config = transfer(150, student_mode="frozen")
     scores = {"frozen": [], "pseudo_label": []}
     for seed in (0, 1):
         labelled = data.few_labels(5, seed=seed)
         for mode in scores:
-            scores[mode].append(fit_target(pixel_encoder(), mode, data, labelled, FAST,
-                                           target_steps=150, pseudo_label=config)[1])
+            scores[mode].append(fit_target(pixel_encoder(), mode, data, labelled, config)[1])
     assert np.mean(scores["pseudo_label"]) > np.mean(scores["frozen"]) + 0.03
 
 
 def test_augmented_student_sees_views_of_the_images(prepared_digits, encoder, monkeypatch):
-    import unsup_core.pseudo_labels as module
+    import unsup_core.transfer.classifier as module
 
     calls = []
     original = module.augment_images
@@ -165,11 +172,11 @@ def test_augmented_student_sees_views_of_the_images(prepared_digits, encoder, mo
     pool = np.setdiff1d(np.arange(len(data.train)), labelled)[:100]
     config = PseudoLabelConfig(threshold=0.0, augment=AugmentConfig())
     self_train(encoder, data.train.X[labelled], data.train.y[labelled], data.train.X[pool],
-               data.n_classes, FAST, config, target_steps=3, image_shape=(8, 8))
+               data.n_classes, steps(3), config, image_shape=(8, 8))
     assert calls and all(shape[1:] == (1, 8, 8) for shape in calls)
     with pytest.raises(ValueError, match="augment needs the image_shape"):
         self_train(encoder, data.train.X[labelled], data.train.y[labelled], data.train.X[pool],
-                   data.n_classes, FAST, config, target_steps=3)
+                   data.n_classes, steps(3), config)
 
 
 @pytest.mark.parametrize("kwargs, error, message", [

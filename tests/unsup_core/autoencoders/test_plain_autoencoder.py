@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from unsup_core.autoencoders import (Autoencoder, AutoencoderConfig, apply_array,
-                                     reconstruction_loss)
+from unsup_core.arrays import apply_array
+from unsup_core.autoencoders import Autoencoder, AutoencoderConfig, reconstruction_loss
 from unsup_core.serialization import load_checkpoint, save_checkpoint
 from unsup_core.training import Trainer, TrainerConfig, evaluate
 

@@ -19,67 +19,82 @@ from __future__ import annotations
 
 import copy
 import math
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Literal
 
 import numpy as np
 from torch import nn
 
-from .autoencoders.layers import apply_array
-from .data.config import check_choice
-from .data.prepare import PreparedData, Split, few_label_indices
-from .codes import encoder_codes
-from .pseudo_labels import PseudoLabelConfig, fit_classifier, self_train
-from .stacked import EncoderClassifier
-from .training import Trainer, TrainerConfig
+from ..arrays import accuracy, encoder_codes
+from ..data.prepare import PreparedData, Split, few_label_indices
+from ..training import Trainer, TrainerConfig
+from ..validation import check_choice, choices
+from .classifier import EncoderClassifier, fit_classifier
+from .pseudo_labels import PseudoLabelConfig, self_train
 
-TRANSFER_MODES = ("frozen", "finetune", "scratch", "pseudo_label")
+TransferMode = Literal["frozen", "finetune", "scratch", "pseudo_label"]
+TransferTask = Literal["same_classes", "class_split"]
+TRANSFER_MODES, TRANSFER_TASKS = choices(TransferMode), choices(TransferTask)
 ALL_LABELS = 0  # labels_per_class entry meaning "every training label"
 
 
 @dataclass(frozen=True)
 class TransferConfig:
-    """Which modes, which label budgets (0 = all labels), how many label draws per budget.
+    """Transfer of pretrained encoders to a target task with few labels.
 
-    ``target_steps`` sets the number of optimiser steps per fit whatever the label budget
-    (epochs = ceil(target_steps / batches per epoch)), so 1 and 100 labels per class get the
-    same amount of training. ``pseudo_label`` (a :class:`PseudoLabelConfig` or its dict) configures the
-    ``"pseudo_label"`` mode.
+    Parameters
+    ----------
+    modes : transfer modes, from "frozen", "finetune", "scratch", "pseudo_label".
+    labels_per_class : label budgets of the accuracy curve (0 = every training label).
+    draws : label draws per budget (one run with all labels).
+    encoder_lr_scale : encoder learning rate as a share of the head's when fine-tuning.
+    trainer : the fits' trainer; its ``steps`` budget gives every label budget the same
+        amount of training.
+    pseudo_label : settings of the "pseudo_label" mode.
+    task : "same_classes" (the data's classes) or "class_split" (only ``target_classes``).
+    target_classes : class codes of the target task of a class split.
+    supervised_base : class split: also transfer an encoder trained with the labels of the
+        other classes (the supervised base task).
+    base_steps : optimiser steps of the supervised base task.
+    model_labels_per_class : label budget of the classifiers handed on (one per encoder and
+        mode).
+    seed : seed of the label draws (draw d uses seed + d) and of the heads.
     """
 
-    modes: tuple[str, ...] = TRANSFER_MODES
+    modes: tuple[TransferMode, ...] = TRANSFER_MODES
     labels_per_class: tuple[int, ...] = (1, 5, 10, 20, ALL_LABELS)
     draws: int = 5
     encoder_lr_scale: float = 0.1
-    target_steps: int = 300
-    pseudo_label: PseudoLabelConfig = PseudoLabelConfig()
+    trainer: TrainerConfig = field(
+        default_factory=lambda: TrainerConfig(steps=300, batch_size=32, lr=1e-2))
+    pseudo_label: PseudoLabelConfig = field(default_factory=PseudoLabelConfig)
+    task: TransferTask = "same_classes"
+    target_classes: tuple[int, ...] = (5, 6, 7, 8, 9)
+    supervised_base: bool = True
+    base_steps: int = 1000
+    model_labels_per_class: int = 10
     seed: int = 0
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "modes", tuple(self.modes))
-        if isinstance(self.pseudo_label, Mapping):
-            object.__setattr__(self, "pseudo_label", PseudoLabelConfig(**self.pseudo_label))
-        if not isinstance(self.pseudo_label, PseudoLabelConfig):
-            raise TypeError(f"pseudo_label must be a PseudoLabelConfig, got "
-                            f"{type(self.pseudo_label).__name__}")
         object.__setattr__(self, "labels_per_class", tuple(int(k) for k in self.labels_per_class))
+        object.__setattr__(self, "target_classes", tuple(int(c) for c in self.target_classes))
+        for name, value, kind in (("trainer", self.trainer, TrainerConfig),
+                                  ("pseudo_label", self.pseudo_label, PseudoLabelConfig)):
+            if not isinstance(value, kind):
+                raise TypeError(f"{name} must be a {kind.__name__}, got {type(value).__name__}")
         for mode in self.modes:
             check_choice("mode", mode, TRANSFER_MODES)
+        check_choice("task", self.task, TRANSFER_TASKS)
         if any(k < 0 for k in self.labels_per_class):
             raise ValueError(f"labels_per_class={self.labels_per_class}: each must be >= 1, or 0 "
                              "for all labels")
-        if self.draws < 1 or self.target_steps < 1:
-            raise ValueError(f"draws={self.draws} and target_steps={self.target_steps} must be >= 1")
+        for name in ("draws", "base_steps", "model_labels_per_class"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name}={getattr(self, name)} must be >= 1")
         if not self.encoder_lr_scale > 0:
             raise ValueError(f"encoder_lr_scale={self.encoder_lr_scale} must be > 0")
-
-
-def untrained_like(model: nn.Module) -> nn.Module:
-    """The same network, freshly initialised from its config (the ``scratch`` baseline)."""
-    from .serialization import model_classes
-
-    model_class, _ = model_classes(type(model).__name__)
-    return model_class(model.config)
 
 
 def class_split(data: PreparedData, classes: Sequence[int]) -> PreparedData:
@@ -112,58 +127,56 @@ def supervised_base_encoder(encoder: nn.Module, base: PreparedData, trainer_conf
     if base.train.y is None:
         raise ValueError("supervised_base_encoder needs a labelled base task")
     model = EncoderClassifier(encoder, base.n_classes, seed=trainer_config.seed)
-    config = replace(trainer_config.for_steps(steps, len(base.train)), early_stopping_patience=None)
+    config = replace(trainer_config, epochs=None, steps=steps, early_stopping_patience=None)
     Trainer(config).fit(model, {"x": base.train.X, "y": base.train.y})
     return model.encoder
 
 
 def fit_target(encoder: nn.Module, mode: str, data: PreparedData, labelled: np.ndarray,
-               trainer_config: TrainerConfig, encoder_lr_scale: float = 0.1,
-               target_steps: int = 300, pseudo_label: PseudoLabelConfig | None = None,
-               ) -> tuple[EncoderClassifier, float]:
+               config: TransferConfig | None = None) -> tuple[EncoderClassifier, float]:
     """Train a head (and, for ``finetune``/``scratch``, the encoder) on the labelled training
-    objects ``labelled``; return the classifier and its test accuracy. ``encoder`` is used as
-    given (pass a copy of a pretrained encoder, or a fresh one for ``scratch``).
-    ``pseudo_label``: self-training with the other training objects as the unlabelled pool
-    (only their features are passed on); with no unlabelled object left it is the
-    ``pseudo_label.student_mode`` fit on the labels."""
+    objects ``labelled`` with ``config.trainer``; return the classifier and its test accuracy.
+    ``encoder`` is used as given (pass a copy of a pretrained encoder, or a fresh one for
+    ``scratch``). ``pseudo_label``: self-training with the other training objects as the
+    unlabelled pool (only their features are passed on); with no unlabelled object left it is
+    the ``pseudo_label.student_mode`` fit on the labels."""
+    config = config or TransferConfig()
     check_choice("mode", mode, TRANSFER_MODES)
     if mode == "pseudo_label":
-        pseudo_label = pseudo_label or PseudoLabelConfig()
         pool = np.setdiff1d(np.arange(len(data.train)), labelled)
         if len(pool):
             model, _ = self_train(encoder, data.train.X[labelled], data.train.y[labelled],
-                                  data.train.X[pool], data.n_classes, trainer_config, pseudo_label,
-                                  encoder_lr_scale, target_steps, data.image_shape)
-            accuracy = float(np.mean(apply_array(model, data.test.X, "predict") == data.test.y))
-            return model, accuracy
-        mode = pseudo_label.student_mode
+                                  data.train.X[pool], data.n_classes, config.trainer,
+                                  config.pseudo_label, config.encoder_lr_scale, data.image_shape)
+            return model, accuracy(model, data.test.X, data.test.y)
+        mode = config.pseudo_label.student_mode
     X, y = data.train.X[labelled], data.train.y[labelled]
     codes = encoder_codes(encoder, X) if mode == "frozen" else None  # the head trains on f(X)
-    model = fit_classifier(encoder, mode, X, y, data.n_classes, trainer_config, encoder_lr_scale,
-                           target_steps, codes=codes, copy_encoder=False)
-    accuracy = float(np.mean(apply_array(model, data.test.X, "predict") == data.test.y))
-    return model, accuracy
+    model = fit_classifier(encoder, mode, X, y, data.n_classes, config.trainer,
+                           config.encoder_lr_scale, codes=codes, copy_encoder=False)
+    return model, accuracy(model, data.test.X, data.test.y)
+
+
+def label_draw(data: PreparedData, per_class: int, draw: int, seed: int) -> np.ndarray:
+    """Training rows of one label draw: ``per_class`` per class (seed + draw), or all rows."""
+    if per_class == ALL_LABELS:
+        return np.arange(len(data.train))
+    return few_label_indices(data.train.y, per_class, seed + draw, data.class_names)
 
 
 def transfer_curve(pretrained: nn.Module, make_scratch: Callable[[], nn.Module],
-                   data: PreparedData, config: TransferConfig,
-                   trainer_config: TrainerConfig) -> list[dict]:
+                   data: PreparedData, config: TransferConfig) -> list[dict]:
     """Test accuracy of every mode at every label budget and draw: rows of
     ``{"mode", "labels_per_class", "draw", "accuracy"}`` (labels_per_class 0 = all)."""
     rows = []
     for per_class in config.labels_per_class:
         for draw in range(config.draws if per_class != ALL_LABELS else 1):
-            labelled = (np.arange(len(data.train)) if per_class == ALL_LABELS else
-                        few_label_indices(data.train.y, per_class, config.seed + draw,
-                                          data.class_names))
+            labelled = label_draw(data, per_class, draw, config.seed)
             for mode in config.modes:
                 encoder = make_scratch() if mode == "scratch" else copy.deepcopy(pretrained)
-                _, accuracy = fit_target(encoder, mode, data, labelled, trainer_config,
-                                         config.encoder_lr_scale, config.target_steps,
-                                         config.pseudo_label)
+                _, score = fit_target(encoder, mode, data, labelled, config)
                 rows.append({"mode": mode, "labels_per_class": per_class, "draw": draw,
-                             "accuracy": accuracy})
+                             "accuracy": score})
     return rows
 
 

@@ -15,32 +15,31 @@ the kept pseudo-labelled ones, and its codes (or its softmax) make the next roun
     sum_{i labelled} L(g'(f(x_i)), y_i) + sum_{j kept} L(g'(f(x_j)), y^_j) -> min.
 
 Only the features of the pool are ever passed in: its true labels (and the test split) play no
-part. The student is trained as in :func:`unsup_core.transfer.fit_target` (``"frozen"``: head
+part. The student is trained as in :func:`~unsup_core.transfer.classifier.fit_classifier` (``"frozen"``: head
 only; ``"finetune"``: encoder at ``encoder_lr_scale`` times the head's rate); a frozen student's
 head is trained on codes computed once, which is the same optimisation and much faster.
 """
 
 from __future__ import annotations
 
-import copy
 import math
-from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 import torch
-from torch import Tensor, nn
+from sklearn.semi_supervised import LabelSpreading
+from torch import nn
 
-from .autoencoders.layers import apply_array
-from .codes import encoder_codes
-from .data.config import check_choice
-from .selfsupervised.augment import AugmentConfig, augment_images
-from .selfsupervised.encoders import channel_first
-from .stacked import EncoderClassifier
-from .training import Trainer, TrainerConfig
+from ..arrays import apply_array, encoder_codes
+from ..selfsupervised.augment import AugmentConfig
+from ..training import TrainerConfig
+from ..validation import check_choice, choices
+from .classifier import EncoderClassifier, fit_classifier
 
-STUDENT_MODES = ("frozen", "finetune")
-TEACHERS = ("label_spreading", "head")
+StudentMode = Literal["frozen", "finetune"]
+Teacher = Literal["label_spreading", "head"]
+STUDENT_MODES, TEACHERS = choices(StudentMode), choices(Teacher)
 
 
 @dataclass(frozen=True)
@@ -58,8 +57,8 @@ class PseudoLabelConfig:
     rounds: int = 1
     threshold: float = 0.9
     curriculum: bool = True
-    student_mode: str = "finetune"
-    teacher: str = "label_spreading"
+    student_mode: StudentMode = "finetune"
+    teacher: Teacher = "label_spreading"
     n_neighbors: int = 7
     augment: AugmentConfig | None = None
 
@@ -72,8 +71,6 @@ class PseudoLabelConfig:
         check_choice("teacher", self.teacher, TEACHERS)
         if self.n_neighbors < 1:
             raise ValueError(f"n_neighbors={self.n_neighbors} must be >= 1")
-        if isinstance(self.augment, Mapping):
-            object.__setattr__(self, "augment", AugmentConfig(**self.augment))
         if self.augment is not None and not isinstance(self.augment, AugmentConfig):
             raise TypeError(f"augment must be an AugmentConfig or None, got "
                             f"{type(self.augment).__name__}")
@@ -105,70 +102,11 @@ def select_pseudo_labels(probabilities: np.ndarray, threshold: float,
     return chosen.astype(np.int64), labels[chosen].astype(np.int64)
 
 
-class _Codes(nn.Module):
-    """Identity on precomputed codes (B, width): the stand-in encoder of a frozen student."""
-
-    def __init__(self, width: int) -> None:
-        super().__init__()
-        self.out_features = int(width)
-
-    def forward(self, x: Tensor) -> Tensor:
-        return x
-
-
-class _AugmentedViews(nn.Module):
-    """Trains ``model`` on a fresh random view of the images of every batch (eval: as is)."""
-
-    def __init__(self, model: EncoderClassifier, image_shape: tuple[int, ...],
-                 augment: AugmentConfig) -> None:
-        super().__init__()
-        self.model, self.augment = model, augment
-        self.image_shape = channel_first(image_shape)
-
-    def loss(self, batch: dict[str, Tensor]) -> dict[str, Tensor]:
-        x = batch["x"]
-        if self.training:
-            x = augment_images(x.reshape(len(x), *self.image_shape), self.augment).flatten(1)
-        return self.model.loss({**batch, "x": x})
-
-
-def fit_classifier(encoder: nn.Module, mode: str, X: np.ndarray, y: np.ndarray, n_classes: int,
-                   trainer_config: TrainerConfig, encoder_lr_scale: float = 0.1,
-                   target_steps: int = 300, codes: np.ndarray | None = None,
-                   image_shape: tuple[int, ...] | None = None,
-                   augment: AugmentConfig | None = None,
-                   copy_encoder: bool = True) -> EncoderClassifier:
-    """A classifier with a fresh head on ``encoder`` (a copy unless ``copy_encoder`` is False)
-    trained on (X, y) for ``target_steps`` optimiser steps: ``"frozen"`` the head only,
-    ``"finetune"`` the encoder too at ``encoder_lr_scale`` times the rate, ``"scratch"``
-    everything at one rate. For ``"frozen"``, ``codes`` = f(X) trains the head without running
-    the encoder (the same optimisation: the frozen encoder is a fixed map); ``augment``
-    (with ``image_shape``) trains on a fresh random view of the images in every batch."""
-    check_choice("mode", mode, ("frozen", "finetune", "scratch"))
-    config = replace(trainer_config.for_steps(target_steps, len(y)), early_stopping_patience=None)
-    model = EncoderClassifier(copy.deepcopy(encoder) if copy_encoder else encoder, n_classes,
-                              freeze_encoder=mode == "frozen", seed=trainer_config.seed)
-    if mode == "frozen" and codes is not None:
-        if len(codes) != len(y):
-            raise ValueError(f"codes has {len(codes)} rows for {len(y)} labels")
-        head_only = EncoderClassifier(_Codes(codes.shape[1]), n_classes, seed=trainer_config.seed)
-        Trainer(config).fit(head_only, {"x": codes, "y": y})
-        model.head.load_state_dict(head_only.head.state_dict())
-        return model
-    groups = (model.param_groups(config.lr, config.lr * encoder_lr_scale)
-              if mode == "finetune" else None)
-    trained = model if augment is None else _AugmentedViews(model, image_shape, augment)
-    Trainer(config).fit(trained, {"x": X, "y": y}, param_groups=groups)
-    return model
-
-
 def spread_labels(codes_labelled: np.ndarray, y_labelled: np.ndarray, codes_pool: np.ndarray,
                   n_classes: int, n_neighbors: int = 7) -> np.ndarray:
     """Label spreading (Zhou et al. 2004) over a kNN graph of the labelled and pool codes:
     rows p(. | x_j) (u, n_classes) of the pool objects; a pool object the graph does not reach
     gets a row of zeros (confidence 0, never kept)."""
-    from sklearn.semi_supervised import LabelSpreading
-
     codes = np.concatenate([codes_labelled, codes_pool])
     y = np.concatenate([y_labelled, np.full(len(codes_pool), -1)])
     spreading = LabelSpreading(kernel="knn", n_neighbors=min(n_neighbors, len(codes) - 1),
@@ -184,7 +122,7 @@ def spread_labels(codes_labelled: np.ndarray, y_labelled: np.ndarray, codes_pool
 def self_train(encoder: nn.Module, X_labelled: np.ndarray, y_labelled: np.ndarray,
                X_pool: np.ndarray, n_classes: int, trainer_config: TrainerConfig,
                config: PseudoLabelConfig | None = None, encoder_lr_scale: float = 0.1,
-               target_steps: int = 300, image_shape: tuple[int, ...] | None = None,
+               image_shape: tuple[int, ...] | None = None,
                ) -> tuple[EncoderClassifier, list[dict]]:
     """Self-training of a classifier on ``encoder`` (used only through copies).
 
@@ -220,8 +158,7 @@ def self_train(encoder: nn.Module, X_labelled: np.ndarray, y_labelled: np.ndarra
         codes_labelled = encoder_codes(encoder, X_labelled)
         codes_pool = encoder_codes(encoder, X_pool)
     fit = dict(n_classes=n_classes, trainer_config=trainer_config,
-               encoder_lr_scale=encoder_lr_scale, target_steps=target_steps,
-               image_shape=image_shape, augment=augment)
+               encoder_lr_scale=encoder_lr_scale, image_shape=image_shape, augment=augment)
     frozen_codes = codes_labelled if mode == "frozen" else None
     model = None
     if config.teacher == "head":

@@ -57,7 +57,7 @@ def test_schedules_reach_their_end_values():
 def test_two_blobs_give_two_nodes_at_the_blob_means():
     rng = np.random.default_rng(0)
     X = np.vstack([rng.normal(0, 0.05, (100, 2)), rng.normal(5, 0.05, (100, 2))])
-    som = KohonenMap(1, 2, n_epochs=20, sigma_start=0.5, sigma_end=0.1, init="sample",
+    som = KohonenMap(1, 2, epochs=20, sigma_start=0.5, sigma_end=0.1, init="sample",
                      random_state=0).fit(X)
     centres = sorted(map(tuple, np.round(som.weights_, 1)))
     assert centres == [(0.0, 0.0), (5.0, 5.0)]
@@ -66,7 +66,7 @@ def test_two_blobs_give_two_nodes_at_the_blob_means():
 @pytest.mark.parametrize("algorithm", ["batch", "online"])
 def test_map_orders_itself_on_uniform_square(algorithm):
     X = uniform_square()
-    som = KohonenMap(8, 8, algorithm=algorithm, init="uniform", n_epochs=15, sigma_start=4,
+    som = KohonenMap(8, 8, algorithm=algorithm, init="uniform", epochs=15, sigma_start=4,
                      random_state=1).fit(X)
     assert som.topographic_error(X) < 0.05
     W = som.weights_
@@ -82,7 +82,7 @@ def test_map_orders_itself_on_uniform_square(algorithm):
 @pytest.mark.parametrize("algorithm", ["batch", "online"])
 def test_quantization_error_falls_with_epochs(digits01, algorithm):
     X = digits01[0][:500]
-    som = KohonenMap(6, 6, algorithm=algorithm, n_epochs=5, random_state=0).fit(X)
+    som = KohonenMap(6, 6, algorithm=algorithm, epochs=5, random_state=0).fit(X)
     errors = [h["quantization_error"] for h in som.history_]
     assert errors[-1] < errors[0] and som.quantization_error(X) < errors[0]
 
@@ -90,7 +90,7 @@ def test_quantization_error_falls_with_epochs(digits01, algorithm):
 @pytest.mark.parametrize("algorithm", ["batch", "online"])
 def test_seeded_fits_are_identical(digits01, algorithm):
     X = digits01[0][:300]
-    fit = lambda seed: KohonenMap(5, 4, algorithm=algorithm, init="sample", n_epochs=2,  # noqa: E731
+    fit = lambda seed: KohonenMap(5, 4, algorithm=algorithm, init="sample", epochs=2,  # noqa: E731
                                   random_state=seed).fit(X).weights_
     np.testing.assert_array_equal(fit(3), fit(3))
     assert not np.array_equal(fit(3), fit(4))
@@ -137,7 +137,7 @@ def test_online_map_reproduces_minisom_train_random(digits01):
     reference = minisom.MiniSom(rows, cols, X.shape[1], sigma=5.0, learning_rate=0.5,
                                 decay_function="linear_decay_to_zero",
                                 sigma_decay_function="linear_decay_to_one", random_seed=seed)
-    start = KohonenMap(rows, cols, init="pca", n_epochs=1)._initial_weights(
+    start = KohonenMap(rows, cols, init="pca", epochs=1)._initial_weights(
         X, Grid(rows, cols), np.random.default_rng(0))
     reference._weights = start.reshape(rows, cols, -1).copy()
     # MiniSom's order: its RandomState first drew the initial weights, then shuffles t % N.
@@ -155,7 +155,7 @@ def test_online_map_reproduces_minisom_train_random(digits01):
 
 def test_metrics_match_brute_force(digits01):
     X, y = digits01[0][:300], digits01[1][:300]
-    som = KohonenMap(5, 5, n_epochs=3, random_state=0).fit(X)
+    som = KohonenMap(5, 5, epochs=3, random_state=0).fit(X)
     W = som.weights_.astype(np.float64)
     distances = np.linalg.norm(X[:, None] - W[None], axis=-1)
     assert som.quantization_error(X) == pytest.approx(distances.min(1).mean(), rel=1e-5)
@@ -191,9 +191,9 @@ def test_maps_match_hand_computation():
 
 def test_hexagonal_and_toroidal_maps_train(digits01):
     X = digits01[0][:300]
-    for som in (KohonenMap(6, 6, topology="hexagonal", n_epochs=3, random_state=0),
-                KohonenMap(6, 6, toroidal=True, n_epochs=3, random_state=0),
-                KohonenMap(6, 6, topology="hexagonal", algorithm="online", n_epochs=1,
+    for som in (KohonenMap(6, 6, topology="hexagonal", epochs=3, random_state=0),
+                KohonenMap(6, 6, toroidal=True, epochs=3, random_state=0),
+                KohonenMap(6, 6, topology="hexagonal", algorithm="online", epochs=1,
                            random_state=0)):
         som.fit(X)
         assert np.isfinite(som.weights_).all() and 0 <= som.topographic_error(X) < 0.5
@@ -205,7 +205,7 @@ def test_other_metrics_pick_their_own_winners(digits01, metric):
     from scipy.spatial.distance import cdist
 
     X = digits01[0][:200]
-    som = KohonenMap(4, 4, metric=metric, n_epochs=2, random_state=0).fit(X)
+    som = KohonenMap(4, 4, metric=metric, epochs=2, random_state=0).fit(X)
     scipy_name = "cityblock" if metric == "manhattan" else "cosine"
     expected = cdist(X, som.weights_.astype(np.float64), scipy_name).argmin(1)
     assert np.mean(som.predict(X) == expected) > 0.99  # float32 ties aside
@@ -218,7 +218,7 @@ def test_nan_is_an_error_unless_asked_for(digits01):
     X[5, 3] = np.nan
     with pytest.raises(ValueError, match=r"X\[5, 3\] is NaN; impute it, or pass nan_policy='ignore'"):
         KohonenMap(3, 3).fit(X)
-    som = KohonenMap(3, 3, nan_policy="ignore", n_epochs=3, random_state=0).fit(X)
+    som = KohonenMap(3, 3, nan_policy="ignore", epochs=3, random_state=0).fit(X)
     assert np.isfinite(som.weights_).all()
     observed = ~np.isnan(X[5])
     W = som.weights_.astype(np.float64)
@@ -236,7 +236,7 @@ def test_nan_is_an_error_unless_asked_for(digits01):
     ({"init": "random"}, r"init='random' is not one of \['uniform', 'sample', 'pca'\]"),
     ({"metric": "chebyshev"}, r"metric='chebyshev' is not one of"),
     ({"sigma_schedule": "cosine"}, r"sigma_schedule='cosine' is not one of"),
-    ({"n_epochs": 0}, "n_epochs=0 must be an integer >= 1"),
+    ({"epochs": 0}, "epochs=0 must be an integer >= 1"),
     ({"init": np.zeros((2, 2))}, r"init array has shape \(2, 2\); expected \(9, 4\)"),
     ({"device": "tpu"}, "device='tpu'"),
 ])
@@ -250,6 +250,6 @@ def test_wrong_feature_count_and_unfitted_map():
     X = np.random.default_rng(0).normal(size=(30, 4))
     with pytest.raises(ValueError, match="not fitted yet"):
         KohonenMap(2, 2).predict(X)
-    som = KohonenMap(2, 2, n_epochs=1).fit(X)
+    som = KohonenMap(2, 2, epochs=1).fit(X)
     with pytest.raises(ValueError, match="X has 3 features, but the model was fitted with 4"):
         som.predict(X[:, :3])

@@ -31,7 +31,7 @@ def four_blobs():
     return X, far_corner
 
 
-def naive_online_kmeans(X, init, seed, epochs, eta_start, eta_end, lam):
+def naive_online_kmeans(X, init, seed, epochs, lr_start, lr_end, lam):
     """The course's SG algorithm written plainly: same random order, same schedule."""
     rng = np.random.default_rng(seed)
     w = init.astype(np.float64).copy()
@@ -39,7 +39,7 @@ def naive_online_kmeans(X, init, seed, epochs, eta_start, eta_end, lam):
     t = 0
     for _ in range(epochs):
         for i in rng.permutation(len(X)):
-            eta = schedule_values("exponential", eta_start, eta_end, epochs * len(X), [t])[0]
+            eta = schedule_values("exponential", lr_start, lr_end, epochs * len(X), [t])[0]
             y = int(np.argmin(((X[i] - w) ** 2).sum(1)))
             w[y] = w[y] + eta * (X[i] - w[y])
             q = (1 - lam) * q + lam * ((X[i] - w[y]) ** 2).sum()
@@ -47,7 +47,7 @@ def naive_online_kmeans(X, init, seed, epochs, eta_start, eta_end, lam):
     return w, q
 
 
-def naive_soft(X, init, seed, epochs, eta_start, eta_end, s_start, s_end):
+def naive_soft(X, init, seed, epochs, lr_start, lr_end, s_start, s_end):
     """WTM with a gaussian kernel of the distance, every centre stepping towards each object."""
     rng = np.random.default_rng(seed)
     w = init.astype(np.float64).copy()
@@ -55,7 +55,7 @@ def naive_soft(X, init, seed, epochs, eta_start, eta_end, s_start, s_end):
     t = 0
     for _ in range(epochs):
         for i in rng.permutation(len(X)):
-            eta = schedule_values("exponential", eta_start, eta_end, epochs * len(X), [t])[0]
+            eta = schedule_values("exponential", lr_start, lr_end, epochs * len(X), [t])[0]
             s = schedule_values("exponential", s_start, s_end, epochs * len(X), [t])[0] * spread
             rho = np.sqrt(((X[i] - w) ** 2).sum(1))
             kernel = np.exp(-rho ** 2 / (2 * s ** 2)) / np.exp(-rho.min() ** 2 / (2 * s ** 2))
@@ -68,7 +68,7 @@ def test_fast_online_loop_matches_the_naive_algorithm():
     rng = np.random.default_rng(1)
     X = rng.normal(size=(60, 3))
     init = X[:4].copy()
-    model = OnlineKMeans(4, init=init, max_epochs=3, eta_start=0.5, eta_end=0.01, ema_lambda=0.05,
+    model = OnlineKMeans(4, init=init, epochs=3, lr_start=0.5, lr_end=0.01, ema_lambda=0.05,
                          tol=0, random_state=7).fit(X)
     w, q = naive_online_kmeans(X, init, 7, 3, 0.5, 0.01, 0.05)
     np.testing.assert_allclose(model.cluster_centers_, w, rtol=1e-10, atol=1e-10)
@@ -80,7 +80,7 @@ def test_fast_soft_loop_matches_the_naive_algorithm():
     rng = np.random.default_rng(2)
     X = rng.normal(size=(40, 3))
     init = X[:3].copy()
-    model = SoftCompetitiveLearning(3, init=init, max_epochs=2, eta_start=0.5, eta_end=0.01,
+    model = SoftCompetitiveLearning(3, init=init, epochs=2, lr_start=0.5, lr_end=0.01,
                                     width_start=0.5, width_end=0.1, tol=0, random_state=3).fit(X)
     np.testing.assert_allclose(model.cluster_centers_, naive_soft(X, init, 3, 2, 0.5, 0.01, 0.5, 0.1),
                                rtol=1e-10, atol=1e-10)
@@ -102,7 +102,7 @@ def test_two_blobs_give_their_means(estimator, blobs):
 @pytest.mark.parametrize("estimator", ESTIMATORS)
 def test_interface_is_consistent(estimator, blobs):
     X, _ = blobs
-    model = estimator(3, max_epochs=2, random_state=0)
+    model = estimator(3, epochs=2, random_state=0)
     labels = model.fit_predict(X)
     np.testing.assert_array_equal(labels, model.labels_)
     distances = model.transform(X)
@@ -117,7 +117,7 @@ def test_interface_is_consistent(estimator, blobs):
 @pytest.mark.parametrize("estimator", ESTIMATORS)
 def test_seeded_fits_are_identical_and_seeds_matter(estimator, blobs):
     X, _ = blobs
-    first, again, other = (estimator(4, max_epochs=2, random_state=seed).fit(X).cluster_centers_
+    first, again, other = (estimator(4, epochs=2, random_state=seed).fit(X).cluster_centers_
                            for seed in (0, 0, 1))
     np.testing.assert_array_equal(first, again)
     assert not np.array_equal(first, other)
@@ -125,7 +125,7 @@ def test_seeded_fits_are_identical_and_seeds_matter(estimator, blobs):
 
 @pytest.mark.parametrize("estimator", ESTIMATORS)
 def test_running_q_tracks_the_true_mean_squared_distance(estimator, digits_X):
-    model = estimator(10, max_epochs=8, random_state=0).fit(digits_X)
+    model = estimator(10, epochs=8, random_state=0).fit(digits_X)
     true = model.inertia_ / len(digits_X)
     assert abs(model.q_history_[-1] - true) / true < 0.03
     assert model.q_history_[-1] < model.q_history_[0]
@@ -143,13 +143,13 @@ def test_soft_competition_leaves_fewer_dead_units(four_blobs):
 @pytest.mark.parametrize("estimator", ESTIMATORS)
 def test_inertia_close_to_scikit_learn_kmeans(estimator, digits_X):
     reference = KMeans(10, n_init=3, random_state=0).fit(digits_X).inertia_
-    model = estimator(10, random_state=0, max_epochs=15).fit(digits_X)
+    model = estimator(10, random_state=0, epochs=15).fit(digits_X)
     assert model.inertia_ / reference < 1.05
 
 
 def test_loose_tol_stops_early(blobs):
     X, _ = blobs
-    model = OnlineKMeans(2, eta_start=0.1, eta_end=0.1, eta_schedule="constant", max_epochs=50,
+    model = OnlineKMeans(2, lr_start=0.1, lr_end=0.1, lr_schedule="constant", epochs=50,
                          tol=0.5, random_state=0).fit(X)
     assert model.n_epochs_ < 50 and len(model.q_history_) == model.n_epochs_ + 1
 
@@ -160,9 +160,9 @@ def test_loose_tol_stops_early(blobs):
     ({"n_clusters": 20}, "n_clusters=20 should be <= n_samples=5"),
     ({"init": "kmeans"}, r"init='kmeans' is not one of \['k-means\+\+', 'random'\]"),
     ({"init": np.zeros((3, 2))}, r"init array of shape \(3, 2\).*\(2, 3\)"),
-    ({"eta_schedule": "cosine"}, "eta_schedule='cosine' is not one of"),
-    ({"eta_start": 1.5}, r"eta_start=1.5 should lie in \(0, 1\]"),
-    ({"max_epochs": 0}, "max_epochs=0 should be an integer >= 1"),
+    ({"lr_schedule": "cosine"}, "lr_schedule='cosine' is not one of"),
+    ({"lr_start": 1.5}, r"lr_start=1.5 should lie in \(0, 1\]"),
+    ({"epochs": 0}, "epochs=0 should be an integer >= 1"),
     ({"ema_lambda": 2.0}, "ema_lambda=2.0"),
 ])
 def test_bad_parameters_raise(estimator, params, match):
@@ -190,7 +190,7 @@ def test_bad_data_raises(estimator, blobs):
         estimator(2).fit(holed)
     with pytest.raises(NotFittedError):
         estimator(2).predict(X)
-    model = estimator(2, max_epochs=1, random_state=0).fit(X)
+    model = estimator(2, epochs=1, random_state=0).fit(X)
     with pytest.raises(ValueError, match="X has 3 features, but the model was fitted with 8"):
         model.predict(X[:, :3])
     with pytest.raises(ValueError, match=r"X\[0, 0\] is NaN"):

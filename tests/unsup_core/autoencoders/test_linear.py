@@ -7,7 +7,7 @@ from contract import check_bad_config, check_contract
 from scipy.linalg import subspace_angles
 from sklearn.decomposition import PCA
 
-from unsup_core.autoencoders import apply_array
+from unsup_core.arrays import apply_array
 from unsup_core.autoencoders.linear import LinearAutoencoder, LinearAutoencoderConfig
 from unsup_core.training import Trainer, TrainerConfig
 

@@ -6,7 +6,7 @@ import pytest
 import torch
 from contract import check_bad_config, check_contract
 
-from unsup_core.autoencoders.layers import apply_array
+from unsup_core.arrays import apply_array
 from unsup_core.autoencoders.plain import Autoencoder, AutoencoderConfig
 from unsup_core.autoencoders.relational import (RelationalAutoencoder,
                                                 RelationalAutoencoderConfig, relational_loss)

@@ -8,13 +8,13 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from unsup_core.autoencoders.layers import apply_array
+from unsup_core.arrays import apply_array, count_parameters
 from unsup_core.distillation import (
     DistillationConfig, DistillationStudent, GeneralizedDistillationStudent, JointPrivilegedConfig,
     JointPrivilegedModel, MLPClassifier, MLPClassifierConfig, agreement, classifier_from_encoder,
     degrade, distillation_data, encoder_layers, generalized_distillation_loss,
     inference_seconds_per_1000, joint_privileged_data, knowledge_distillation_loss, mixup_inputs,
-    noise_copies, parameter_count, privileged_data, regression_distillation_loss, soft_kl, split_privileged, surrogate_data, teacher_targets)
+    noise_copies, privileged_data, regression_distillation_loss, soft_kl, split_privileged, surrogate_data, teacher_targets)
 from unsup_core.training import Trainer, TrainerConfig
 
 
@@ -183,7 +183,7 @@ def test_teacher_stays_frozen_while_the_student_trains(prepared_digits):
     assert all(not p.requires_grad for p in teacher.parameters())
     assert not teacher.training and model.train().teacher.training is False
     assert any(not torch.equal(student_before[k], v) for k, v in model.student.state_dict().items())
-    assert parameter_count(model, trainable_only=True) == parameter_count(model.student)
+    assert count_parameters(model, trainable_only=True) == count_parameters(model.student)
 
 
 def test_precomputed_teacher_logits_give_the_same_loss_as_a_live_teacher(prepared_digits):
@@ -211,7 +211,7 @@ def test_surrogate_inputs_and_measures(prepared_digits):
     assert data["x"].shape == (287, 64) and (data["y"] == -1).all()
     assert np.allclose(data["teacher_logits"][:50], teacher_targets(teacher, X), atol=1e-6)
     assert agreement([1, 2, 3, 4], np.array([1, 2, 0, 4])) == 0.75
-    assert parameter_count(MLPClassifier(MLPClassifierConfig(64, (16,), 10))) == 64 * 16 + 16 + 16 * 10 + 10
+    assert count_parameters(MLPClassifier(MLPClassifierConfig(64, (16,), 10))) == 64 * 16 + 16 + 16 * 10 + 10
     assert inference_seconds_per_1000(teacher, X, repeats=3) > 0
 
 
@@ -328,7 +328,7 @@ def test_student_asset_starts_from_the_stacked_encoder_only_where_it_fits(prepar
 
 
 def test_the_classifier_encodes_to_its_last_hidden_layer():
-    from unsup_core.codes import encoder_codes
+    from unsup_core.arrays import encoder_codes
 
     model = MLPClassifier(MLPClassifierConfig(in_features=6, hidden=(5, 3), n_classes=2))
     X = np.random.default_rng(0).normal(size=(4, 6)).astype(np.float32)

@@ -9,13 +9,14 @@ import torch.nn.functional as F
 from torch import nn
 
 from unsup_core import serialization
+from unsup_core.arrays import apply_array
 from unsup_core.autoencoders import (Autoencoder, ContractiveAutoencoderConfig,
                                      DenoisingAutoencoder, DenoisingAutoencoderConfig,
-                                     SparseAutoencoderConfig, apply_array)
+                                     SparseAutoencoderConfig)
 from unsup_core.data import PrepareConfig, prepare
-from unsup_core.stacked import (DeepAutoencoder, EncoderClassifier, EncoderClassifierConfig,
-                                StackedAutoencoderConfig, StackedEncoder,
-                                greedy_layerwise_pretrain, pretrain_layers)
+from unsup_core.stacked import (DeepAutoencoder, StackedAutoencoderConfig, StackedEncoder,
+                                StackedOnEncoder, greedy_layerwise_pretrain, pretrain_layers)
+from unsup_core.transfer import EncoderClassifier, EncoderClassifierConfig
 from unsup_core.training import Callback, Trainer, TrainerConfig, evaluate
 
 FAST = TrainerConfig(epochs=3, batch_size=64, lr=1e-2)
@@ -202,16 +203,12 @@ def test_classifier_accepts_any_encoder_with_out_features():
 
     model = EncoderClassifier(Tiny(), 3)
     assert model.predict(torch.rand(8, 5)).shape == (8,)
-    assert model.config.encoder_kind == "Tiny" and model.config.encoder_config == {}
+    assert model.config == EncoderClassifierConfig(n_classes=3)
     with pytest.raises(TypeError, match="needs an int attribute out_features"):
         EncoderClassifier(nn.Sequential(nn.Linear(5, 4)), 3)
 
 
-def test_checkpoints_round_trip_with_the_proposed_table_entries(monkeypatch, tmp_path):
-    for kind, config_name in [("StackedEncoder", "StackedAutoencoderConfig"),
-                              ("DeepAutoencoder", "StackedAutoencoderConfig"),
-                              ("EncoderClassifier", "EncoderClassifierConfig")]:
-        monkeypatch.setitem(serialization.MODEL_CLASSES, kind, ("unsup_core.stacked", config_name))
+def test_checkpoints_round_trip_with_parts(tmp_path):
     cfg = config(layer_kind="denoising", seed=3)
     x = torch.rand(5, 64)
     for model in (StackedEncoder(cfg), DeepAutoencoder(cfg),
@@ -227,7 +224,6 @@ def test_checkpoints_round_trip_with_the_proposed_table_entries(monkeypatch, tmp
 def test_a_stack_on_a_pretrained_encoder_composes_and_round_trips(tmp_path):
     """StackedOnEncoder: z = s(b(x)) with copies of both parts, rebuilt from a checkpoint."""
     from unsup_core.selfsupervised import ContrastiveConfig, ContrastiveModel
-    from unsup_core.stacked import StackedOnEncoder, StackedOnEncoderConfig
 
     base = ContrastiveModel(ContrastiveConfig(image_shape=(8, 8), encoder="mlp", hidden=(16,),
                                               code_dim=12, seed=1))
@@ -239,14 +235,14 @@ def test_a_stack_on_a_pretrained_encoder_composes_and_round_trips(tmp_path):
     assert model.out_features == 3 and model.base is not base and model.stacked is not stacked
     path = serialization.save_checkpoint(model, tmp_path / "stack.pt")
     loaded = serialization.load_checkpoint(path)
-    assert type(loaded) is StackedOnEncoder and loaded.config == model.config
+    assert type(loaded) is StackedOnEncoder and loaded.stacked.config == model.stacked.config
+    assert loaded.base.config == base.config
     torch.testing.assert_close(loaded(x), model(x))
     classifier = EncoderClassifier(model, 10)  # transferable like any encoder
     assert classifier.logits(x).shape == (7, 10)
     with pytest.raises(ValueError, match=r"stacked.in_features=64 must equal the base's "
                                          r"out_features=12"):
-        StackedOnEncoder(StackedOnEncoderConfig("ContrastiveModel", model.config.base_config,
-                                                config()))
+        StackedOnEncoder(base, StackedEncoder(config()))
 
 
 @pytest.mark.parametrize("kwargs, error, message", [
@@ -273,7 +269,7 @@ def test_other_bad_inputs_raise(X):
     with pytest.raises(ValueError, match=r"2 layers given for layer_sizes=\(24, 12, 6\)"):
         StackedEncoder.from_layers(config(), [Autoencoder(config().layer_config(1))] * 2)
     with pytest.raises(ValueError, match=r"n_classes=1 must be >= 2"):
-        EncoderClassifierConfig("StackedEncoder", {}, n_classes=1)
+        EncoderClassifierConfig(n_classes=1)
     with pytest.raises(ValueError, match=r"encoder_lr=-0.1 must be >= 0"):
         EncoderClassifier(StackedEncoder(config()), 3).param_groups(1e-2, -0.1)
 

@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 from contract import check_bad_config, check_contract
 
-from unsup_core.autoencoders.layers import apply_array
+from unsup_core.arrays import apply_array
 from unsup_core.autoencoders.label_regularized import (LabelRegularizedAutoencoder,
                                                        LabelRegularizedAutoencoderConfig)
 from unsup_core.autoencoders.plain import Autoencoder, AutoencoderConfig
