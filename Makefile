@@ -13,7 +13,7 @@ MLFLOW_PORT ?= 5000
 export DAGSTER_HOME := $(CURDIR)/.dagster_home
 export MLFLOW_DISABLE_TELEMETRY := true
 
-.PHONY: install run test ui validate benchmark clean
+.PHONY: install run test test-quick lint format ui validate benchmark clean
 
 install: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
 
@@ -31,8 +31,22 @@ $(DAGSTER_HOME)/dagster.yaml:
 run: install
 	$(BIN)/python -m pipelines.run_job --preset $(PRESET)
 
-test: install
+# The whole suite (what CI runs): lint and format check first, then every test, slow ones too.
+test: install lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The inner loop: lint, then the library's unit tests only (no Dagster runs, no services).
+test-quick: install lint
+	$(BIN)/python -m pytest tests/unsup_core tests/test_layout.py -m "not slow" $(PYTEST_ARGS)
+
+# ruff: lint (pyflakes, pycodestyle, import order, bugbear, pyupgrade, naming) and formatting.
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
 
 validate: install
 	$(BIN)/dagster definitions validate -w workspace.yaml

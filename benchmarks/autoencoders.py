@@ -42,10 +42,11 @@ for path in (ROOT, ROOT / "benchmarks"):
     if str(path) not in sys.path:
         sys.path.insert(0, str(path))
 
+from unsup_core.arrays import apply_array  # noqa: E402
 from unsup_core.autoencoders import (AutoencoderConfig, DenoisingAutoencoder,  # noqa: E402
                                      DenoisingAutoencoderConfig, LabelRegularizedAutoencoder,
                                      LabelRegularizedAutoencoderConfig, VariationalAutoencoder,
-                                     VariationalAutoencoderConfig, apply_array)
+                                     VariationalAutoencoderConfig)
 from unsup_core.autoencoders.zoo import (ZooConfig, build_member, evaluate_member,  # noqa: E402
                                          member_data)
 from unsup_core.data import Dataset, PrepareConfig, load_digits_dataset, prepare  # noqa: E402
@@ -166,7 +167,7 @@ def zoo_rows(data, epochs: int) -> list[dict]:
         started = time.perf_counter()
         Trainer(trainer).fit(model, train)
         seconds = time.perf_counter() - started
-        shape = (f"64-{'-'.join(map(str, zoo.overcomplete_hidden))}-{zoo.overcomplete_code_dim}"
+        shape = (f"64-{'-'.join(map(str, model.config.hidden))}-{model.config.code_dim}"
                  if kind.endswith("overcomplete") else "64-128-16")
         rows.append({"method": f"zoo: {kind} ({shape})", "train_seconds": seconds,
                      **evaluate_member(model, data, zoo)})

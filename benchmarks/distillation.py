@@ -43,7 +43,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from unsup_core.arrays import apply_array, count_parameters  # noqa: E402
+from unsup_core.arrays import accuracy, count_parameters  # noqa: E402
 from unsup_core.data import PrepareConfig, load_digits_dataset, prepare  # noqa: E402
 from unsup_core.distillation import (DistillationConfig, DistillationStudent,  # noqa: E402
                                      GeneralizedDistillationStudent, JointPrivilegedConfig,
@@ -79,13 +79,9 @@ def stacked_encoder(X: np.ndarray, quick: bool):
     return deep.encoder
 
 
-def accuracy(model, X, y) -> float:
-    return float(np.mean(apply_array(model, X, "predict") == y))
-
-
 def train(model, data: dict, steps: int, seed: int) -> None:
-    n = len(next(iter(data.values())))
-    Trainer(TrainerConfig(batch_size=32, lr=3e-3, seed=seed).for_steps(steps, n)).fit(model, data)
+    """``steps`` optimiser steps, rounded up to whole epochs over the rows of ``data``."""
+    Trainer(TrainerConfig(steps=steps, batch_size=32, lr=3e-3, seed=seed)).fit(model, data)
 
 
 def students(data, teacher, encoder, seed: int, long: int, short: int) -> dict[str, float]:

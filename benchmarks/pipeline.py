@@ -62,6 +62,16 @@ class NullRun:
 
         return Callback()
 
+    def stage_callbacks(self, stage: str) -> list:
+        return []
+
+    def log_result(self, result, figures=None, columns=None) -> dict[str, str]:
+        self.metrics.update(result.metrics)  # figures were built by the asset, never rendered
+        return {name: "" for name in result.tables}
+
+    def log_table(self, rows, name, columns=None) -> str:
+        return ""
+
     @contextmanager
     def nested(self, name, params=None):
         yield NullRun()

@@ -12,12 +12,13 @@ for the stacked and contrastive encoders, pseudo-labelling of the unlabelled tra
 at 1, 5, 10, 20 labels per class and all labels, mean over 5 label draws (one run with all
 labels), 300 optimiser steps per fit.
 
-Pseudo-labelling (unsup_core.pseudo_labels): label spreading (kNN graph, 7 neighbours) over the
-encoder's codes labels the other training images; those with confidence >= 0.9 and a fine-tuned
-student on labels + pseudo-labels, one round. These settings were chosen on a validation part
-(20%, stratified) of the training split with the contrastive encoder at 10 labels per class,
-never on test: threshold 0.9 > 0.5, one round >= two, no augmentation of the student >= the
-contrastive views, label spreading teacher > linear-head teacher (see PSEUDO_LABEL_SELECTION).
+Pseudo-labelling (unsup_core.transfer.pseudo_labels): label spreading (kNN graph, 7 neighbours)
+over the encoder's codes labels the other training images; those with confidence >= 0.9 and a
+fine-tuned student on labels + pseudo-labels, one round. These settings were chosen on a
+validation part (20%, stratified) of the training split with the contrastive encoder at 10
+labels per class, never on test: threshold 0.9 > 0.5, one round >= two, no augmentation of the
+student >= the contrastive views, label spreading teacher > linear-head teacher (see
+PSEUDO_LABEL_SELECTION).
 
 Class split: target = digits 5-9 with k labels per class; encoders pretrained with all labels
 of digits 0-4 (supervised base task: the contrastive CNN architecture and the 64-48-32-16 MLP,
@@ -45,16 +46,16 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from unsup_core.arrays import apply_array, untrained_like  # noqa: E402
 from unsup_core.data import PrepareConfig, load_digits_dataset, prepare  # noqa: E402
 from unsup_core.evaluation import few_label_probe, label_spreading_accuracy  # noqa: E402
-from unsup_core.selfsupervised import PretextChoice, pretext_for_data  # noqa: E402
-from unsup_core.arrays import apply_array  # noqa: E402
-from unsup_core.pseudo_labels import PseudoLabelConfig  # noqa: E402
+from unsup_core.selfsupervised import (ContrastiveConfig, ContrastiveModel,  # noqa: E402
+                                       PatchPositionConfig, PatchPositionModel)
 from unsup_core.stacked import (DeepAutoencoder, StackedAutoencoderConfig,  # noqa: E402
                                 StackedEncoder, StackedOnEncoder, pretrain_layers)
 from unsup_core.training import Trainer, TrainerConfig  # noqa: E402
-from unsup_core.transfer import (TransferConfig, class_split, summarize_curve,  # noqa: E402
-                                 supervised_base_encoder, transfer_curve, untrained_like)
+from unsup_core.transfer import (PseudoLabelConfig, TransferConfig, class_split,  # noqa: E402
+                                 summarize_curve, supervised_base_encoder, transfer_curve)
 
 from common import write_results  # noqa: E402  (benchmarks/common.py)
 
@@ -97,44 +98,59 @@ def stacked_encoder(data, epochs: int, base=None):
     return deep.encoder if base is None else StackedOnEncoder.from_parts(base, deep.encoder)
 
 
-def ssl_encoder(data, pretext: str, epochs: int, **choice):
-    model, _ = pretext_for_data(PretextChoice(pretext=pretext, **choice), data.n_features,
-                                data.image_shape)
+# The pretext models as the benchmark has always built them (the settings the former
+# PretextChoice gave, everything else the configs' defaults): contrastive with the CNN encoder,
+# 128-dimensional codes and temperature 0.5; patch position with 2x2 patches and 1-pixel gaps
+# unless overridden.
+PRETEXT_MODELS = {
+    "contrastive": (ContrastiveModel, ContrastiveConfig,
+                    {"encoder": "cnn", "code_dim": 128, "temperature": 0.5, "seed": 0}),
+    "patch_position": (PatchPositionModel, PatchPositionConfig,
+                       {"encoder": "cnn", "patch_size": 2, "gap": 1, "jitter": 0, "upsample": 1,
+                        "seed": 0}),
+}
+
+
+def ssl_encoder(data, pretext: str, epochs: int, **settings):
+    """The pretext model of ``pretext`` on the data's images, ``settings`` over the defaults
+    above, trained without labels on the training images."""
+    model_class, config_class, defaults = PRETEXT_MODELS[pretext]
+    model = model_class(config_class(image_shape=data.image_shape, **{**defaults, **settings}))
     Trainer(TrainerConfig(epochs=epochs, batch_size=256, lr=2e-3)).fit(model, {"x": data.train.X})
     return model
 
 
-def curve_rows(name: str, encoder, scratch, data, config, trainer, task: str = "same classes"
-               ) -> list[dict]:
+def curve_rows(name: str, encoder, scratch, data, config: TransferConfig,
+               task: str = "same classes") -> list[dict]:
     started = time.perf_counter()
-    summary = summarize_curve(transfer_curve(encoder, scratch, data, config, trainer))
+    summary = summarize_curve(transfer_curve(encoder, scratch, data, config))
     seconds = time.perf_counter() - started
     print(f"{task}: {name} {seconds:.0f}s", flush=True)
     return [{**row, "mode": f"{name}: {row['mode']}", "task": task, "seconds_all_fits": seconds}
             for row in summary]
 
 
-def class_split_rows(data, encoders: dict, config: TransferConfig, trainer: TrainerConfig,
-                     base_steps: int) -> list[dict]:
-    """Target 5-9; supervised base 0-4 (CNN and MLP) vs the unsupervised encoders, and scratch."""
+def class_split_rows(data, encoders: dict, config: TransferConfig, base_steps: int) -> list[dict]:
+    """Target 5-9; supervised base 0-4 (CNN and MLP) vs the unsupervised encoders, and scratch.
+    The base tasks train with ``config.trainer`` (its rate, batch and seed) for ``base_steps``."""
     task = "class split 0-4 -> 5-9"
     target, base = class_split(data, [5, 6, 7, 8, 9]), class_split(data, [0, 1, 2, 3, 4])
     mlp = StackedEncoder(StackedAutoencoderConfig(in_features=data.n_features,
                                                   layer_sizes=(48, 32, 16)))
     supervised = {
         "supervised base 0-4 (CNN)": supervised_base_encoder(
-            untrained_like(encoders["contrastive (CNN)"]), base, trainer, base_steps),
-        "supervised base 0-4 (MLP 64-48-32-16)": supervised_base_encoder(mlp, base, trainer,
+            untrained_like(encoders["contrastive (CNN)"]), base, config.trainer, base_steps),
+        "supervised base 0-4 (MLP 64-48-32-16)": supervised_base_encoder(mlp, base, config.trainer,
                                                                          base_steps),
     }
     rows = []
     for name, encoder in supervised.items():
         rows += curve_rows(name, encoder, lambda e=encoder: untrained_like(e), target,
-                           replace(config, modes=("frozen", "finetune", "scratch")), trainer, task)
+                           replace(config, modes=("frozen", "finetune", "scratch")), task)
     for name in ("stacked AE", "contrastive (CNN)"):
         encoder = encoders[name]
         rows += curve_rows(f"{name}, no labels", encoder, lambda e=encoder: untrained_like(e),
-                           target, replace(config, modes=("frozen", "finetune")), trainer, task)
+                           target, replace(config, modes=("frozen", "finetune")), task)
     return rows
 
 
@@ -147,11 +163,12 @@ def main() -> None:
     data = prepare(load_digits_dataset(), PrepareConfig(val_fraction=0.0, clip=True))
     budgets = (1, 5, 10) if args.quick else (1, 5, 10, 20, 0)
     draws = 2 if args.quick else 5
+    # every fit of the curves: Adam 1e-2, batch 32, 300 optimiser steps (50 quick), seed 0
+    trainer = TrainerConfig(steps=50 if args.quick else 300, lr=1e-2, batch_size=32)
     config = TransferConfig(labels_per_class=budgets, draws=draws, pseudo_label=PSEUDO_LABEL,
-                            target_steps=50 if args.quick else 300)
+                            trainer=trainer)
     basic = replace(config, modes=("frozen", "finetune", "scratch"))
     epochs = 3 if args.quick else 30
-    trainer = TrainerConfig(lr=1e-2, batch_size=32)
     with threadpool_limits(1):
         rows = [{**row, "task": "same classes"} for row in anchors(data, budgets, draws)]
         contrastive = ssl_encoder(data, "contrastive", 3 if args.quick else 100)
@@ -166,10 +183,9 @@ def main() -> None:
             "contrastive (CNN)": (contrastive, config),
         }
         for name, (encoder, transfer) in encoders.items():
-            rows += curve_rows(name, encoder, lambda e=encoder: untrained_like(e), data, transfer,
-                               trainer)
+            rows += curve_rows(name, encoder, lambda e=encoder: untrained_like(e), data, transfer)
         rows += class_split_rows(data, {name: e for name, (e, _) in encoders.items()}, config,
-                                 trainer, 100 if args.quick else 1000)
+                                 100 if args.quick else 1000)
     print(f"{'encoder: mode':56s} " + " ".join(f"{(str(k) if k else 'all'):>7s}" for k in budgets))
     for task in dict.fromkeys(r["task"] for r in rows):
         print(task)

@@ -6,8 +6,14 @@ from typing import Any
 
 import numpy as np
 import torch
-from dagster import (AssetCheckResult, AssetCheckSeverity, AssetChecksDefinition, AssetIn, Config,
-                     asset_check)
+from dagster import (
+    AssetCheckResult,
+    AssetChecksDefinition,
+    AssetCheckSeverity,
+    AssetIn,
+    Config,
+    asset_check,
+)
 from pydantic import Field
 from torch import nn
 

@@ -15,8 +15,13 @@ import numpy as np
 import pydantic
 from dagster import Config
 
-from unsup_core.validation import (FROM_DATA, SET_BY_RECIPE, build_config, field_descriptions,
-                                   field_types)
+from unsup_core.validation import (
+    FROM_DATA,
+    SET_BY_RECIPE,
+    build_config,
+    field_descriptions,
+    field_types,
+)
 
 
 class LibraryConfig(Config):
@@ -35,32 +40,21 @@ class LibraryConfig(Config):
         return self
 
 
-def _representable(hint: Any) -> bool:
-    """Run config holds plain values: not arrays, not functions (a schedule callable)."""
-    return hint is not np.ndarray and typing.get_origin(hint) is not Callable
-
-
 def _field_type(hint: Any, hidden: tuple[str, ...] = (), default: Any = None) -> Any:
+    """Run config holds plain values (no arrays, no schedule functions); Dagster takes
+    ``str`` for a Literal inside Optional or a list."""
     origin, args = typing.get_origin(hint), typing.get_args(hint)
     if origin in (Union, types.UnionType):
-        options = [_field_type(a, hidden, default) for a in args
-                   if a is not type(None) and _representable(a)]
-        if type(None) not in args:
-            return options[0]
-        inner = options[0]  # Dagster takes Optional[str], not Optional[Literal[...]]
-        return Optional[str if typing.get_origin(inner) is Literal else inner]
-    if origin is tuple:  # Dagster takes list[str], not list[Literal[...]]
+        options = [_field_type(a, hidden, default) for a in args if a is not type(None)
+                   and a is not np.ndarray and typing.get_origin(a) is not Callable]
+        plain = str if typing.get_origin(options[0]) is Literal else options[0]
+        return Optional[plain] if type(None) in args else options[0]
+    if origin is tuple:
         inner = _field_type(args[0])
         return list[str if typing.get_origin(inner) is Literal else inner]
     if dataclasses.is_dataclass(hint):
         return dagster_config(hint, hidden, default if isinstance(default, hint) else None)
     return hint
-
-
-def _default(value: Any) -> Any:
-    if dataclasses.is_dataclass(value):
-        return None  # a nested config's defaults are its generated class's own
-    return list(value) if isinstance(value, tuple) else value
 
 
 @cache
@@ -69,16 +63,15 @@ def dagster_config(library_class: type, hidden: tuple[str, ...] = (),
     """The Dagster config of ``library_class`` without the data's fields and ``hidden``, its
     defaults those of the instance ``defaults`` (a nested config's default) or of the class."""
     hints, docs = field_types(library_class), field_descriptions(library_class)
+    defaults = library_class() if defaults is None else defaults
     fields: dict[str, Any] = {}
     for f in dataclasses.fields(library_class):
         if f.metadata.get(FROM_DATA) or f.name in hidden:
             continue
-        if defaults is not None:
-            default = getattr(defaults, f.name)
-        else:
-            default = f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
+        default = getattr(defaults, f.name)
         dtype = _field_type(hints[f.name], tuple(f.metadata.get(SET_BY_RECIPE, ())), default)
-        value = dtype() if dataclasses.is_dataclass(default) else _default(default)
+        value = dtype() if dataclasses.is_dataclass(default) else (
+            list(default) if isinstance(default, tuple) else default)
         fields[f.name] = (dtype, pydantic.Field(value, description=docs.get(f.name)))
     generated = pydantic.create_model(library_class.__name__, __base__=LibraryConfig,
                                       __doc__=library_class.__doc__, **fields)

@@ -1,8 +1,7 @@
 """The Dagster code location: assets, checks, resources, the job, its schedule and sensor
 (see workspace.yaml)."""
 
-from dagster import (AssetSelection, Definitions, RetryPolicy, define_asset_job,
-                     in_process_executor)
+from dagster import AssetSelection, Definitions, RetryPolicy, define_asset_job, in_process_executor
 
 from .assets.autoencoder import plain_autoencoder
 from .assets.autoencoder_zoo import autoencoder_zoo
@@ -13,9 +12,15 @@ from .assets.registry import registered_models
 from .assets.report import experiment_report
 from .assets.som import code_som, data_som
 from .assets.transfer import ssl_encoder, stacked_autoencoder, transfer_models
-from .checks import (MODEL_OUTPUT_CHECKS, prepared_class_balance, prepared_no_nan,
-                     prepared_split_sizes, reconstruction_gate, student_accuracy_gate,
-                     topographic_error_gate)
+from .checks import (
+    MODEL_OUTPUT_CHECKS,
+    prepared_class_balance,
+    prepared_no_nan,
+    prepared_split_sizes,
+    reconstruction_gate,
+    student_accuracy_gate,
+    topographic_error_gate,
+)
 from .hooks import mlflow_failure_hook
 from .io_managers import PickleIOManager, TorchModelIOManager
 from .presets import load_preset

@@ -110,4 +110,4 @@ class PickleIOManager(RunScopedIOManager):
 
     def load(self, path: Path) -> Any:
         with open(path, "rb") as handle:
-            return pickle.load(handle)  # noqa: S301 - files this pipeline wrote itself
+            return pickle.load(handle)

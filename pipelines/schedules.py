@@ -8,8 +8,14 @@ Settings come from the environment of the code location: ``UNSUP_RETRAIN_CRON`` 
 
 import os
 
-from dagster import (DefaultScheduleStatus, JobDefinition, RunRequest, ScheduleDefinition,
-                     ScheduleEvaluationContext, schedule)
+from dagster import (
+    DefaultScheduleStatus,
+    JobDefinition,
+    RunRequest,
+    ScheduleDefinition,
+    ScheduleEvaluationContext,
+    schedule,
+)
 
 from .presets import load_preset
 

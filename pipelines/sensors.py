@@ -15,8 +15,16 @@ import time
 from pathlib import Path
 
 import yaml
-from dagster import (DefaultSensorStatus, JobDefinition, RunRequest, SensorDefinition,
-                     SensorEvaluationContext, SensorResult, SkipReason, sensor)
+from dagster import (
+    DefaultSensorStatus,
+    JobDefinition,
+    RunRequest,
+    SensorDefinition,
+    SensorEvaluationContext,
+    SensorResult,
+    SkipReason,
+    sensor,
+)
 
 from .presets import load_preset
 from .resources import REPO_ROOT

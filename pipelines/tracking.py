@@ -149,7 +149,7 @@ class AssetRun:
         self.log_bytes(buffer.getvalue(), artifact_file)
 
     @contextmanager
-    def nested(self, name: str, params: Mapping[str, Any] | None = None) -> Iterator["AssetRun"]:
+    def nested(self, name: str, params: Mapping[str, Any] | None = None) -> Iterator[AssetRun]:
         """A child run of this one (e.g. one per model of a zoo), with this run's Dagster tags;
         FINISHED, or FAILED (and re-raised) if the block raises."""
         tags = {**self.tags, "mlflow.parentRunId": self.run_id, "dagster.level": "nested",
@@ -168,7 +168,7 @@ class AssetRun:
             raise
         self.client.set_terminated(child.run_id, "FINISHED")
 
-    def epoch_logger(self, prefix: str = "", flush_every: int = 10) -> "MlflowEpochLogger":
+    def epoch_logger(self, prefix: str = "", flush_every: int = 10) -> MlflowEpochLogger:
         return MlflowEpochLogger(self, prefix, flush_every)
 
     def dagster_metadata(self) -> dict[str, Any]:

@@ -162,9 +162,18 @@ def config_part(default: Any, set_by_recipe: tuple[str, ...] = ()) -> Any:
 
 
 def field_descriptions(config_class: type) -> dict[str, str]:
-    """Descriptions of a config's fields from the "Parameters" section of its numpy-style
-    docstring (``name : description``, continued on more-indented lines)."""
-    lines = inspect.cleandoc(config_class.__doc__ or "").splitlines()
+    """Descriptions of a config's fields from the "Parameters" sections of its numpy-style
+    docstring and its base classes' (``name : description``, continued on more-indented
+    lines); a subclass's description of a field wins."""
+    descriptions: dict[str, str] = {}
+    for klass in reversed(config_class.__mro__):
+        if "__doc__" in vars(klass) and dataclasses.is_dataclass(klass):
+            descriptions.update(_parameters_section(klass.__doc__))
+    return descriptions
+
+
+def _parameters_section(doc: str | None) -> dict[str, str]:
+    lines = inspect.cleandoc(doc or "").splitlines()
     try:
         start = next(i for i, line in enumerate(lines[:-1])
                      if line.strip() == "Parameters" and set(lines[i + 1].strip()) == {"-"}) + 2
@@ -174,10 +183,8 @@ def field_descriptions(config_class: type) -> dict[str, str]:
     names: list[str] = []
     for line in lines[start:]:
         stripped = line.strip()
-        if not stripped or (stripped and set(stripped) == {"-"}):
-            if names and not stripped:
-                continue
-            break
+        if not stripped:
+            continue
         if not line.startswith(" ") and " : " in line:
             head, text = line.split(" : ", 1)
             names = [name.strip() for name in head.split(",")]

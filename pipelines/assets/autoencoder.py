@@ -8,7 +8,6 @@ from unsup_core.data import PreparedData
 from unsup_core.plotting.figures import autoencoder_figures
 
 from ..configs import dagster_config
-from ..reporting import metadata_values
 from ..resources import MlflowTracking
 from ..versioning import recipe_asset
 
@@ -23,6 +22,7 @@ def plain_autoencoder(context: AssetExecutionContext, config: PlainAutoencoderCo
     with mlflow.asset_run(context, params=config.model_dump()) as run:
         result = train_autoencoder(prepared_dataset, config.to_library(), run.stage_callbacks)
         run.log_result(result, autoencoder_figures(result, prepared_dataset))
+    metrics = result.metrics
     return Output(result.models["checkpoint"], metadata={
-        **run.dagster_metadata(), "test_recon_mse": result.metrics["test/recon"],
-        **metadata_values(result.metrics, ("epochs_run", "n_params"))})
+        **run.dagster_metadata(), "test_recon_mse": metrics["test/recon"],
+        "epochs_run": int(metrics["epochs_run"]), "n_params": int(metrics["n_params"])})

@@ -2,8 +2,16 @@
 
 from dagster import AssetExecutionContext, MetadataValue, Output
 
-from unsup_core.data import (Dataset, PrepareConfig, PreparedData, SourceConfig, load_dataset,
-                             prepare, summarize_dataset, summarize_prepared)
+from unsup_core.data import (
+    Dataset,
+    PrepareConfig,
+    PreparedData,
+    SourceConfig,
+    load_dataset,
+    prepare,
+    summarize_dataset,
+    summarize_prepared,
+)
 
 from ..configs import dagster_config
 from ..resources import MlflowTracking

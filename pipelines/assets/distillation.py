@@ -4,9 +4,15 @@ from dagster import AssetExecutionContext, Output
 from torch import nn
 
 from unsup_core.data import PreparedData
-from unsup_core.distillation import (MLPClassifier, PrivilegedConfig, StudentConfig,
-                                     TeacherConfig, distil_student, privileged_distillation,
-                                     train_teacher)
+from unsup_core.distillation import (
+    MLPClassifier,
+    PrivilegedConfig,
+    StudentConfig,
+    TeacherConfig,
+    distil_student,
+    privileged_distillation,
+    train_teacher,
+)
 
 from ..configs import dagster_config
 from ..resources import MlflowTracking

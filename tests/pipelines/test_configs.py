@@ -1,71 +1,117 @@
-"""Dagster configs mirror the library's typed configs; presets are valid run configs."""
+"""Dagster configs are generated from the library's typed configs (one declaration per field);
+they validate with the library's own checks before a step trains; presets are valid run configs;
+assets carry code versions that follow their code and their recipe's."""
 
 import dataclasses
+import importlib
+import inspect
+import sys
+import typing
+from pathlib import Path
 
+import pydantic
 import pytest
-from dagster import validate_run_config
+from dagster import Config, DagsterInvalidConfigError, validate_run_config
 
-from pipelines.configs import (AutoencoderSettings, AutoencoderZooConfig, SslEncoderConfig, PreparedDatasetConfig, RawDatasetConfig,
-                               TrainerSettings)
-from pipelines.definitions import JOB_NAME, defs
+import pipelines
+from pipelines.configs import LibraryConfig, dagster_config
+from pipelines.definitions import ASSETS, JOB_NAME, defs
 from pipelines.presets import load_preset, preset_names
-from unsup_core.autoencoders import AutoencoderConfig
 from unsup_core.autoencoders.zoo import ZooConfig
-from unsup_core.selfsupervised import PretextChoice
-from unsup_core.data import PrepareConfig, SourceConfig
+from unsup_core.competitive import KohonenMapConfig, MapConfig
 from unsup_core.training import TrainerConfig
-from pipelines.configs import AdversarialTrainerSettings, GanDiscriminatorSettings, GanGeneratorSettings
-from unsup_core.generative import AdversarialTrainerConfig, DiscriminatorConfig, GeneratorConfig
+from unsup_core.transfer import TransferConfig
+from unsup_core.validation import FROM_DATA, SET_BY_RECIPE
 
-MIRRORS = [
-    (GanGeneratorSettings, GeneratorConfig, {"out_features", "image_shape"}),
-    (GanDiscriminatorSettings, DiscriminatorConfig, {"in_features", "image_shape"}),
-    (AdversarialTrainerSettings, AdversarialTrainerConfig, set()),
-    (SslEncoderConfig, PretextChoice, set()),
-    (AutoencoderZooConfig, ZooConfig, set()),
-    (RawDatasetConfig, SourceConfig, set()),
-    (PreparedDatasetConfig, PrepareConfig, set()),
-    (TrainerSettings, TrainerConfig, set()),
-    (AutoencoderSettings, AutoencoderConfig, {"in_features"}),
-]
+REPO = Path(__file__).resolve().parents[2]
+# Configs that belong to the pipeline itself (MLflow registry, report, gates), not the library.
+PIPELINE_ONLY = {"RegisteredModelsConfig", "ExperimentReportConfig", "AccuracyGateConfig",
+                 "ReconstructionGateConfig", "TopographicGateConfig"}
 
 
-def normalise(value):
-    return list(value) if isinstance(value, tuple) else value
+def asset_configs() -> dict[str, type[Config]]:
+    """The config class of every asset that takes one."""
+    found = {}
+    for asset in ASSETS:
+        parameter = inspect.signature(asset.op.compute_fn.decorated_fn).parameters.get("config")
+        if parameter is not None:
+            found[asset.key.to_user_string()] = parameter.annotation
+    return found
 
 
-@pytest.mark.parametrize("dagster_config, library_config, only_in_library", MIRRORS)
-def test_dagster_config_mirrors_the_library_config(dagster_config, library_config, only_in_library):
-    library_fields = {f.name: f for f in dataclasses.fields(library_config)}
-    dagster_fields = set(dagster_config.model_fields) - {"trainer", "probe_labels_per_class"}
-    assert dagster_fields == set(library_fields) - only_in_library
-    for name, field in dagster_config.model_fields.items():
-        if name in library_fields and library_fields[name].default is not dataclasses.MISSING:
-            assert normalise(field.default) == normalise(library_fields[name].default), name
+def test_every_library_asset_config_is_generated_from_its_library_config():
+    configs = asset_configs()
+    assert set(configs) == {asset.key.to_user_string() for asset in ASSETS}
+    generated = {name: c for name, c in configs.items() if c.__name__ not in PIPELINE_ONLY}
+    assert set(configs) - set(generated) == {"registered_models", "experiment_report"}
+    for name, config_class in generated.items():
+        assert issubclass(config_class, LibraryConfig), name
+        # the defaults are the library's: a default launchpad config is the library default
+        assert config_class().to_library() == config_class.library_class(), name
 
 
-def test_som_settings_mirror_the_kohonen_map_parameters():
-    import inspect
-
-    from pipelines.configs import SomSettings
-    from unsup_core.competitive import KohonenMap
-
-    parameters = inspect.signature(KohonenMap.__init__).parameters
-    assert set(SomSettings.model_fields) == set(parameters) - {"self"}
-    for name, field in SomSettings.model_fields.items():
-        default = parameters[name].default
-        if name not in ("rows", "cols", "random_state"):  # the asset picks a 20x20 seeded map
-            assert field.default == default, name
-    som = SomSettings(rows=3, cols=4, neighbourhood="bubble").to_library()
-    assert (som.rows, som.cols, som.neighbourhood) == (3, 4, "bubble")
+def nested_configs(config_class: type[LibraryConfig]):
+    """The config and every generated config nested in it."""
+    yield config_class
+    for field in config_class.model_fields.values():
+        for inner in (field.annotation, *typing.get_args(field.annotation)):
+            if isinstance(inner, type) and issubclass(inner, LibraryConfig):
+                yield from nested_configs(inner)
 
 
-def test_to_library_converts_and_validates():
-    source = RawDatasetConfig(source="file", path="x.csv", image_shape=[2, 3], na_values=["?"])
-    assert source.to_library().image_shape == (2, 3) and source.to_library().na_values == ("?",)
-    assert AutoencoderSettings(hidden=[8, 4]).to_library(in_features=10).hidden == (8, 4)
-    with pytest.raises(ValueError, match="lr=0.0 must be > 0"):
-        TrainerSettings(lr=0.0).to_library()
+def test_every_launchpad_field_is_described_by_the_librarys_docstring():
+    for name, config_class in asset_configs().items():
+        for generated in nested_configs(config_class):
+            undescribed = [f for f, info in generated.model_fields.items() if not info.description]
+            assert undescribed == [], (name, generated.__name__)
+
+
+@pytest.mark.parametrize("library_class", [TrainerConfig, TransferConfig, ZooConfig, MapConfig])
+def test_fields_and_defaults_come_from_the_library(library_class):
+    generated = dagster_config(library_class)
+    expected = {f.name for f in dataclasses.fields(library_class) if not f.metadata.get(FROM_DATA)}
+    assert set(generated.model_fields) == expected
+    nested = {f.name: f.metadata.get(SET_BY_RECIPE, ()) for f in dataclasses.fields(library_class)
+              if f.metadata.get(SET_BY_RECIPE)}
+    for name, hidden in nested.items():  # fields a recipe sets are no settings of their own
+        assert not set(hidden) & set(generated.model_fields[name].annotation.model_fields), name
+
+
+def test_the_zoo_part_defaults_are_each_kinds_own():
+    zoo = dagster_config(ZooConfig)()
+    assert zoo.sparse_kl.kl_sparsity == 0.003 and zoo.sparse_l1.kl_sparsity == 0.0
+    assert zoo.sparse_kl.code_activation == "sigmoid" and zoo.sparse_l1.code_l1 == 0.001
+    assert "hidden" not in type(zoo.sparse_kl).model_fields
+    assert "likelihood" not in type(zoo.variational).model_fields
+
+
+def test_bad_values_are_rejected_with_the_librarys_message_before_training():
+    transfer = dagster_config(TransferConfig)
+    with pytest.raises(pydantic.ValidationError, match=r"lr=-0.01 must be > 0"):
+        transfer(trainer={"lr": -0.01})
+    with pytest.raises(pydantic.ValidationError, match=r"mode='all' is not one of"):
+        transfer(modes=["all"])
+    with pytest.raises(pydantic.ValidationError, match="set one budget, not both"):
+        transfer(trainer={"epochs": 3})  # its default budget is 300 steps
+    with pytest.raises(pydantic.ValidationError, match=r"grid rows=0 must be an integer >= 1"):
+        dagster_config(MapConfig)(som={"rows": 0})
+    with pytest.raises(pydantic.ValidationError, match=r"epochs=0 must be an integer >= 1"):
+        dagster_config(KohonenMapConfig)(epochs=0)
+    config = transfer(labels_per_class=[5, 0], modes=["frozen"],
+                      pseudo_label={"augment": {"noise_std": 0.1}})
+    library = config.to_library()
+    assert library.labels_per_class == (5, 0) and library.modes == ("frozen",)
+    assert library.pseudo_label.augment.noise_std == 0.1 and library.trainer.steps == 300
+
+
+def test_the_launchpad_rejects_unknown_keys_and_choices_outside_the_literal():
+    job = defs.resolve_job_def(JOB_NAME)
+    unknown = {"ops": {"plain_autoencoder": {"config": {"trainer": {"learning_rate": 0.1}}}}}
+    with pytest.raises(DagsterInvalidConfigError, match="learning_rate"):
+        validate_run_config(job, unknown)
+    bad_choice = {"ops": {"plain_autoencoder": {"config": {"trainer": {"optimizer": "lbfgs"}}}}}
+    with pytest.raises(DagsterInvalidConfigError, match="optimizer"):
+        validate_run_config(job, bad_choice)
 
 
 @pytest.mark.parametrize("name", preset_names())
@@ -79,12 +125,39 @@ def test_presets_exist_and_unknown_preset_is_an_error():
         load_preset("huge")
 
 
-def test_stacked_and_transfer_configs_convert():
-    from pipelines.configs import StackedAutoencoderAssetConfig, TransferModelsConfig
+def test_pipelines_declare_no_library_config():
+    """Only the pipeline's own configs are written by hand; the config module stays small."""
+    hand_written = set()
+    for path in Path(pipelines.__file__).parent.rglob("*.py"):
+        source = path.read_text()
+        hand_written |= {line.split("class ")[1].split("(")[0] for line in source.splitlines()
+                         if line.startswith("class ") and "Config)" in line}
+    assert hand_written == PIPELINE_ONLY | {"LibraryConfig"}
+    assert len((REPO / "pipelines" / "configs.py").read_text().splitlines()) <= 80
 
-    stack = StackedAutoencoderAssetConfig(layer_sizes=[8, 4], layer_kind="denoising").to_library(16)
-    assert stack.layer_sizes == (8, 4) and stack.layer_kind == "denoising" and stack.in_features == 16
-    transfer = TransferModelsConfig(labels_per_class=[5, 0], modes=["frozen"]).to_library()
-    assert transfer.labels_per_class == (5, 0) and transfer.modes == ("frozen",)
-    with pytest.raises(ValueError, match="mode='all' is not one of"):
-        TransferModelsConfig(modes=["all"]).to_library()
+
+def test_code_versions_follow_the_asset_and_its_recipe(tmp_path, monkeypatch):
+    versions = {asset.key.to_user_string(): asset.code_versions_by_key[asset.key] for asset in ASSETS}
+    assert all(len(v) == 12 for v in versions.values())
+    assert len(set(versions.values())) == len(versions)  # each asset its own version
+
+    monkeypatch.syspath_prepend(str(tmp_path))
+
+    def version_with(recipe_source: str, asset_source: str) -> str:
+        (tmp_path / "some_recipe.py").write_text(recipe_source)
+        (tmp_path / "some_asset.py").write_text(
+            "from pipelines.versioning import recipe_asset\nfrom some_recipe import recipe\n\n"
+            + asset_source)
+        importlib.invalidate_caches()
+        for name in ("some_recipe", "some_asset"):
+            sys.modules.pop(name, None)
+        asset = importlib.import_module("some_asset").thing
+        return asset.code_versions_by_key[asset.key]
+
+    body = "@recipe_asset(recipe)\ndef thing():\n    return recipe()\n"
+    recipe = "def helper():\n    return 1\n\n\ndef recipe():\n    return helper()\n"
+    first = version_with(recipe, body)
+    assert first == version_with(recipe, body)
+    # a change in a helper of the recipe's module, and a change in the asset, each show
+    assert first != version_with(recipe.replace("return 1", "return 2"), body)
+    assert first != version_with(recipe, body.replace("return recipe()", "return recipe() + 0"))

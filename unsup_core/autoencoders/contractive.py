@@ -31,8 +31,13 @@ def jacobian_norm(encode: Callable[[Tensor], Tensor], x: Tensor) -> Tensor:
 
 @dataclass(frozen=True)
 class ContractiveAutoencoderConfig(AutoencoderConfig):
-    """``contractive_weight`` lambda >= 0 on the mean squared Frobenius norm of the encoder's
-    Jacobian (lambda = 0 is the plain autoencoder)."""
+    """The contractive penalty.
+
+    Parameters
+    ----------
+    contractive_weight : lambda >= 0 on the mean squared Frobenius norm of the encoder's
+        Jacobian (0 is the plain autoencoder).
+    """
 
     contractive_weight: float = 1e-3
 

@@ -28,8 +28,15 @@ def masking_corruption(x: Tensor, mask_prob: float) -> Tensor:
 
 @dataclass(frozen=True)
 class DenoisingAutoencoderConfig(AutoencoderConfig):
-    """``corruption`` q(x~ | x): ``"gaussian"`` adds N(0, ``noise_std``^2 I) noise (sigma > 0),
-    ``"masking"`` zeroes each input entry with probability ``mask_prob`` (p0 in (0, 1))."""
+    """The corruption q(x~ | x) the encoder sees in training.
+
+    Parameters
+    ----------
+    corruption : "gaussian" (adds N(0, noise_std^2 I) noise) or "masking" (zeroes each entry
+        with probability mask_prob).
+    noise_std : sigma > 0 of the Gaussian corruption.
+    mask_prob : p0 in (0, 1) of the masking corruption.
+    """
 
     corruption: Corruption = "gaussian"
     noise_std: float = 0.3

@@ -30,11 +30,14 @@ def labelled_cross_entropy(logits: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
 class LabelRegularizedAutoencoderConfig(AutoencoderConfig):
     """:class:`AutoencoderConfig` plus a classification head on the codes.
 
-    ``n_classes`` K (>= 2); ``label_weight`` lambda (>= 0; 0 leaves the codes unsupervised and
-    only trains the head); ``head_hidden`` the widths of the head's hidden layers (``()``, the
-    default, is a linear head; hidden layers use ``activation``); ``noise_std`` sigma >= 0 of
-    the Gaussian corruption x~ = x + sigma eps fed to the encoder in training (0, the default,
-    none: with sigma > 0 the reconstruction term is the denoising one of Vincent et al. 2008).
+    Parameters
+    ----------
+    n_classes : K >= 2 (set from the data).
+    label_weight : lambda >= 0 of the classification term (0 leaves the codes unsupervised and
+        only trains the head).
+    head_hidden : widths of the head's hidden layers (empty: a linear head).
+    noise_std : sigma >= 0 of the Gaussian corruption x~ = x + sigma eps fed to the encoder in
+        training (with sigma > 0 the reconstruction term is the denoising one).
     """
 
     n_classes: int | None = data_field()

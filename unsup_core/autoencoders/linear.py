@@ -14,9 +14,15 @@ from .plain import Autoencoder, AutoencoderConfig
 @dataclass(frozen=True)
 class LinearAutoencoderConfig(AutoencoderConfig):
     """Encoder ``z = A x (+ a)``, decoder ``x^ = B z (+ b)``: one linear layer each, no
-    activations, quadratic loss. ``bias`` adds the offsets ``a`` and ``b`` (needed unless the
-    data are centred). ``hidden`` must be empty, activations ``identity`` and ``recon_loss``
-    ``mse``; ``code_dim <= in_features``.
+    activations, quadratic loss.
+
+    Parameters
+    ----------
+    hidden : must be empty: no hidden layers.
+    code_activation : must be "identity".
+    output_activation : must be "identity".
+    recon_loss : must be "mse": the linear autoencoder minimises the quadratic loss.
+    bias : add the offsets a and b (needed unless the data are centred).
     """
 
     hidden: tuple[int, ...] = ()

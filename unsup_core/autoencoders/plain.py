@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 from torch import Tensor, nn
 
-from ..validation import check_choice, data_field, require_data
 from ..training.runtime import seeded
+from ..validation import check_choice, data_field, require_data
 from .layers import RECON_LOSSES, Activation, ReconLoss, check_activation, mlp, reconstruction_loss
 
 

@@ -10,7 +10,14 @@ import numpy as np
 from ..arrays import apply_array, count_parameters
 from ..data.prepare import PreparedData
 from ..results import ExperimentResult
-from ..training import StageCallbacks, Trainer, TrainerConfig, TrainingHistory, evaluate, no_callbacks
+from ..training import (
+    StageCallbacks,
+    Trainer,
+    TrainerConfig,
+    TrainingHistory,
+    evaluate,
+    no_callbacks,
+)
 from .plain import Autoencoder, AutoencoderConfig
 
 SHOWN_OBJECTS = 10  # test objects whose reconstructions a result keeps for figures

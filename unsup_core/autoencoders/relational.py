@@ -48,16 +48,17 @@ def relational_loss(x_hat: Tensor, x: Tensor, threshold: float = 0.0,
 
 @dataclass(frozen=True)
 class RelationalAutoencoderConfig(AutoencoderConfig):
-    """:class:`AutoencoderConfig` plus the relational penalty.
+    """:class:`AutoencoderConfig` plus the relational penalty. The raw inner product grows
+    with the number of features and their scale: on 64 features in [0, 1] it is of order 10, so
+    lambda ~ 1e-3..1e-2 (default 0.003) balances the mean squared reconstruction.
 
-    ``relational_weight`` is lambda (>= 0; 0 gives the plain autoencoder);
-    ``relation_threshold`` is s0, the similarity below which a relation is ignored (any real;
-    0 keeps every positive relation); ``similarity`` is how s_ij is measured, one of
-    ``dot`` (the raw inner product of the paper), ``mean_dot`` (divided by the number of
-    features) or ``cosine`` (in [-1, 1], so s0 is comparable across datasets).
-    The raw inner product grows with the number of features and their scale: on 64 features in
-    [0, 1] it is of order 10, so lambda ~ 1e-3..1e-2 (default 0.003) balances the mean
-    squared reconstruction.
+    Parameters
+    ----------
+    relational_weight : lambda >= 0 (0 gives the plain autoencoder).
+    relation_threshold : s0, the similarity below which a relation is ignored (0 keeps every
+        positive relation).
+    similarity : how s_ij is measured: "dot" (the raw inner product of the paper), "mean_dot"
+        (divided by the number of features) or "cosine" (in [-1, 1], comparable across data).
     """
 
     relational_weight: float = 0.003

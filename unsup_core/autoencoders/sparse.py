@@ -36,12 +36,16 @@ def kl_sparsity(z: Tensor, target: float, clamp: float = 1e-6) -> Tensor:
 
 @dataclass(frozen=True)
 class SparseAutoencoderConfig(AutoencoderConfig):
-    """Penalty weights (each 0 by default, so any combination can be chosen):
+    """Penalty weights (each 0 by default, so any combination can be chosen).
 
-    ``weight_penalty`` lambda_w on ||alpha||_p + ||beta||_p with ``weight_norm`` p in {1, 2};
-    ``code_l1`` lambda_c on the L1 norm of the codes; ``kl_sparsity`` lambda_kl on the KL
-    divergence of the mean code activations from ``sparsity_target`` eps in (0, 1), which needs
-    ``code_activation="sigmoid"`` (codes in [0, 1]).
+    Parameters
+    ----------
+    weight_penalty : lambda_w on ||alpha||_p + ||beta||_p of the weight matrices.
+    weight_norm : p, 1 or 2.
+    code_l1 : lambda_c on the L1 norm of the codes.
+    kl_sparsity : lambda_kl on the KL divergence of the mean code activations from
+        ``sparsity_target`` (needs code_activation "sigmoid": codes in [0, 1]).
+    sparsity_target : eps in (0, 1), the target mean activation.
     """
 
     weight_penalty: float = 0.0

@@ -11,8 +11,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ..validation import check_choice, choices
 from ..training.runtime import seeded
+from ..validation import check_choice, choices
 from .layers import reconstruction_loss
 from .plain import Autoencoder, AutoencoderConfig
 
@@ -45,14 +45,18 @@ def _normal(shape: tuple[int, int], generator: torch.Generator | None,
 @dataclass(frozen=True)
 class VariationalAutoencoderConfig(AutoencoderConfig):
     """:class:`AutoencoderConfig` with ``code_dim`` the latent size d, plus the likelihood.
+    ``code_activation`` must be "identity" (mu is unbounded), so must ``output_activation`` for
+    the Bernoulli decoder (logits), and ``recon_loss`` "mse" (the model minimises the negative
+    ELBO and reports the squared error as ``recon``).
 
-    ``likelihood``: ``bernoulli`` (the decoder gives logits; data in [0, 1]) or ``gaussian``
-    (the decoder gives the mean). The Gaussian's standard deviation is ``decoder_std`` for
-    every feature (``decoder_variance="fixed"``) or one learned parameter per feature
-    initialised at ``decoder_std`` and kept >= 1e-3 (``"learned"``). ``prior_std`` is sigma of
-    the prior N(0, sigma^2 I). ``code_activation`` must be ``identity`` (mu is unbounded), so
-    must ``output_activation`` for the Bernoulli decoder (logits), and ``recon_loss`` ``mse``
-    (the model minimises the negative ELBO and reports the squared error as ``recon``).
+    Parameters
+    ----------
+    likelihood : "bernoulli" (the decoder gives logits; data in [0, 1]) or "gaussian" (the
+        decoder gives the mean).
+    decoder_variance : the Gaussian's standard deviation: "fixed" at decoder_std for every
+        feature, or "learned" per feature (initialised at decoder_std, kept >= 1e-3).
+    decoder_std : the Gaussian decoder's standard deviation.
+    prior_std : sigma of the prior N(0, sigma^2 I).
     """
 
     likelihood: Likelihood = "bernoulli"

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field, replace
 from typing import Literal
 
 import numpy as np
+import torch
 from torch import nn
 
 from ..arrays import apply_array, count_parameters
@@ -207,7 +208,8 @@ def evaluate_member(model: nn.Module, data: PreparedData, config: ZooConfig) -> 
                                     standardize=config.probe_standardize)
         metrics["probe/accuracy"], metrics["probe/accuracy_std"] = mean, std
     if isinstance(model, VariationalAutoencoder):
-        metrics["test/elbo"] = float(model.elbo(data.test.X))
+        seeded = torch.Generator().manual_seed(config.seed)  # the same draws every run
+        metrics["test/elbo"] = float(model.elbo(data.test.X, generator=seeded))
         metrics["vae/active_units"] = float((model.kl_per_unit(data.train.X) > ACTIVE_UNIT_KL).sum())
     if isinstance(model, LabelRegularizedAutoencoder) and data.test.y is not None:
         predicted = apply_array(model, data.test.X, "predict")
@@ -268,7 +270,7 @@ def train_zoo(data: PreparedData, config: ZooConfig | None = None,
         member = ZooMember(kind, model, history, metrics, apply_array(model, data.test.X, "encode"),
                            originals, apply_array(model, originals))
         if isinstance(model, VariationalAutoencoder):
-            member.samples = model.sample(20).detach().numpy()
+            member.samples = model.sample(20, torch.Generator().manual_seed(config.seed)).numpy()
             member.interpolation = model.interpolate(data.test.X[0], data.test.X[1], 10).detach().numpy()
         result.members[kind] = member
         result.models[kind] = model

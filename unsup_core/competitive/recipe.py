@@ -13,8 +13,7 @@ import numpy as np
 
 from ..results import ExperimentResult
 from .grid import Grid
-from .maps import (class_hit_maps, component_planes, density_map, hit_map, majority_labels,
-                   u_matrix)
+from .maps import class_hit_maps, component_planes, density_map, hit_map, majority_labels, u_matrix
 from .metrics import majority_vote_accuracy, node_purity
 from .som import KohonenMap, KohonenMapConfig
 

@@ -13,8 +13,15 @@ from sklearn.utils.validation import check_is_fitted
 from ..training.config import resolve_device
 from ..training.runtime import blas_threads, torch_threads
 from ..validation import check_choice, choices, estimator_config
-from .distances import (NAN_POLICIES, Metric, NanPolicy, best_matching, check_input,
-                        check_metric, pairwise)
+from .distances import (
+    NAN_POLICIES,
+    Metric,
+    NanPolicy,
+    best_matching,
+    check_input,
+    check_metric,
+    pairwise,
+)
 from .grid import Grid, Topology
 from .metrics import quantization_error, topographic_error
 from .neighbourhood import Neighbourhood, check_neighbourhood
@@ -106,7 +113,7 @@ class KohonenMap(TransformerMixin, BaseEstimator):
 
     # ----------------------------------------------------------------------------- fitting
     def fit(self, X: np.ndarray, y: None = None,
-            sample_order: Sequence[int] | None = None) -> "KohonenMap":
+            sample_order: Sequence[int] | None = None) -> KohonenMap:
         """Train on X (n_samples, n_features).
 
         ``sample_order`` (online only) replays a given sequence of row indices instead of a
@@ -117,7 +124,7 @@ class KohonenMap(TransformerMixin, BaseEstimator):
         with torch_threads(self.num_threads), blas_threads(self.num_threads):
             return self._fit(grid, X, sample_order)
 
-    def _fit(self, grid: Grid, X: np.ndarray, sample_order: Sequence[int] | None) -> "KohonenMap":
+    def _fit(self, grid: Grid, X: np.ndarray, sample_order: Sequence[int] | None) -> KohonenMap:
         X = check_input(X, None, self.nan_policy, "KohonenMap.fit")
         dtype = DTYPES[self.dtype or ("float64" if self.algorithm == "online" else "float32")]
         X = np.ascontiguousarray(X, dtype=dtype)

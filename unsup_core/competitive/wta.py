@@ -28,6 +28,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from unsup_core.competitive.distances import best_matching, check_input, pairwise
 from unsup_core.competitive.schedules import ScheduleLike, check_schedule, schedule_values
+
 from ..validation import check_choice
 
 INITS = ("k-means++", "random")
@@ -88,7 +89,7 @@ class _CompetitiveClustering(ClusterMixin, TransformerMixin, BaseEstimator):
         if self.tol < 0:
             raise ValueError(f"tol={self.tol} should be >= 0")
 
-    def _check_X(self, X: ArrayLike, method: str) -> np.ndarray:
+    def _check_input(self, X: ArrayLike, method: str) -> np.ndarray:
         """``X`` as float64 (N, D), checked for ``method``; methods other than fit need a fit."""
         if method != "fit":
             check_is_fitted(self, "cluster_centers_")
@@ -116,7 +117,7 @@ class _CompetitiveClustering(ClusterMixin, TransformerMixin, BaseEstimator):
 
     def fit(self, X: ArrayLike, y: object = None) -> _CompetitiveClustering:
         """Learn ``n_clusters`` centres from ``X`` (N, D); keeps the best of ``n_init`` runs."""
-        X = self._check_X(X, "fit")
+        X = self._check_input(X, "fit")
         self._check_params(X)
         self._validate_extra()
         rng = np.random.default_rng(self.random_state)
@@ -166,15 +167,15 @@ class _CompetitiveClustering(ClusterMixin, TransformerMixin, BaseEstimator):
 
     def predict(self, X: ArrayLike) -> np.ndarray:
         """Index of the nearest centre, a(x) = argmin_y rho(x, w_y); (N, D) -> (N,)."""
-        return best_matching(self._check_X(X, "predict"), self.cluster_centers_)[0][:, 0]
+        return best_matching(self._check_input(X, "predict"), self.cluster_centers_)[0][:, 0]
 
     def transform(self, X: ArrayLike) -> np.ndarray:
         """Euclidean distances rho(x, w_y) to every centre; (N, D) -> (N, n_clusters)."""
-        return pairwise(self._check_X(X, "transform"), self.cluster_centers_)
+        return pairwise(self._check_input(X, "transform"), self.cluster_centers_)
 
     def score(self, X: ArrayLike, y: object = None) -> float:
         """Minus the inertia of ``X``: -sum_i min_y rho^2(x_i, w_y) (higher is better)."""
-        X = self._check_X(X, "score")
+        X = self._check_input(X, "score")
         return -float(pairwise(X, self.cluster_centers_, squared=True).min(1).sum())
 
 

@@ -20,10 +20,21 @@ CONSTANT, SCALING = choices(Constant), choices(Scaling)
 class SourceConfig:
     """Where the data comes from and how a table becomes a feature matrix.
 
-    ``source="digits"`` is scikit-learn's bundled 8x8 digits (no download); ``source="file"``
-    reads a CSV or Parquet ``path``. ``missing`` is the policy for NaN: ``error`` stops at the
-    first missing value, ``drop`` removes incomplete rows, ``impute`` fills with the training
-    split's column means, ``mask`` does the same and keeps an observed-value mask.
+    Parameters
+    ----------
+    source : "digits" (scikit-learn's bundled 8x8 digits, no download) or "file".
+    path : CSV or Parquet file when source is "file".
+    label_column : column holding the class label, if any (text or integer classes).
+    feature_columns : use only these columns (default: every other column).
+    drop_columns : columns to ignore (ids, free text).
+    categorical : encoding of text columns: "onehot" (a column per level) or "ordinal".
+    max_categories : a text column with more levels is an error.
+    missing : missing values: "error" (stop at the first), "drop" the row, "impute" the
+        training split's column means, or "mask" (impute and keep an observed-value mask).
+    na_values : extra strings read as missing (e.g. "?").
+    constant_columns : a column with one value: "error", "drop" or "keep".
+    image_shape : (height, width) or (channels, height, width) if each row is an image.
+    separator : CSV field separator.
     """
 
     source: Source = "digits"
@@ -52,11 +63,17 @@ class SourceConfig:
 
 @dataclass(frozen=True)
 class PrepareConfig:
-    """Split and scaling. Fractions are of the whole dataset; train gets the rest.
+    """Split and scaling. Fractions are of the whole dataset; train gets the rest. The scaler
+    (and the imputation means) are fitted on the training split only.
 
-    The scaler (and the imputation means) are fitted on the training split only; ``clip`` clips
-    validation and test features to the range seen in training (for min-max scaling: [0, 1],
-    which likelihoods such as a Bernoulli decoder need).
+    Parameters
+    ----------
+    test_fraction : share of all rows held out for testing (stratified).
+    val_fraction : share of all rows for validation and early stopping.
+    scaling : feature scaling: "standard", "minmax" or "none".
+    clip : clip validation and test features to the range seen in training (min-max: [0, 1],
+        which likelihoods such as a Bernoulli decoder need).
+    seed : seed of the split.
     """
 
     test_fraction: float = 0.3

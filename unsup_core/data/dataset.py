@@ -106,7 +106,7 @@ class Dataset:
     def has_missing(self) -> bool:
         return bool(np.isnan(self.X).any())
 
-    def subset(self, index: np.ndarray) -> "Dataset":
+    def subset(self, index: np.ndarray) -> Dataset:
         """Rows ``index`` of this dataset (row ids and names kept)."""
         return Dataset(
             X=self.X[index],

@@ -26,7 +26,7 @@ class Scaler:
     clip: bool = False
 
     @classmethod
-    def fit(cls, X: np.ndarray, kind: str, clip: bool = False) -> "Scaler":
+    def fit(cls, X: np.ndarray, kind: str, clip: bool = False) -> Scaler:
         fill = np.nanmean(X, axis=0)
         filled = np.where(np.isnan(X), fill, X)
         d = X.shape[1]

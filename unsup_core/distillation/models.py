@@ -135,7 +135,7 @@ def classifier_from_encoder(encoder: nn.Module, n_classes: int, depth: int | Non
     if len(acts) != 1:
         raise ValueError(f"the encoder's first {depth} layers mix activations {sorted(acts)}")
     model = MLPClassifier(MLPClassifierConfig(
-        in_features=layers[0][0].in_features, hidden=tuple(l.out_features for l, _ in layers),
+        in_features=layers[0][0].in_features, hidden=tuple(linear.out_features for linear, _ in layers),
         n_classes=n_classes, activation=acts.pop(), seed=seed))
     targets = [m for m in model.net if isinstance(m, nn.Linear)]
     with torch.no_grad():

@@ -20,8 +20,8 @@ import torch
 from torch import Tensor, nn
 
 from ..autoencoders.label_regularized import labelled_cross_entropy
-from ..validation import check_choice, choices
 from ..training import seeded
+from ..validation import check_choice, choices
 from .losses import check_mu, check_temperature, generalized_distillation_loss, soft_kl
 from .models import MLPClassifier, MLPClassifierConfig
 from .student import teacher_targets

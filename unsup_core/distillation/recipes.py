@@ -17,11 +17,24 @@ from ..results import ExperimentResult
 from ..training import StageCallbacks, Trainer, TrainerConfig, no_callbacks
 from ..validation import check_choice, choices, config_part
 from .losses import check_mu, check_temperature
-from .models import (MLPClassifier, MLPClassifierConfig, agreement, classifier_from_encoder,
-                     encoder_layers, inference_seconds_per_1000)
-from .privileged import (Degrade, GeneralizedDistillationStudent, JointPrivilegedConfig,
-                         JointPrivilegedModel, degrade, joint_privileged_data, privileged_data,
-                         split_privileged)
+from .models import (
+    MLPClassifier,
+    MLPClassifierConfig,
+    agreement,
+    classifier_from_encoder,
+    encoder_layers,
+    inference_seconds_per_1000,
+)
+from .privileged import (
+    Degrade,
+    GeneralizedDistillationStudent,
+    JointPrivilegedConfig,
+    JointPrivilegedModel,
+    degrade,
+    joint_privileged_data,
+    privileged_data,
+    split_privileged,
+)
 from .student import DistillationConfig, DistillationStudent, distillation_data
 
 InitFrom = Literal["scratch", "encoder"]

@@ -13,8 +13,12 @@ from torch import Tensor, nn
 
 from ..arrays import apply_array
 from ..validation import check_choice, choices
-from .losses import (check_alpha, check_temperature, knowledge_distillation_loss,
-                     regression_distillation_loss)
+from .losses import (
+    check_alpha,
+    check_temperature,
+    knowledge_distillation_loss,
+    regression_distillation_loss,
+)
 
 Task = Literal["classification", "regression"]
 TASKS = choices(Task)

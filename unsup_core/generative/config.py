@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from typing import Literal
 
 from ..autoencoders.layers import Activation, check_activation
-from ..validation import check_choice, choices, data_field, require_data
 from ..training.config import resolve_device
+from ..validation import check_choice, choices, data_field
 
 NetworkKind = Literal["mlp", "conv"]
 GeneratorLoss = Literal["non_saturating", "minimax"]
@@ -48,13 +48,21 @@ def _check_image(kind: str, image_shape: tuple[int, ...] | None, features: int |
 
 @dataclass(frozen=True)
 class GeneratorConfig:
-    """G(z, alpha): noise z ~ N(0, I) of size ``noise_dim`` -> an object of ``out_features``
-    values in (0, 1) (sigmoid output: the prepared data is min-max scaled to [0, 1]).
+    """G(z, alpha): noise z ~ N(0, I) -> an object of ``out_features`` values in (0, 1)
+    (sigmoid output: the prepared data is min-max scaled to [0, 1]). ``kind="conv"`` (images whose
+    height and width are divisible by 4): a linear layer to ``hidden[0]`` maps of a quarter of
+    the image size, then two transposed convolutions doubling the size.
 
-    ``kind="mlp"``: ``noise_dim -> *hidden -> out_features`` with ``activation`` between layers
-    (and batch normalisation before it if ``batch_norm``). ``kind="conv"`` (images whose height
-    and width are divisible by 4): a linear layer to ``hidden[0]`` maps of a quarter of the image
-    size, then two transposed convolutions doubling the size (``hidden[-1]`` channels between).
+    Parameters
+    ----------
+    out_features : width of an object (set from the data).
+    noise_dim : size of the noise z.
+    hidden : widths of the MLP's hidden layers (conv: channels).
+    activation : activation between layers.
+    batch_norm : batch normalisation before each hidden activation.
+    kind : "mlp" or "conv" (needs image data).
+    image_shape : the data's image shape (set from the data; needed by "conv").
+    seed : seed of the initialisation.
     """
 
     out_features: int | None = data_field()
@@ -82,15 +90,21 @@ class GeneratorConfig:
 
 @dataclass(frozen=True)
 class DiscriminatorConfig:
-    """D(x, beta) = p(real | x): ``in_features -> *hidden -> 1`` logit.
+    """D(x, beta) = p(real | x): ``in_features -> *hidden -> 1`` logit. Dropout 0.3 by
+    default: on a thousand digits an unregularised D memorises the training set within a few
+    hundred epochs and the samples degrade (``benchmarks/generative.py``).
 
-    ``activation`` between layers (LeakyReLU by default, as in most GANs), ``dropout`` after
-    each hidden activation (0.3 by default: on a thousand digits an unregularised D memorises
-    the training set within a few hundred epochs and the samples degrade, see
-    ``benchmarks/generative.py``), and ``minibatch_std``: the batch's mean standard deviation over the
-    last hidden features appended as one more feature (Karras et al. 2018), which lets D see a
-    collapsed batch. ``kind="conv"``: two stride-2 convolutions with ``hidden[0]``,
-    ``hidden[-1]`` channels, then a linear layer to the logit.
+    Parameters
+    ----------
+    in_features : width of an object (set from the data).
+    hidden : widths of the hidden layers (conv: channels of the two stride-2 convolutions).
+    activation : activation between layers (LeakyReLU, as in most GANs).
+    dropout : dropout after each hidden activation.
+    minibatch_std : append the batch's mean standard deviation over the last hidden features
+        as one more feature (Karras et al. 2018), which lets D see a collapsed batch.
+    kind : "mlp" or "conv" (needs image data).
+    image_shape : the data's image shape (set from the data; needed by "conv").
+    seed : seed of the initialisation.
     """
 
     in_features: int | None = data_field()
@@ -119,20 +133,30 @@ class DiscriminatorConfig:
 @dataclass(frozen=True)
 class AdversarialTrainerConfig:
     """How to train a GAN: alternating minibatch steps, ``d_steps`` (k) of D per step of G.
+    An epoch is one pass over the real data in batches of ``batch_size`` (one D step per batch).
+    With ``ema_decay`` the generator handed to ``fit`` holds the average during and after
+    training, its batch-norm statistics recomputed on 8,192 samples after each epoch (the online
+    network's statistics do not fit the averaged weights). The defaults are the DCGAN recipe
+    (Radford et al. 2016: Adam 2e-4, beta1 0.5); on small MLPs for digits lr 1e-3 with EMA and
+    linear decay did better (``benchmarks/generative.py``).
 
-    An epoch is one pass over the real data in batches of ``batch_size`` (one D step per batch),
-    so it holds ``ceil(n / batch_size) / d_steps`` generator steps. ``generator_loss``:
-    ``non_saturating`` (maximise ln D(G(z)), the default) or ``minimax`` (minimise
-    ln(1 - D(G(z))), the original game). ``label_smoothing`` s: D's target for real objects is
-    1 - s (one-sided, Salimans et al. 2016). ``ema_decay``: keep an exponential moving average of
-    G's weights (``None``: off); the generator handed to ``fit`` then holds the average during
-    and after training, its batch-norm statistics recomputed on 8,192 samples after each epoch
-    (the online network's statistics do not fit the averaged weights; without this, eval-mode
-    samples of the average were far worse than batch-statistics samples in our digits runs).
-    Adam with ``lr`` (G, and D unless ``lr_discriminator`` is set) and ``beta1``, ``beta2``;
-    ``lr_schedule="linear"`` decays both rates linearly to 0 over the epochs. The defaults are
-    the DCGAN recipe (Radford et al. 2016: Adam 2e-4, beta1 0.5); on small MLPs for digits
-    lr 1e-3 with EMA and linear decay did better (``benchmarks/generative.py``).
+    Parameters
+    ----------
+    epochs : passes over the real data.
+    batch_size : real objects (and fresh samples) per D step.
+    d_steps : k, discriminator steps per generator step.
+    generator_loss : "non_saturating" (maximise ln D(G(z))) or "minimax" (minimise
+        ln(1 - D(G(z))), the original game).
+    lr : Adam learning rate of G (and of D unless lr_discriminator is set).
+    lr_discriminator : Adam learning rate of D (None: lr).
+    beta1 : Adam's beta1 for both networks.
+    beta2 : Adam's beta2 for both networks.
+    label_smoothing : s, D's target for real objects is 1 - s (one-sided).
+    ema_decay : exponential moving average of G's weights (e.g. 0.999; None: off).
+    lr_schedule : "constant", or "linear" decay of both rates to 0 over the epochs.
+    seed : seed of the noise, the batches and dropout.
+    device : torch device.
+    num_threads : torch threads during fit (None leaves torch's setting).
     """
 
     epochs: int = 100

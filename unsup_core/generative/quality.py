@@ -107,7 +107,16 @@ class SampleQuality:
 @dataclass(frozen=True)
 class QualityJudgeConfig:
     """The judging classifier ``n_features -> *hidden -> n_classes`` (its last hidden layer
-    gives the features) and how long it trains with the shared Trainer."""
+    gives the features) and how long it trains with the shared Trainer.
+
+    Parameters
+    ----------
+    hidden : hidden widths (at least one: the last gives the features).
+    epochs : training epochs.
+    batch_size : objects per step.
+    lr : Adam learning rate.
+    seed : seed of initialisation and training.
+    """
 
     hidden: tuple[int, ...] = (128, 64)
     epochs: int = 40
@@ -137,7 +146,7 @@ class QualityJudge:
 
     @classmethod
     def fit(cls, X: np.ndarray, y: np.ndarray, n_classes: int,
-            config: QualityJudgeConfig | None = None) -> "QualityJudge":
+            config: QualityJudgeConfig | None = None) -> QualityJudge:
         """Train the classifier on (X, y) (the real training data) and keep X as the reference."""
         cfg = config or QualityJudgeConfig()
         if y is None:

@@ -10,13 +10,13 @@ import numpy as np
 
 from ..data.prepare import PreparedData
 from ..results import ExperimentResult
+from ..training import StageCallbacks, TrainingHistory, no_callbacks
 from ..validation import config_part
 from .baselines import baseline_qualities, fit_vae
 from .config import AdversarialTrainerConfig, DiscriminatorConfig, GeneratorConfig
 from .networks import Discriminator, Generator
 from .quality import QualityJudge, QualityJudgeConfig, SampleQuality
 from .snapshots import SampleSnapshots
-from ..training import StageCallbacks, TrainingHistory, no_callbacks
 from .trainer import AdversarialTrainer
 
 QUALITY_COLUMNS = ("samples", "frechet_distance", "classifier_score", "n_classes_present",

@@ -19,7 +19,7 @@ def project_2d(codes: np.ndarray) -> np.ndarray:
 
 
 def plot_code_scatter(codes: np.ndarray, labels: np.ndarray | None,
-                      class_names: Sequence[str] | None, title: str) -> "Figure":  # noqa: F821
+                      class_names: Sequence[str] | None, title: str) -> Figure:  # noqa: F821
     """Codes in 2-D (first two principal axes when wider), coloured by label."""
     points = project_2d(np.asarray(codes, dtype=float))
     figure = new_figure(4.4, 3.8)
@@ -41,7 +41,7 @@ def plot_code_scatter(codes: np.ndarray, labels: np.ndarray | None,
 
 
 def plot_image_grid(images: np.ndarray, image_shape: Sequence[int], columns: int = 10,
-                    title: str = "") -> "Figure":  # noqa: F821
+                    title: str = "") -> Figure:  # noqa: F821
     """Rows of images (e.g. samples from a generative model, or an interpolation strip)."""
     images = np.asarray(images)
     rows = int(np.ceil(len(images) / columns))

@@ -11,7 +11,7 @@ from .base import new_figure
 
 
 def plot_sample_grid(samples: np.ndarray, image_shape: Sequence[int], columns: int = 10,
-                     title: str = "") -> "Figure":  # noqa: F821
+                     title: str = "") -> Figure:  # noqa: F821
     """Generated objects (n, n_features) as rows of ``columns`` images, values in [0, 1]."""
     samples = np.asarray(samples)
     rows = max(1, int(np.ceil(len(samples) / columns)))
@@ -29,7 +29,7 @@ def plot_sample_grid(samples: np.ndarray, image_shape: Sequence[int], columns: i
     return figure
 
 
-def plot_adversarial_history(history: TrainingHistory, title: str = "GAN training") -> "Figure":  # noqa: F821
+def plot_adversarial_history(history: TrainingHistory, title: str = "GAN training") -> Figure:  # noqa: F821
     """Two panels against epoch: D's and G's losses; D's accuracy on real and on fake objects."""
     epochs = [log.epoch for log in history.epochs]
     figure = new_figure(7.0, 2.8)
@@ -48,7 +48,7 @@ def plot_adversarial_history(history: TrainingHistory, title: str = "GAN trainin
 
 
 def plot_class_shares(shares: Mapping[str, Sequence[float]], class_names: Sequence[str],
-                      title: str = "class shares of samples (judged by the classifier)") -> "Figure":  # noqa: F821
+                      title: str = "class shares of samples (judged by the classifier)") -> Figure:  # noqa: F821
     """Grouped bars: for each named sample set, the share of its samples per class."""
     names = list(shares)
     k = len(class_names)

@@ -34,7 +34,7 @@ def draw_map(ax, values: np.ndarray, grid: Grid, cmap: str = "viridis", vmin=Non
 
 
 def plot_map(values: np.ndarray, grid: Grid, title: str, cmap: str = "viridis",
-             label: str = "") -> "Figure":  # noqa: F821
+             label: str = "") -> Figure:  # noqa: F821
     """One map with a colour bar."""
     figure = new_figure(4.2, 3.6)
     ax = figure.subplots()
@@ -45,7 +45,7 @@ def plot_map(values: np.ndarray, grid: Grid, title: str, cmap: str = "viridis",
 
 
 def plot_component_planes(planes: np.ndarray, grid: Grid, feature_names: Sequence[str],
-                          max_planes: int = 64, columns: int = 8) -> "Figure":  # noqa: F821
+                          max_planes: int = 64, columns: int = 8) -> Figure:  # noqa: F821
     """One small map per feature (the j-th weight component), titled with the feature's name."""
     count = min(len(planes), max_planes)
     columns = min(columns, count)
@@ -64,7 +64,7 @@ def plot_component_planes(planes: np.ndarray, grid: Grid, feature_names: Sequenc
 
 
 def plot_label_overlay(majority: np.ndarray, class_hits: np.ndarray, grid: Grid,
-                       class_names: Sequence[str], max_classes: int = 10) -> "Figure":  # noqa: F821
+                       class_names: Sequence[str], max_classes: int = 10) -> Figure:  # noqa: F821
     """The majority label of each node (empty nodes blank), then one hit map per class."""
     shown = min(len(class_names), max_classes)
     figure = new_figure(2.2 * (shown + 1), 2.6)

@@ -10,7 +10,7 @@ from ..training.callbacks import TrainingHistory
 from .base import new_figure
 
 
-def plot_loss_curves(history: TrainingHistory, title: str = "training") -> "Figure":  # noqa: F821
+def plot_loss_curves(history: TrainingHistory, title: str = "training") -> Figure:  # noqa: F821
     """One panel per loss term: train (solid) and validation (dashed) against epoch."""
     terms = sorted({key.split("/", 1)[1] for log in history.epochs for key in log.metrics()
                     if "/" in key})
@@ -34,7 +34,7 @@ def plot_loss_curves(history: TrainingHistory, title: str = "training") -> "Figu
 
 def plot_reconstructions(originals: np.ndarray, reconstructions: np.ndarray,
                          image_shape: Sequence[int], n: int = 10,
-                         title: str = "originals (top) and reconstructions (bottom)") -> "Figure":  # noqa: F821
+                         title: str = "originals (top) and reconstructions (bottom)") -> Figure:  # noqa: F821
     """Two rows of images: ``n`` originals above their reconstructions."""
     n = min(n, len(originals))
     height, width = image_shape[-2], image_shape[-1]
@@ -52,7 +52,7 @@ def plot_reconstructions(originals: np.ndarray, reconstructions: np.ndarray,
     return figure
 
 
-def plot_accuracy_curve(summary: Sequence[dict], title: str = "target accuracy vs labels") -> "Figure":  # noqa: F821
+def plot_accuracy_curve(summary: Sequence[dict], title: str = "target accuracy vs labels") -> Figure:  # noqa: F821
     """Mean test accuracy (+- std over label draws) against labels per class, one line per mode;
     ``labels_per_class == 0`` (all labels) is drawn as the last tick, "all"."""
     budgets = sorted({row["labels_per_class"] for row in summary}, key=lambda k: (k == 0, k))

@@ -14,18 +14,45 @@ from .augment import AugmentConfig, augment_images, pixel_noise, random_affine, 
 from .contrastive import ContrastiveConfig, ContrastiveModel, NTXentLoss, nt_xent
 from .encoders import ConvEncoder, MLPEncoder
 from .masked import MaskedFeatureConfig, MaskedFeatureModel, masked_mse, sample_feature_mask
-from .patches import (NEIGHBOUR_OFFSETS, PatchGrid, PatchPairs, extract_patches, grid_cells,
-                      sample_patch_pairs)
+from .patches import (
+                      NEIGHBOUR_OFFSETS,
+                      PatchGrid,
+                      PatchPairs,
+                      extract_patches,
+                      grid_cells,
+                      sample_patch_pairs,
+)
 from .position import PatchImageEncoder, PatchPositionConfig, PatchPositionModel
-from .pretext import (PRETEXTS, PretextResult, PretextTrainingConfig, pretext_model,
-                      train_pretext)
+from .pretext import PRETEXTS, PretextResult, PretextTrainingConfig, pretext_model, train_pretext
 
 __all__ = [
-    "AugmentConfig", "ContrastiveConfig", "ContrastiveModel", "ConvEncoder", "MLPEncoder",
-    "MaskedFeatureConfig", "MaskedFeatureModel", "NEIGHBOUR_OFFSETS", "NTXentLoss", "PRETEXTS",
-    "PatchGrid", "PatchImageEncoder", "PatchPairs", "PatchPositionConfig", "PatchPositionModel",
-    "PretextResult", "PretextTrainingConfig", "augment_images", "extract_patches", "grid_cells",
-    "masked_mse", "pretext_model", "train_pretext",
-    "nt_xent", "pixel_noise", "random_affine", "random_erasing", "sample_feature_mask",
-    "sample_patch_pairs",
+                      "NEIGHBOUR_OFFSETS",
+                      "PRETEXTS",
+                      "AugmentConfig",
+                      "ContrastiveConfig",
+                      "ContrastiveModel",
+                      "ConvEncoder",
+                      "MLPEncoder",
+                      "MaskedFeatureConfig",
+                      "MaskedFeatureModel",
+                      "NTXentLoss",
+                      "PatchGrid",
+                      "PatchImageEncoder",
+                      "PatchPairs",
+                      "PatchPositionConfig",
+                      "PatchPositionModel",
+                      "PretextResult",
+                      "PretextTrainingConfig",
+                      "augment_images",
+                      "extract_patches",
+                      "grid_cells",
+                      "masked_mse",
+                      "nt_xent",
+                      "pixel_noise",
+                      "pretext_model",
+                      "random_affine",
+                      "random_erasing",
+                      "sample_feature_mask",
+                      "sample_patch_pairs",
+                      "train_pretext",
 ]

@@ -9,8 +9,8 @@ import torch
 from torch import Tensor, nn
 
 from ..autoencoders.layers import Activation, check_activation, mlp
-from ..validation import check_choice, choices, data_field, require_data
 from ..training.runtime import seeded
+from ..validation import check_choice, choices, data_field, require_data
 from .encoders import MLPEncoder, eval_generator
 
 MaskToken = Literal["zero", "learned"]

@@ -11,11 +11,17 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..autoencoders.layers import Activation, check_activation, mlp
-from ..validation import check_choice, choices, data_field, require_data
 from ..training.runtime import seeded
+from ..validation import check_choice, choices, data_field, require_data
 from .encoders import ENCODERS, Encoder, build_encoder, eval_generator
-from .patches import (N_POSITIONS, PatchGrid, check_patch_settings, dense_patches, grid_cells,
-                      sample_patch_pairs)
+from .patches import (
+    N_POSITIONS,
+    PatchGrid,
+    check_patch_settings,
+    dense_patches,
+    grid_cells,
+    sample_patch_pairs,
+)
 
 ImageCode = Literal["grid", "dense"]
 IMAGE_CODES = choices(ImageCode)

@@ -4,8 +4,15 @@ below, drop the decoders, compose the encoders, then fine-tune the whole net by 
 as a deep autoencoder (the networks) or with a head (:mod:`unsup_core.transfer`); the whole
 pretrain-and-fine-tune experiment is one recipe."""
 
-from .networks import (LAYER_KINDS, DeepAutoencoder, StackedAutoencoderConfig, StackedEncoder,
-                       StackedOnEncoder, greedy_layerwise_pretrain, pretrain_layers)
+from .networks import (
+                       LAYER_KINDS,
+                       DeepAutoencoder,
+                       StackedAutoencoderConfig,
+                       StackedEncoder,
+                       StackedOnEncoder,
+                       greedy_layerwise_pretrain,
+                       pretrain_layers,
+)
 from .recipe import StackedResult, StackedTrainingConfig, train_stacked_autoencoder
 
 __all__ = [

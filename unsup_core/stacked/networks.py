@@ -13,14 +13,20 @@ import torch
 from torch import Tensor, nn
 
 from ..arrays import apply_array
-from ..autoencoders import (Autoencoder, AutoencoderConfig, ContractiveAutoencoder,
-                           ContractiveAutoencoderConfig, DenoisingAutoencoder,
-                           DenoisingAutoencoderConfig, SparseAutoencoder, SparseAutoencoderConfig)
+from ..autoencoders import (
+    Autoencoder,
+    AutoencoderConfig,
+    ContractiveAutoencoder,
+    ContractiveAutoencoderConfig,
+    DenoisingAutoencoder,
+    DenoisingAutoencoderConfig,
+    SparseAutoencoder,
+    SparseAutoencoderConfig,
+)
 from ..autoencoders.layers import Activation, ReconLoss, check_activation, mlp
 from ..autoencoders.plain import EncoderDecoder
 from ..training import Callback, Trainer, TrainerConfig, TrainingHistory, seeded
-from ..validation import (check_choice, check_widths, choices, config_part, data_field,
-                          require_data)
+from ..validation import check_choice, check_widths, choices, config_part, data_field, require_data
 
 # layer_kind -> the single-layer model pretrained at every layer
 LAYER_KINDS: dict[str, type[Autoencoder]] = {

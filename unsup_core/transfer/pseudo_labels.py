@@ -44,15 +44,22 @@ STUDENT_MODES, TEACHERS = choices(StudentMode), choices(Teacher)
 
 @dataclass(frozen=True)
 class PseudoLabelConfig:
-    """``rounds`` R >= 1 of self-training; a pseudo-label is kept when its confidence is
-    >= ``threshold`` (in [0, 1)) and, with ``curriculum``, when it lies in the r / R most
-    confident share of its predicted class in round r (without: every confident one, every
-    round); ``student_mode`` "frozen" or "finetune" as in transfer; ``teacher``
-    "label_spreading" (kNN graph of ``n_neighbors`` over the codes) or "head" (the softmax of
-    the last classifier); ``augment`` (needs an ``image_shape``): a fine-tuned student sees a
-    fresh random view (:func:`augment_images`) of every training image in every batch.
-    The defaults were chosen on a validation part of the digits training split, never on test
-    (``benchmarks/transfer.py``, ``PSEUDO_LABEL_SELECTION``)."""
+    """Self-training settings. The defaults were chosen on a validation part of the digits
+    training split, never on test (``benchmarks/transfer.py``, ``PSEUDO_LABEL_SELECTION``).
+
+    Parameters
+    ----------
+    rounds : R >= 1 rounds of self-training.
+    threshold : a pseudo-label is kept when its confidence is >= threshold (in [0, 1)).
+    curriculum : in round r keep only the r / R most confident share of each predicted class
+        (without: every confident one, every round).
+    student_mode : the student: "frozen" (head on the codes) or "finetune" (encoder too).
+    teacher : "label_spreading" (a kNN graph over the codes) or "head" (the softmax of the
+        last classifier).
+    n_neighbors : neighbours of the label-spreading graph.
+    augment : a fine-tuned student sees a fresh random view of every training image in every
+        batch (images only; None: no augmentation).
+    """
 
     rounds: int = 1
     threshold: float = 0.9
@@ -176,7 +183,7 @@ def self_train(encoder: nn.Module, X_labelled: np.ndarray, y_labelled: np.ndarra
                                           config.n_neighbors)
         share = r / config.rounds if config.curriculum else 1.0
         chosen, labels = select_pseudo_labels(probabilities, config.threshold, share)
-        history.append({"round": r, "pseudo_labelled": int(len(chosen)),
+        history.append({"round": r, "pseudo_labelled": len(chosen),
                         "mean_confidence": float(probabilities[chosen].max(axis=1).mean())
                         if len(chosen) else float("nan")})
         X = np.concatenate([X_labelled, X_pool[chosen]])

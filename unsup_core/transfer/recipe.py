@@ -12,8 +12,15 @@ from torch import nn
 from ..arrays import untrained_like
 from ..data.prepare import PreparedData
 from ..results import ExperimentResult
-from .curves import (ALL_LABELS, TransferConfig, class_split, fit_target, summarize_curve,
-                     supervised_base_encoder, transfer_curve)
+from .curves import (
+    ALL_LABELS,
+    TransferConfig,
+    class_split,
+    fit_target,
+    summarize_curve,
+    supervised_base_encoder,
+    transfer_curve,
+)
 
 CURVE_COLUMNS = ("encoder", "mode", "labels_per_class", "accuracy", "accuracy_std", "draws")
 
