@@ -35,13 +35,12 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # run as a script from a checkout, installed or not
     sys.path.insert(0, str(ROOT))
 
-from sklearn.cluster import KMeans  # noqa: E402
-from sklearn.datasets import load_digits  # noqa: E402
-from sklearn.metrics import adjusted_rand_score  # noqa: E402
+from common import write_results
+from sklearn.cluster import KMeans
+from sklearn.datasets import load_digits
+from sklearn.metrics import adjusted_rand_score
 
-from unsup_core.competitive.wta import OnlineKMeans, SoftCompetitiveLearning  # noqa: E402
-
-from common import write_results  # noqa: E402  (benchmarks/common.py)
+from unsup_core.competitive.wta import OnlineKMeans, SoftCompetitiveLearning
 
 RESULTS = ROOT / "benchmarks" / "results" / "clustering.json"
 K = 10
@@ -50,16 +49,30 @@ HIDDEN = ("n_clusters", "random_state")
 
 # method, estimator for a seed, targets (metric -> upper bound)
 CASES: list[tuple[str, Callable[[int], object], dict[str, float]]] = [
-    ("online WTA", lambda s: OnlineKMeans(K, init="random", random_state=s),
-     {"us_per_update": 10.0, "inertia_ratio_to_kmeans": 1.03, "ema_rel_error": 0.03}),
-    ("online WTA", lambda s: OnlineKMeans(K, init="k-means++", random_state=s),
-     {"us_per_update": 10.0, "inertia_ratio_to_kmeans": 1.015, "ema_rel_error": 0.03}),
-    ("soft competition", lambda s: SoftCompetitiveLearning(
-        K, kernel="gaussian", width_start=0.25, width_end=0.01, random_state=s),
-     {"inertia_ratio_to_kmeans": 1.005}),
-    ("soft competition", lambda s: SoftCompetitiveLearning(
-        K, kernel="exponential", width_start=0.1, width_end=0.004, random_state=s),
-     {"inertia_ratio_to_kmeans": 1.005}),
+    (
+        "online WTA",
+        lambda s: OnlineKMeans(K, init="random", random_state=s),
+        {"us_per_update": 10.0, "inertia_ratio_to_kmeans": 1.03, "ema_rel_error": 0.03},
+    ),
+    (
+        "online WTA",
+        lambda s: OnlineKMeans(K, init="k-means++", random_state=s),
+        {"us_per_update": 10.0, "inertia_ratio_to_kmeans": 1.015, "ema_rel_error": 0.03},
+    ),
+    (
+        "soft competition",
+        lambda s: SoftCompetitiveLearning(
+            K, kernel="gaussian", width_start=0.25, width_end=0.01, random_state=s
+        ),
+        {"inertia_ratio_to_kmeans": 1.005},
+    ),
+    (
+        "soft competition",
+        lambda s: SoftCompetitiveLearning(
+            K, kernel="exponential", width_start=0.1, width_end=0.004, random_state=s
+        ),
+        {"inertia_ratio_to_kmeans": 1.005},
+    ),
 ]
 
 
@@ -70,7 +83,8 @@ def timed_fit(estimator: object, X: np.ndarray) -> tuple[object, float]:
 
 
 def run(quick: bool = False) -> list[dict]:
-    """Fit every case and the KMeans reference on seeds 0..4 (0..1 if ``quick``); one record each."""
+    """Fit every case and the KMeans reference on seeds 0..4 (0..1 if ``quick``); one record
+    each."""
     data = load_digits()
     X, y = data.data / 16.0, data.target
     seeds = range(2 if quick else 5)
@@ -82,47 +96,68 @@ def run(quick: bool = False) -> list[dict]:
             for i, (_, make, _) in enumerate(CASES):
                 fits[i].append(timed_fit(make(seed), X))
     reference = statistics.median(m.inertia_ for m, _ in fits[-1])
-    records = [{
-        "method": "sklearn KMeans", "config": {"init": "k-means++", "n_init": 10},
-        "time_median_s": round(statistics.median(t for _, t in fits[-1]), 4),
-        "inertia": round(reference, 2), "inertia_ratio_to_kmeans": 1.0,
-        "ari": round(statistics.median(adjusted_rand_score(y, m.labels_) for m, _ in fits[-1]), 4),
-        "target": {}, "meets_target": True}]
+    records = [
+        {
+            "method": "sklearn KMeans",
+            "config": {"init": "k-means++", "n_init": 10},
+            "time_median_s": round(statistics.median(t for _, t in fits[-1]), 4),
+            "inertia": round(reference, 2),
+            "inertia_ratio_to_kmeans": 1.0,
+            "ari": round(
+                statistics.median(adjusted_rand_score(y, m.labels_) for m, _ in fits[-1]), 4
+            ),
+            "target": {},
+            "meets_target": True,
+        }
+    ]
     for i, (method, make, target) in enumerate(CASES):
         models = [m for m, _ in fits[i]]
         config = {k: v for k, v in make(0).get_params().items() if k not in HIDDEN}
         inertia = statistics.median(m.inertia_ for m in models)
         record = {
-            "method": method, "config": config,
+            "method": method,
+            "config": config,
             "time_median_s": round(statistics.median(t for _, t in fits[i]), 4),
             "us_per_update": round(statistics.median(t / m.n_iter_ * 1e6 for m, t in fits[i]), 2),
             "inertia": round(inertia, 2),
             "inertia_ratio_to_kmeans": round(inertia / reference, 4),
             "ari": round(statistics.median(adjusted_rand_score(y, m.labels_) for m in models), 4),
-            "ema_rel_error": round(statistics.median(
-                abs(m.q_history_[-1] - m.inertia_ / len(X)) / (m.inertia_ / len(X))
-                for m in models), 4),
+            "ema_rel_error": round(
+                statistics.median(
+                    abs(m.q_history_[-1] - m.inertia_ / len(X)) / (m.inertia_ / len(X))
+                    for m in models
+                ),
+                4,
+            ),
             "dead_units": max(m.dead_units_ for m in models),
-            "target": target}
+            "target": target,
+        }
         record["meets_target"] = all(record[k] <= bound for k, bound in target.items())
         records.append(record)
     return records
 
 
 def table(records: list[dict]) -> str:
-    head = (f"{'method':<17} {'config':<36} {'time s':>7} {'us/upd':>7} {'inertia':>9} "
-            f"{'ratio':>7} {'ARI':>6} {'EMA err':>8}  target")
+    head = (
+        f"{'method':<17} {'config':<36} {'time s':>7} {'us/upd':>7} {'inertia':>9} "
+        f"{'ratio':>7} {'ARI':>6} {'EMA err':>8}  target"
+    )
     lines = [head, "-" * len(head)]
     for r in records:
         config = ", ".join(f"{k}={v}" for k, v in r["config"].items() if k in ("init", "kernel"))
-        short = {"us_per_update": "us/upd", "inertia_ratio_to_kmeans": "ratio",
-                 "ema_rel_error": "EMA err"}
+        short = {
+            "us_per_update": "us/upd",
+            "inertia_ratio_to_kmeans": "ratio",
+            "ema_rel_error": "EMA err",
+        }
         target = ", ".join(f"{short[k]} <= {v:g}" for k, v in r["target"].items()) or "reference"
         mark = "" if not r["target"] else (" MET" if r["meets_target"] else " MISSED")
-        lines.append(f"{r['method']:<17} {config:<36} {r['time_median_s']:>7.3f} "
-                     f"{r.get('us_per_update', float('nan')):>7.2f} {r['inertia']:>9.1f} "
-                     f"{r['inertia_ratio_to_kmeans']:>7.4f} {r['ari']:>6.3f} "
-                     f"{r.get('ema_rel_error', float('nan')):>8.4f}  {target}{mark}")
+        lines.append(
+            f"{r['method']:<17} {config:<36} {r['time_median_s']:>7.3f} "
+            f"{r.get('us_per_update', float('nan')):>7.2f} {r['inertia']:>9.1f} "
+            f"{r['inertia_ratio_to_kmeans']:>7.4f} {r['ari']:>6.3f} "
+            f"{r.get('ema_rel_error', float('nan')):>8.4f}  {target}{mark}"
+        )
     return "\n".join(lines)
 
 
@@ -135,14 +170,23 @@ def main() -> None:
     records = run(args.quick)
     seconds, load_after = time.perf_counter() - tic, os.getloadavg()[0]
     print(table(records))
-    print(f"(medians over {2 if args.quick else 5} seeds; {seconds:.1f} s in all; "
-          f"1-min load average {load_before:.2f} -> {load_after:.2f})")
+    print(
+        f"(medians over {2 if args.quick else 5} seeds; {seconds:.1f} s in all; "
+        f"1-min load average {load_before:.2f} -> {load_after:.2f})"
+    )
     report = {
-        "benchmark": "clustering", "quick": args.quick, "data": "digits / 16, k = 10",
-        "numpy": np.__version__, "python": platform.python_version(),
-        "machine": platform.machine(), "cpu_count": os.cpu_count(), "threads": 1,
+        "benchmark": "clustering",
+        "quick": args.quick,
+        "data": "digits / 16, k = 10",
+        "numpy": np.__version__,
+        "python": platform.python_version(),
+        "machine": platform.machine(),
+        "cpu_count": os.cpu_count(),
+        "threads": 1,
         "load_average_1min": [round(load_before, 2), round(load_after, 2)],
-        "seconds": round(seconds, 1), "records": records}
+        "seconds": round(seconds, 1),
+        "records": records,
+    }
     write_results(report, RESULTS, args.quick)
 
 

@@ -43,35 +43,61 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from unsup_core.arrays import accuracy, count_parameters  # noqa: E402
-from unsup_core.data import PrepareConfig, load_digits_dataset, prepare  # noqa: E402
-from unsup_core.distillation import (DistillationConfig, DistillationStudent,  # noqa: E402
-                                     GeneralizedDistillationStudent, JointPrivilegedConfig,
-                                     JointPrivilegedModel, MLPClassifier, MLPClassifierConfig,
-                                     classifier_from_encoder, degrade, distillation_data,
-                                     inference_seconds_per_1000, privileged_data)
-from unsup_core.stacked import (DeepAutoencoder, StackedAutoencoderConfig,  # noqa: E402
-                                pretrain_layers)
-from unsup_core.training import Trainer, TrainerConfig  # noqa: E402
+from common import write_results
 
-from common import write_results  # noqa: E402  (benchmarks/common.py)
+from unsup_core.arrays import accuracy, count_parameters
+from unsup_core.data import PrepareConfig, load_digits_dataset, prepare
+from unsup_core.distillation import (
+    DistillationConfig,
+    DistillationStudent,
+    GeneralizedDistillationStudent,
+    JointPrivilegedConfig,
+    JointPrivilegedModel,
+    MLPClassifier,
+    MLPClassifierConfig,
+    classifier_from_encoder,
+    degrade,
+    distillation_data,
+    inference_seconds_per_1000,
+    privileged_data,
+)
+from unsup_core.stacked import (
+    DeepAutoencoder,
+    StackedAutoencoderConfig,
+    pretrain_layers,
+)
+from unsup_core.training import Trainer, TrainerConfig
 
 RESULTS = ROOT / "benchmarks" / "results" / "distillation.json"
 STUDENT = TrainerConfig(batch_size=32, lr=3e-3)
 LUPI_TEACHER = dict(hidden=(256, 256), dropout=0.5)  # chosen on the validation split
 
 
-def mlp(in_features: int, hidden: tuple[int, ...], seed: int, activation: str = "relu",
-        dropout: float = 0.0) -> MLPClassifier:
-    return MLPClassifier(MLPClassifierConfig(in_features=in_features, hidden=hidden, n_classes=10,
-                                             activation=activation, dropout=dropout, seed=seed))
+def mlp(
+    in_features: int,
+    hidden: tuple[int, ...],
+    seed: int,
+    activation: str = "relu",
+    dropout: float = 0.0,
+) -> MLPClassifier:
+    return MLPClassifier(
+        MLPClassifierConfig(
+            in_features=in_features,
+            hidden=hidden,
+            n_classes=10,
+            activation=activation,
+            dropout=dropout,
+            seed=seed,
+        )
+    )
 
 
 def stacked_encoder(X: np.ndarray, quick: bool):
     """The stacked_autoencoder asset's defaults on pixels: 64-48-32-16 sigmoid, plain layers,
     pretraining 30 epochs (lr 1e-2), fine-tuning 30 epochs (lr 1e-3); no labels."""
-    config = StackedAutoencoderConfig(in_features=X.shape[1], layer_sizes=(48, 32, 16),
-                                      activation="sigmoid")
+    config = StackedAutoencoderConfig(
+        in_features=X.shape[1], layer_sizes=(48, 32, 16), activation="sigmoid"
+    )
     epochs = 3 if quick else 30
     layers, _ = pretrain_layers(config, X, TrainerConfig(epochs=epochs, lr=1e-2))
     deep = DeepAutoencoder.from_layers(config, layers)
@@ -92,31 +118,47 @@ def students(data, teacher, encoder, seed: int, long: int, short: int) -> dict[s
         alone = mlp(64, (16,), seed)
         train(alone, {"x": X[labelled], "y": y[labelled]}, steps, seed)
         student = mlp(64, (16,), seed)
-        train(DistillationStudent(student, DistillationConfig(4.0, 0.5)),
-              distillation_data(teacher, X, y, labelled), steps, seed)
+        train(
+            DistillationStudent(student, DistillationConfig(4.0, 0.5)),
+            distillation_data(teacher, X, y, labelled),
+            steps,
+            seed,
+        )
         out[f"10 labels/class, {name} steps: CE alone"] = accuracy(alone, X_test, y_test)
-        out[f"10 labels/class, {name} steps: + teacher soft targets"] = accuracy(student, X_test, y_test)
+        out[f"10 labels/class, {name} steps: + teacher soft targets"] = accuracy(
+            student, X_test, y_test
+        )
     soft = distillation_data(teacher, X, y, labelled)
-    starts = {"64-48 sigmoid from scratch": lambda: mlp(64, (48,), seed, "sigmoid"),
-              "64-48 sigmoid, layer 1 from the stacked encoder":
-                  lambda: classifier_from_encoder(encoder, 10, depth=1, seed=seed),
-              "64-48-32-16 sigmoid, the whole stacked encoder":
-                  lambda: classifier_from_encoder(encoder, 10, seed=seed)}
+    starts = {
+        "64-48 sigmoid from scratch": lambda: mlp(64, (48,), seed, "sigmoid"),
+        "64-48 sigmoid, layer 1 from the stacked encoder": lambda: classifier_from_encoder(
+            encoder, 10, depth=1, seed=seed
+        ),
+        "64-48-32-16 sigmoid, the whole stacked encoder": lambda: classifier_from_encoder(
+            encoder, 10, seed=seed
+        ),
+    }
     for name, make in starts.items():
         student = make()
         train(DistillationStudent(student, DistillationConfig(4.0, 0.5)), soft, long, seed)
         out[f"10 labels/class, {long / 1000:g}k steps: + soft targets, student {name}"] = accuracy(
-            student, X_test, y_test)
+            student, X_test, y_test
+        )
     for name in ("64-48 sigmoid from scratch", "64-48 sigmoid, layer 1 from the stacked encoder"):
         alone = starts[name]()
         train(alone, {"x": X[labelled], "y": y[labelled]}, long, seed)
         out[f"10 labels/class, {long / 1000:g}k steps: CE alone, student {name}"] = accuracy(
-            alone, X_test, y_test)
+            alone, X_test, y_test
+        )
     alone = mlp(64, (16,), seed)
     train(alone, {"x": X, "y": y}, long, seed)
     student = mlp(64, (16,), seed)
-    train(DistillationStudent(student, DistillationConfig(4.0, 0.5)), distillation_data(teacher, X, y),
-          long, seed)
+    train(
+        DistillationStudent(student, DistillationConfig(4.0, 0.5)),
+        distillation_data(teacher, X, y),
+        long,
+        seed,
+    )
     out["all labels: CE alone"] = accuracy(alone, X_test, y_test)
     out["all labels: + teacher soft targets"] = accuracy(student, X_test, y_test)
     return out
@@ -130,11 +172,14 @@ def privileged(data, seed: int, steps: int) -> dict[str, float]:
     y = data.train.y
     alone = mlp(16, (32,), seed)
     train(alone, {"x": x[labelled], "y": y[labelled]}, steps, seed)
-    out = {"LUPI 20 labels/class, x = 4x4 pooled: student alone": accuracy(alone, x_test, data.test.y)}
-    teachers = (("same 20 labels/class", labelled, LUPI_TEACHER, (2 * steps, steps)),
-                ("same 20 labels/class, teacher 64-64-10 (before)", labelled, dict(hidden=(64,)),
-                 (steps,)),
-                ("all labels", np.arange(len(y)), dict(hidden=(64,)), (steps,)))
+    out = {
+        "LUPI 20 labels/class, x = 4x4 pooled: student alone": accuracy(alone, x_test, data.test.y)
+    }
+    teachers = (
+        ("same 20 labels/class", labelled, LUPI_TEACHER, (2 * steps, steps)),
+        ("same 20 labels/class, teacher 64-64-10 (before)", labelled, dict(hidden=(64,)), (steps,)),
+        ("all labels", np.arange(len(y)), dict(hidden=(64,)), (steps,)),
+    )
     for name, rows, shape, schedules in teachers:
         teacher = mlp(64, shape["hidden"], seed, dropout=shape.get("dropout", 0.0))
         train(teacher, {"x": data.train.X[rows], "y": y[rows]}, steps, seed)
@@ -143,16 +188,28 @@ def privileged(data, seed: int, steps: int) -> dict[str, float]:
         for student_steps in schedules:
             student = mlp(16, (32,), seed)
             train(GeneralizedDistillationStudent(student, 2.0, 10.0), soft, student_steps, seed)
-            out[f"LUPI: + generalized distillation, teacher on x* with {name}, student "
-                f"{student_steps / 1000:g}k steps"] = accuracy(student, x_test, data.test.y)
+            out[
+                f"LUPI: + generalized distillation, teacher on x* with {name}, student "
+                f"{student_steps / 1000:g}k steps"
+            ] = accuracy(student, x_test, data.test.y)
     targets = np.full(len(y), -1, dtype=np.int64)
     targets[labelled] = y[labelled]
-    joint = JointPrivilegedModel(JointPrivilegedConfig(
-        16, 64, 10, student_hidden=(32,), teacher_hidden=LUPI_TEACHER["hidden"], mu=10.0,
-        temperature=2.0, seed=seed))
+    joint = JointPrivilegedModel(
+        JointPrivilegedConfig(
+            16,
+            64,
+            10,
+            student_hidden=(32,),
+            teacher_hidden=LUPI_TEACHER["hidden"],
+            mu=10.0,
+            temperature=2.0,
+            seed=seed,
+        )
+    )
     train(joint, {"x": x, "x_star": data.train.X, "y": targets}, steps, seed)
     out["LUPI: joint (teacher and student at once, same 20 labels/class)"] = accuracy(
-        joint, x_test, data.test.y)
+        joint, x_test, data.test.y
+    )
     out["LUPI: joint, its teacher on x*"] = accuracy(joint.teacher, data.test.X, data.test.y)
     return out
 
@@ -169,24 +226,46 @@ def main() -> None:
     with threadpool_limits(1):
         teacher = mlp(64, (256, 256), 0)
         Trainer(TrainerConfig(epochs=5 if args.quick else 60, batch_size=32, lr=1e-3)).fit(
-            teacher, data.train.tensors())
+            teacher, data.train.tensors()
+        )
         encoder = stacked_encoder(data.train.X, args.quick)
-        per_seed = [{**students(data, teacher, encoder, seed, long, short),
-                     **privileged(data, seed, short)} for seed in range(seeds)]
+        per_seed = [
+            {**students(data, teacher, encoder, seed, long, short), **privileged(data, seed, short)}
+            for seed in range(seeds)
+        ]
         small = mlp(64, (16,), 0)
-        sizes = {"teacher test accuracy (all labels)": accuracy(teacher, data.test.X, data.test.y),
-                 "teacher / student parameters": count_parameters(teacher) / count_parameters(small),
-                 "teacher / student inference time per 1000":
-                     inference_seconds_per_1000(teacher, data.test.X)
-                     / inference_seconds_per_1000(small, data.test.X)}
-    rows = [{"case": case, "mean": float(np.mean([r[case] for r in per_seed])),
-             "std": float(np.std([r[case] for r in per_seed])), "seeds": seeds} for case in per_seed[0]]
-    rows += [{"case": case, "mean": float(value), "std": 0.0, "seeds": 1} for case, value in sizes.items()]
+        sizes = {
+            "teacher test accuracy (all labels)": accuracy(teacher, data.test.X, data.test.y),
+            "teacher / student parameters": count_parameters(teacher) / count_parameters(small),
+            "teacher / student inference time per 1000": inference_seconds_per_1000(
+                teacher, data.test.X
+            )
+            / inference_seconds_per_1000(small, data.test.X),
+        }
+    rows = [
+        {
+            "case": case,
+            "mean": float(np.mean([r[case] for r in per_seed])),
+            "std": float(np.std([r[case] for r in per_seed])),
+            "seeds": seeds,
+        }
+        for case in per_seed[0]
+    ]
+    rows += [
+        {"case": case, "mean": float(value), "std": 0.0, "seeds": 1}
+        for case, value in sizes.items()
+    ]
     for row in rows:
         print(f"{row['case'][:100]:100s} {row['mean']:9.4f} +- {row['std']:.4f}")
-    report = {"benchmark": "distillation", "quick": args.quick, "torch": torch.__version__,
-              "python": platform.python_version(), "threads": 1,
-              "seconds": round(time.perf_counter() - started, 1), "rows": rows}
+    report = {
+        "benchmark": "distillation",
+        "quick": args.quick,
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+        "threads": 1,
+        "seconds": round(time.perf_counter() - started, 1),
+        "rows": rows,
+    }
     write_results(report, RESULTS, args.quick)
 
 

@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from common import write_results  # noqa: E402  (benchmarks/common.py)
+from common import write_results
 
 RESULTS = ROOT / "benchmarks" / "results" / "pipeline.json"
 TRACKING_ONLY = ("registered_models", "experiment_report")
@@ -43,10 +43,10 @@ class NullRun:
     """Takes every logging call of an asset body and does nothing with it."""
 
     run_id = experiment_id = experiment_name = url = ""
-    tags: dict = {}
 
     def __init__(self) -> None:
         self.metrics: dict[str, float] = {}
+        self.tags: dict[str, str] = {}
 
     def log_metrics(self, metrics, step: int = 0) -> None:
         self.metrics.update(metrics)
@@ -94,14 +94,20 @@ def run_plain(preset: str) -> None:
     from pipelines.presets import load_preset
 
     ops = load_preset(preset)["ops"]
-    by_key = {a.key.to_user_string(): a for a in ASSETS
-              if a.key.to_user_string() not in TRACKING_ONLY}
+    by_key = {
+        a.key.to_user_string(): a for a in ASSETS if a.key.to_user_string() not in TRACKING_ONLY
+    }
     values: dict[str, object] = {}
     pending = list(by_key)
     while pending:
-        name = next(n for n in pending if all(d.to_user_string() in values or
-                                             d.to_user_string() not in by_key
-                                             for d in by_key[n].dependency_keys))
+        name = next(
+            n
+            for n in pending
+            if all(
+                d.to_user_string() in values or d.to_user_string() not in by_key
+                for d in by_key[n].dependency_keys
+            )
+        )
         pending.remove(name)
         function = by_key[name].op.compute_fn.decorated_fn
         kwargs = {}
@@ -126,8 +132,11 @@ def step_seconds_of_last_run() -> dict[str, float]:
 
     instance = DagsterInstance.get()
     run = instance.get_runs(limit=1)[0]
-    return {s.step_key: s.end_time - s.start_time for s in instance.get_run_step_stats(run.run_id)
-            if s.end_time and s.start_time}
+    return {
+        s.step_key: s.end_time - s.start_time
+        for s in instance.get_run_step_stats(run.run_id)
+        if s.end_time and s.start_time
+    }
 
 
 PEAK_MARKER = "PEAK_RSS_KIB="
@@ -137,21 +146,36 @@ STEP_MARKER = "STEP_SECONDS:"
 def measure(variant: str, preset: str, env: dict) -> dict:
     """Wall time of the variant's own process (imports included) and its peak RSS."""
     started = time.perf_counter()
-    completed = subprocess.run([sys.executable, __file__, "--variant", variant, "--preset", preset],
-                               cwd=ROOT, env=env, capture_output=True, text=True)
+    completed = subprocess.run(
+        [sys.executable, __file__, "--variant", variant, "--preset", preset],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     seconds = time.perf_counter() - started
     if completed.returncode != 0:
-        raise RuntimeError(f"{variant} failed:\n{completed.stdout[-3000:]}\n{completed.stderr[-3000:]}")
+        raise RuntimeError(
+            f"{variant} failed:\n{completed.stdout[-3000:]}\n{completed.stderr[-3000:]}"
+        )
     lines = completed.stdout.splitlines()
     peak = next(line for line in lines if line.startswith(PEAK_MARKER))
-    steps = dict(line.removeprefix(STEP_MARKER).rsplit("=", 1) for line in lines
-                 if line.startswith(STEP_MARKER))
-    return {"seconds": seconds, "peak_rss_mib": int(peak.removeprefix(PEAK_MARKER)) / 1024,
-            "steps": {k: float(v) for k, v in steps.items()}}
+    steps = dict(
+        line.removeprefix(STEP_MARKER).rsplit("=", 1)
+        for line in lines
+        if line.startswith(STEP_MARKER)
+    )
+    return {
+        "seconds": seconds,
+        "peak_rss_mib": int(peak.removeprefix(PEAK_MARKER)) / 1024,
+        "steps": {k: float(v) for k, v in steps.items()},
+    }
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
     parser.add_argument("--quick", action="store_true", help="tiny preset (a smoke run)")
     parser.add_argument("--variant", choices=["plain", "orchestrated"], help=argparse.SUPPRESS)
     parser.add_argument("--preset", default=None, help=argparse.SUPPRESS)
@@ -170,27 +194,47 @@ def main() -> None:
         return
     preset = "tiny" if args.quick else "default"
     with tempfile.TemporaryDirectory() as tmp:
-        env = {**os.environ, "DAGSTER_HOME": tmp, "MLFLOW_TRACKING_URI": f"sqlite:///{tmp}/mlflow.db",
-               "MLFLOW_DISABLE_TELEMETRY": "true", "DAGSTER_DISABLE_TELEMETRY": "true"}
+        env = {
+            **os.environ,
+            "DAGSTER_HOME": tmp,
+            "MLFLOW_TRACKING_URI": f"sqlite:///{tmp}/mlflow.db",
+            "MLFLOW_DISABLE_TELEMETRY": "true",
+            "DAGSTER_DISABLE_TELEMETRY": "true",
+        }
         Path(tmp, "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
         rows = {variant: measure(variant, preset, env) for variant in ("plain", "orchestrated")}
     plain, orchestrated = rows["plain"]["seconds"], rows["orchestrated"]["seconds"]
-    report = {"preset": preset, "machine": platform.platform(), "cpus": os.cpu_count(),
-              "plain_seconds": plain, "orchestrated_seconds": orchestrated,
-              "overhead_fraction": orchestrated / plain - 1,
-              "plain_peak_rss_mib": rows["plain"]["peak_rss_mib"],
-              "orchestrated_peak_rss_mib": rows["orchestrated"]["peak_rss_mib"],
-              "steps": {name: {"plain": rows["plain"]["steps"].get(name),
-                               "orchestrated": rows["orchestrated"]["steps"].get(name)}
-                        for name in rows["orchestrated"]["steps"]}}
+    report = {
+        "preset": preset,
+        "machine": platform.platform(),
+        "cpus": os.cpu_count(),
+        "plain_seconds": plain,
+        "orchestrated_seconds": orchestrated,
+        "overhead_fraction": orchestrated / plain - 1,
+        "plain_peak_rss_mib": rows["plain"]["peak_rss_mib"],
+        "orchestrated_peak_rss_mib": rows["orchestrated"]["peak_rss_mib"],
+        "steps": {
+            name: {
+                "plain": rows["plain"]["steps"].get(name),
+                "orchestrated": rows["orchestrated"]["steps"].get(name),
+            }
+            for name in rows["orchestrated"]["steps"]
+        },
+    }
     print(f"\nWhole graph, preset {preset!r} ({os.cpu_count()} CPUs)\n")
     print("| variant | seconds | peak RSS (MiB) |\n|---|---|---|")
-    print(f"| plain script (same library calls) | {plain:.1f} | {report['plain_peak_rss_mib']:.0f} |")
-    print(f"| Dagster + MLflow (`make run`) | {orchestrated:.1f} | "
-          f"{report['orchestrated_peak_rss_mib']:.0f} |")
+    print(
+        f"| plain script (same library calls) | {plain:.1f} | {report['plain_peak_rss_mib']:.0f} |"
+    )
+    print(
+        f"| Dagster + MLflow (`make run`) | {orchestrated:.1f} | "
+        f"{report['orchestrated_peak_rss_mib']:.0f} |"
+    )
     print(f"\noverhead: {100 * report['overhead_fraction']:.1f}% of the plain script's time\n")
     print("| step | plain s | orchestrated s |\n|---|---|---|")
-    for name, row in sorted(report["steps"].items(), key=lambda item: -(item[1]["orchestrated"] or 0)):
+    for name, row in sorted(
+        report["steps"].items(), key=lambda item: -(item[1]["orchestrated"] or 0)
+    ):
         plain_s = "-" if row["plain"] is None else f"{row['plain']:.1f}"
         print(f"| {name} | {plain_s} | {row['orchestrated']:.1f} |")
     write_results(report, RESULTS, args.quick)

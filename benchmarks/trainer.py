@@ -43,11 +43,11 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # run as a script from a checkout, installed or not
     sys.path.insert(0, str(ROOT))
 
-from unsup_core.autoencoders import Autoencoder, AutoencoderConfig  # noqa: E402
-from unsup_core.data import PrepareConfig, load_digits_dataset, prepare  # noqa: E402
-from unsup_core.training import Trainer, TrainerConfig, seeded, torch_threads  # noqa: E402
+from common import write_results
 
-from common import write_results  # noqa: E402  (benchmarks/common.py)
+from unsup_core.autoencoders import Autoencoder, AutoencoderConfig
+from unsup_core.data import PrepareConfig, load_digits_dataset, prepare
+from unsup_core.training import Trainer, TrainerConfig, seeded, torch_threads
 
 RESULTS = ROOT / "benchmarks" / "results" / "trainer.json"
 LR = 1e-3
@@ -67,19 +67,22 @@ class Record:
     repetitions: int
 
 
-def fit_trainer(model_config: AutoencoderConfig, X: np.ndarray, epochs: int, batch_size: int,
-                threads: int) -> float:
+def fit_trainer(
+    model_config: AutoencoderConfig, X: np.ndarray, epochs: int, batch_size: int, threads: int
+) -> float:
     """Seconds taken by ``Trainer.fit`` on a fresh model (construction not timed)."""
     model = Autoencoder(model_config)
-    config = TrainerConfig(epochs=epochs, batch_size=batch_size, lr=LR, num_threads=threads,
-                           seed=SEED)
+    config = TrainerConfig(
+        epochs=epochs, batch_size=batch_size, lr=LR, num_threads=threads, seed=SEED
+    )
     tic = time.perf_counter()
     Trainer(config).fit(model, {"x": X})
     return time.perf_counter() - tic
 
 
-def fit_by_hand(model_config: AutoencoderConfig, X: np.ndarray, epochs: int, batch_size: int,
-                threads: int) -> float:
+def fit_by_hand(
+    model_config: AutoencoderConfig, X: np.ndarray, epochs: int, batch_size: int, threads: int
+) -> float:
     """Seconds taken by a minimal PyTorch loop on a fresh model (construction not timed).
 
     Shuffles with its own ``torch.Generator``; global generators are forked and restored.
@@ -95,15 +98,16 @@ def fit_by_hand(model_config: AutoencoderConfig, X: np.ndarray, epochs: int, bat
         for _ in range(epochs):
             order = torch.randperm(n, generator=generator)
             for start in range(0, n, batch_size):
-                batch = {"x": x[order[start:start + batch_size]]}
+                batch = {"x": x[order[start : start + batch_size]]}
                 optimizer.zero_grad(set_to_none=True)
                 model.loss(batch)["loss"].backward()
                 optimizer.step()
         return time.perf_counter() - tic
 
 
-def interleaved(ours: Callable[[], float], peer: Callable[[], float],
-                repetitions: int) -> tuple[list[float], list[float]]:
+def interleaved(
+    ours: Callable[[], float], peer: Callable[[], float], repetitions: int
+) -> tuple[list[float], list[float]]:
     """Seconds of ``ours`` and ``peer`` over ``repetitions`` alternating runs, after one untimed
     warm-up of each."""
     ours(), peer()
@@ -114,14 +118,22 @@ def interleaved(ours: Callable[[], float], peer: Callable[[], float],
     return ours_s, peer_s
 
 
-def compare(case: str, ours: Callable[[], float], peer: Callable[[], float], samples: int,
-            repetitions: int) -> Record:
+def compare(
+    case: str, ours: Callable[[], float], peer: Callable[[], float], samples: int, repetitions: int
+) -> Record:
     """Median throughput (``samples`` per run / seconds) of ``ours`` and ``peer`` and its ratio."""
     ours_s, peer_s = interleaved(ours, peer, repetitions)
     ours_rate = samples / statistics.median(ours_s)
     peer_rate = samples / statistics.median(peer_s)
-    return Record(case, "epoch throughput", round(ours_rate), round(peer_rate),
-                  round(ours_rate / peer_rate, 3), "samples/s", repetitions)
+    return Record(
+        case,
+        "epoch throughput",
+        round(ours_rate),
+        round(peer_rate),
+        round(ours_rate / peer_rate, 3),
+        "samples/s",
+        repetitions,
+    )
 
 
 def run(quick: bool) -> list[Record]:
@@ -132,25 +144,38 @@ def run(quick: bool) -> list[Record]:
     small = AutoencoderConfig(in_features=X.shape[1], hidden=(128,), code_dim=16)
     wide = AutoencoderConfig(in_features=X.shape[1], hidden=(512, 256), code_dim=16)
     return [
-        compare("overhead: Trainer / hand loop, h=(128,) b=64",
-                lambda: fit_trainer(small, X, epochs, 64, threads=1),
-                lambda: fit_by_hand(small, X, epochs, 64, threads=1), samples, repetitions),
-        compare("threads: 1 / 2, h=(128,) b=64",
-                lambda: fit_trainer(small, X, epochs, 64, threads=1),
-                lambda: fit_trainer(small, X, epochs, 64, threads=2), samples, repetitions),
-        compare("threads: 1 / 2, h=(512,256) b=256",
-                lambda: fit_trainer(wide, X, epochs, 256, threads=1),
-                lambda: fit_trainer(wide, X, epochs, 256, threads=2), samples, repetitions),
+        compare(
+            "overhead: Trainer / hand loop, h=(128,) b=64",
+            lambda: fit_trainer(small, X, epochs, 64, threads=1),
+            lambda: fit_by_hand(small, X, epochs, 64, threads=1),
+            samples,
+            repetitions,
+        ),
+        compare(
+            "threads: 1 / 2, h=(128,) b=64",
+            lambda: fit_trainer(small, X, epochs, 64, threads=1),
+            lambda: fit_trainer(small, X, epochs, 64, threads=2),
+            samples,
+            repetitions,
+        ),
+        compare(
+            "threads: 1 / 2, h=(512,256) b=256",
+            lambda: fit_trainer(wide, X, epochs, 256, threads=1),
+            lambda: fit_trainer(wide, X, epochs, 256, threads=2),
+            samples,
+            repetitions,
+        ),
     ]
 
 
 def table(records: list[Record]) -> str:
     """Plain-text table of ``records``."""
     width = max(len(r.case) for r in records)
-    lines = [f"{'case':<{width}}  {'ours':>9}  {'peer':>9}  {'ratio':>6}  unit",
-             "-" * (width + 40)]
-    lines += [f"{r.case:<{width}}  {r.ours:>9,.0f}  {r.peer:>9,.0f}  {r.ratio:>6.3f}  {r.unit}"
-              for r in records]
+    lines = [f"{'case':<{width}}  {'ours':>9}  {'peer':>9}  {'ratio':>6}  unit", "-" * (width + 40)]
+    lines += [
+        f"{r.case:<{width}}  {r.ours:>9,.0f}  {r.peer:>9,.0f}  {r.ratio:>6.3f}  {r.unit}"
+        for r in records
+    ]
     return "\n".join(lines)
 
 
@@ -164,15 +189,22 @@ def main() -> None:
     records = run(args.quick)
     seconds, load_after = time.perf_counter() - tic, os.getloadavg()[0]
     print(table(records))
-    print(f"(medians of {records[0].repetitions} repetitions; {seconds:.1f} s in all; "
-          f"1-min load average {load_before:.2f} before, {load_after:.2f} after)")
+    print(
+        f"(medians of {records[0].repetitions} repetitions; {seconds:.1f} s in all; "
+        f"1-min load average {load_before:.2f} before, {load_after:.2f} after)"
+    )
     report = {
-        "benchmark": "trainer", "quick": args.quick, "torch": torch.__version__,
-        "python": platform.python_version(), "machine": platform.machine(),
-        "cpu_count": os.cpu_count(), "process_threads": torch.get_num_threads(),
+        "benchmark": "trainer",
+        "quick": args.quick,
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+        "machine": platform.machine(),
+        "cpu_count": os.cpu_count(),
+        "process_threads": torch.get_num_threads(),
         "interop_threads": torch.get_num_interop_threads(),
         "load_average_1min": [round(load_before, 2), round(load_after, 2)],
-        "seconds": round(seconds, 1), "records": [asdict(r) for r in records],
+        "seconds": round(seconds, 1),
+        "records": [asdict(r) for r in records],
     }
     write_results(report, RESULTS, args.quick)
 

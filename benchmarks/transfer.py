@@ -38,7 +38,6 @@ import time
 from dataclasses import asdict, replace
 from pathlib import Path
 
-import numpy as np
 import torch
 from threadpoolctl import threadpool_limits
 
@@ -46,22 +45,38 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from unsup_core.arrays import apply_array, untrained_like  # noqa: E402
-from unsup_core.data import PrepareConfig, load_digits_dataset, prepare  # noqa: E402
-from unsup_core.evaluation import few_label_probe, label_spreading_accuracy  # noqa: E402
-from unsup_core.selfsupervised import (ContrastiveConfig, ContrastiveModel,  # noqa: E402
-                                       PatchPositionConfig, PatchPositionModel)
-from unsup_core.stacked import (DeepAutoencoder, StackedAutoencoderConfig,  # noqa: E402
-                                StackedEncoder, StackedOnEncoder, pretrain_layers)
-from unsup_core.training import Trainer, TrainerConfig  # noqa: E402
-from unsup_core.transfer import (PseudoLabelConfig, TransferConfig, class_split,  # noqa: E402
-                                 summarize_curve, supervised_base_encoder, transfer_curve)
+from common import write_results
 
-from common import write_results  # noqa: E402  (benchmarks/common.py)
+from unsup_core.arrays import apply_array, untrained_like
+from unsup_core.data import PrepareConfig, load_digits_dataset, prepare
+from unsup_core.evaluation import few_label_probe, label_spreading_accuracy
+from unsup_core.selfsupervised import (
+    ContrastiveConfig,
+    ContrastiveModel,
+    PatchPositionConfig,
+    PatchPositionModel,
+)
+from unsup_core.stacked import (
+    DeepAutoencoder,
+    StackedAutoencoderConfig,
+    StackedEncoder,
+    StackedOnEncoder,
+    pretrain_layers,
+)
+from unsup_core.training import Trainer, TrainerConfig
+from unsup_core.transfer import (
+    PseudoLabelConfig,
+    TransferConfig,
+    class_split,
+    summarize_curve,
+    supervised_base_encoder,
+    transfer_curve,
+)
 
 RESULTS = ROOT / "benchmarks" / "results" / "transfer.json"
-PSEUDO_LABEL = PseudoLabelConfig(rounds=1, threshold=0.9, teacher="label_spreading",
-                                 student_mode="finetune")
+PSEUDO_LABEL = PseudoLabelConfig(
+    rounds=1, threshold=0.9, teacher="label_spreading", student_mode="finetune"
+)
 # validation accuracy (20% of the training split, 5 label draws, 10 labels per class, contrastive
 # encoder) of the settings tried before PSEUDO_LABEL was fixed; test was not looked at
 PSEUDO_LABEL_SELECTION = {
@@ -81,10 +96,18 @@ def anchors(data, budgets: tuple[int, ...], draws: int) -> list[dict]:
     for k in [b for b in budgets if b]:
         split = (data.train.X, data.train.y, data.test.X, data.test.y, k, draws)
         for name, (mean, std) in (
-                ("anchor: raw-pixel logistic regression", few_label_probe(*split, standardize=False)),
-                ("anchor: label spreading", label_spreading_accuracy(*split))):
-            rows.append({"mode": name, "labels_per_class": k, "accuracy": mean, "accuracy_std": std,
-                         "draws": draws})
+            ("anchor: raw-pixel logistic regression", few_label_probe(*split, standardize=False)),
+            ("anchor: label spreading", label_spreading_accuracy(*split)),
+        ):
+            rows.append(
+                {
+                    "mode": name,
+                    "labels_per_class": k,
+                    "accuracy": mean,
+                    "accuracy_std": std,
+                    "draws": draws,
+                }
+            )
     return rows
 
 
@@ -103,11 +126,16 @@ def stacked_encoder(data, epochs: int, base=None):
 # 128-dimensional codes and temperature 0.5; patch position with 2x2 patches and 1-pixel gaps
 # unless overridden.
 PRETEXT_MODELS = {
-    "contrastive": (ContrastiveModel, ContrastiveConfig,
-                    {"encoder": "cnn", "code_dim": 128, "temperature": 0.5, "seed": 0}),
-    "patch_position": (PatchPositionModel, PatchPositionConfig,
-                       {"encoder": "cnn", "patch_size": 2, "gap": 1, "jitter": 0, "upsample": 1,
-                        "seed": 0}),
+    "contrastive": (
+        ContrastiveModel,
+        ContrastiveConfig,
+        {"encoder": "cnn", "code_dim": 128, "temperature": 0.5, "seed": 0},
+    ),
+    "patch_position": (
+        PatchPositionModel,
+        PatchPositionConfig,
+        {"encoder": "cnn", "patch_size": 2, "gap": 1, "jitter": 0, "upsample": 1, "seed": 0},
+    ),
 }
 
 
@@ -120,14 +148,17 @@ def ssl_encoder(data, pretext: str, epochs: int, **settings):
     return model
 
 
-def curve_rows(name: str, encoder, scratch, data, config: TransferConfig,
-               task: str = "same classes") -> list[dict]:
+def curve_rows(
+    name: str, encoder, scratch, data, config: TransferConfig, task: str = "same classes"
+) -> list[dict]:
     started = time.perf_counter()
     summary = summarize_curve(transfer_curve(encoder, scratch, data, config))
     seconds = time.perf_counter() - started
     print(f"{task}: {name} {seconds:.0f}s", flush=True)
-    return [{**row, "mode": f"{name}: {row['mode']}", "task": task, "seconds_all_fits": seconds}
-            for row in summary]
+    return [
+        {**row, "mode": f"{name}: {row['mode']}", "task": task, "seconds_all_fits": seconds}
+        for row in summary
+    ]
 
 
 def class_split_rows(data, encoders: dict, config: TransferConfig, base_steps: int) -> list[dict]:
@@ -135,22 +166,37 @@ def class_split_rows(data, encoders: dict, config: TransferConfig, base_steps: i
     The base tasks train with ``config.trainer`` (its rate, batch and seed) for ``base_steps``."""
     task = "class split 0-4 -> 5-9"
     target, base = class_split(data, [5, 6, 7, 8, 9]), class_split(data, [0, 1, 2, 3, 4])
-    mlp = StackedEncoder(StackedAutoencoderConfig(in_features=data.n_features,
-                                                  layer_sizes=(48, 32, 16)))
+    mlp = StackedEncoder(
+        StackedAutoencoderConfig(in_features=data.n_features, layer_sizes=(48, 32, 16))
+    )
     supervised = {
         "supervised base 0-4 (CNN)": supervised_base_encoder(
-            untrained_like(encoders["contrastive (CNN)"]), base, config.trainer, base_steps),
-        "supervised base 0-4 (MLP 64-48-32-16)": supervised_base_encoder(mlp, base, config.trainer,
-                                                                         base_steps),
+            untrained_like(encoders["contrastive (CNN)"]), base, config.trainer, base_steps
+        ),
+        "supervised base 0-4 (MLP 64-48-32-16)": supervised_base_encoder(
+            mlp, base, config.trainer, base_steps
+        ),
     }
     rows = []
     for name, encoder in supervised.items():
-        rows += curve_rows(name, encoder, lambda e=encoder: untrained_like(e), target,
-                           replace(config, modes=("frozen", "finetune", "scratch")), task)
+        rows += curve_rows(
+            name,
+            encoder,
+            lambda e=encoder: untrained_like(e),
+            target,
+            replace(config, modes=("frozen", "finetune", "scratch")),
+            task,
+        )
     for name in ("stacked AE", "contrastive (CNN)"):
         encoder = encoders[name]
-        rows += curve_rows(f"{name}, no labels", encoder, lambda e=encoder: untrained_like(e),
-                           target, replace(config, modes=("frozen", "finetune")), task)
+        rows += curve_rows(
+            f"{name}, no labels",
+            encoder,
+            lambda e=encoder: untrained_like(e),
+            target,
+            replace(config, modes=("frozen", "finetune")),
+            task,
+        )
     return rows
 
 
@@ -165,8 +211,9 @@ def main() -> None:
     draws = 2 if args.quick else 5
     # every fit of the curves: Adam 1e-2, batch 32, 300 optimiser steps (50 quick), seed 0
     trainer = TrainerConfig(steps=50 if args.quick else 300, lr=1e-2, batch_size=32)
-    config = TransferConfig(labels_per_class=budgets, draws=draws, pseudo_label=PSEUDO_LABEL,
-                            trainer=trainer)
+    config = TransferConfig(
+        labels_per_class=budgets, draws=draws, pseudo_label=PSEUDO_LABEL, trainer=trainer
+    )
     basic = replace(config, modes=("frozen", "finetune", "scratch"))
     epochs = 3 if args.quick else 30
     with threadpool_limits(1):
@@ -175,30 +222,57 @@ def main() -> None:
         encoders = {  # name -> (encoder, transfer config)
             "stacked AE": (stacked_encoder(data, epochs), config),
             "stacked AE on contrastive codes": (stacked_encoder(data, epochs, contrastive), config),
-            "patch position (8x8, MLP)": (ssl_encoder(
-                data, "patch_position", 3 if args.quick else 100, encoder="mlp"), basic),
-            "patch position (24x24 upsampled, MLP)": (ssl_encoder(
-                data, "patch_position", 3 if args.quick else 100, encoder="mlp", patch_size=6,
-                gap=3, jitter=1, upsample=3), basic),
+            "patch position (8x8, MLP)": (
+                ssl_encoder(data, "patch_position", 3 if args.quick else 100, encoder="mlp"),
+                basic,
+            ),
+            "patch position (24x24 upsampled, MLP)": (
+                ssl_encoder(
+                    data,
+                    "patch_position",
+                    3 if args.quick else 100,
+                    encoder="mlp",
+                    patch_size=6,
+                    gap=3,
+                    jitter=1,
+                    upsample=3,
+                ),
+                basic,
+            ),
             "contrastive (CNN)": (contrastive, config),
         }
         for name, (encoder, transfer) in encoders.items():
             rows += curve_rows(name, encoder, lambda e=encoder: untrained_like(e), data, transfer)
-        rows += class_split_rows(data, {name: e for name, (e, _) in encoders.items()}, config,
-                                 100 if args.quick else 1000)
+        rows += class_split_rows(
+            data,
+            {name: e for name, (e, _) in encoders.items()},
+            config,
+            100 if args.quick else 1000,
+        )
     print(f"{'encoder: mode':56s} " + " ".join(f"{(str(k) if k else 'all'):>7s}" for k in budgets))
     for task in dict.fromkeys(r["task"] for r in rows):
         print(task)
         for mode in dict.fromkeys(r["mode"] for r in rows if r["task"] == task):
-            cells = {r["labels_per_class"]: r["accuracy"] for r in rows
-                     if r["mode"] == mode and r["task"] == task}
-            print(f"  {mode:54s} " + " ".join(f"{cells[k]:7.4f}" if k in cells else f"{'-':>7s}"
-                                              for k in budgets))
-    report = {"benchmark": "transfer", "quick": args.quick, "torch": torch.__version__,
-              "python": platform.python_version(), "threads": 1,
-              "seconds": round(time.perf_counter() - started, 1),
-              "pseudo_label": asdict(PSEUDO_LABEL),
-              "pseudo_label_selection_val_accuracy": PSEUDO_LABEL_SELECTION, "rows": rows}
+            cells = {
+                r["labels_per_class"]: r["accuracy"]
+                for r in rows
+                if r["mode"] == mode and r["task"] == task
+            }
+            print(
+                f"  {mode:54s} "
+                + " ".join(f"{cells[k]:7.4f}" if k in cells else f"{'-':>7s}" for k in budgets)
+            )
+    report = {
+        "benchmark": "transfer",
+        "quick": args.quick,
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+        "threads": 1,
+        "seconds": round(time.perf_counter() - started, 1),
+        "pseudo_label": asdict(PSEUDO_LABEL),
+        "pseudo_label_selection_val_accuracy": PSEUDO_LABEL_SELECTION,
+        "rows": rows,
+    }
     write_results(report, RESULTS, args.quick)
 
 

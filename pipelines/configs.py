@@ -15,13 +15,7 @@ import numpy as np
 import pydantic
 from dagster import Config
 
-from unsup_core.validation import (
-    FROM_DATA,
-    SET_BY_RECIPE,
-    build_config,
-    field_descriptions,
-    field_types,
-)
+from unsup_core import validation as lib
 
 
 class LibraryConfig(Config):
@@ -31,7 +25,7 @@ class LibraryConfig(Config):
     library_hidden: ClassVar[tuple[str, ...]] = ()
 
     def to_library(self) -> Any:
-        return build_config(self.library_class, self.model_dump())
+        return lib.build_config(self.library_class, self.model_dump())
 
     @pydantic.model_validator(mode="after")
     def _library_validates(self) -> "LibraryConfig":
@@ -40,13 +34,17 @@ class LibraryConfig(Config):
         return self
 
 
+def callable_type(hint: Any) -> bool:
+    return typing.get_origin(hint) is Callable
+
+
 def _field_type(hint: Any, hidden: tuple[str, ...] = (), default: Any = None) -> Any:
     """Run config holds plain values (no arrays, no schedule functions); Dagster takes
     ``str`` for a Literal inside Optional or a list."""
     origin, args = typing.get_origin(hint), typing.get_args(hint)
     if origin in (Union, types.UnionType):
-        options = [_field_type(a, hidden, default) for a in args if a is not type(None)
-                   and a is not np.ndarray and typing.get_origin(a) is not Callable]
+        kept = [a for a in args if a not in (type(None), np.ndarray) and not callable_type(a)]
+        options = [_field_type(a, hidden, default) for a in kept]
         plain = str if typing.get_origin(options[0]) is Literal else options[0]
         return Optional[plain] if type(None) in args else options[0]
     if origin is tuple:
@@ -58,22 +56,24 @@ def _field_type(hint: Any, hidden: tuple[str, ...] = (), default: Any = None) ->
 
 
 @cache
-def dagster_config(library_class: type, hidden: tuple[str, ...] = (),
-                   defaults: Any = None) -> type[LibraryConfig]:
+def dagster_config(
+    library_class: type, hidden: tuple[str, ...] = (), defaults: Any = None
+) -> type[LibraryConfig]:
     """The Dagster config of ``library_class`` without the data's fields and ``hidden``, its
     defaults those of the instance ``defaults`` (a nested config's default) or of the class."""
-    hints, docs = field_types(library_class), field_descriptions(library_class)
+    hints, docs = lib.field_types(library_class), lib.field_descriptions(library_class)
     defaults = library_class() if defaults is None else defaults
     fields: dict[str, Any] = {}
     for f in dataclasses.fields(library_class):
-        if f.metadata.get(FROM_DATA) or f.name in hidden:
+        if f.metadata.get(lib.FROM_DATA) or f.name in hidden:
             continue
         default = getattr(defaults, f.name)
-        dtype = _field_type(hints[f.name], tuple(f.metadata.get(SET_BY_RECIPE, ())), default)
-        value = dtype() if dataclasses.is_dataclass(default) else (
-            list(default) if isinstance(default, tuple) else default)
+        dtype = _field_type(hints[f.name], tuple(f.metadata.get(lib.SET_BY_RECIPE, ())), default)
+        value = list(default) if isinstance(default, tuple) else default
+        value = dtype() if dataclasses.is_dataclass(default) else value
         fields[f.name] = (dtype, pydantic.Field(value, description=docs.get(f.name)))
-    generated = pydantic.create_model(library_class.__name__, __base__=LibraryConfig,
-                                      __doc__=library_class.__doc__, **fields)
+    generated = pydantic.create_model(
+        library_class.__name__, __base__=LibraryConfig, __doc__=library_class.__doc__, **fields
+    )
     generated.library_class, generated.library_hidden = library_class, hidden
     return generated

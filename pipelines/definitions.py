@@ -28,36 +28,66 @@ from .resources import MlflowTracking
 from .schedules import build_retrain_schedule
 from .sensors import build_incoming_data_sensor
 
-ASSETS = [raw_dataset, prepared_dataset, plain_autoencoder, autoencoder_zoo, data_som,
-          ssl_encoder, stacked_autoencoder, transfer_models, teacher_model, student_model,
-          privileged_student, code_som, registered_models, experiment_report, gan_model]
-CHECKS = [prepared_no_nan, prepared_split_sizes, prepared_class_balance, reconstruction_gate,
-          student_accuracy_gate, topographic_error_gate, *MODEL_OUTPUT_CHECKS]
+ASSETS = [
+    raw_dataset,
+    prepared_dataset,
+    plain_autoencoder,
+    autoencoder_zoo,
+    data_som,
+    ssl_encoder,
+    stacked_autoencoder,
+    transfer_models,
+    teacher_model,
+    student_model,
+    privileged_student,
+    code_som,
+    registered_models,
+    experiment_report,
+    gan_model,
+]
+CHECKS = [
+    prepared_no_nan,
+    prepared_split_sizes,
+    prepared_class_balance,
+    reconstruction_gate,
+    student_accuracy_gate,
+    topographic_error_gate,
+    *MODEL_OUTPUT_CHECKS,
+]
 JOB_NAME = "unsup_pipeline"
 # Transient failures (a killed worker, a tracking server that blinked) get one more try after a
 # pause; bad data, bad config and divergence fail at once (see resources.DETERMINISTIC_ERRORS).
 RETRY_POLICY = RetryPolicy(max_retries=1, delay=10)
 
 
-def build_definitions(mlflow: MlflowTracking | None = None,
-                      model_io_manager: TorchModelIOManager | None = None,
-                      io_manager: PickleIOManager | None = None) -> Definitions:
+def build_definitions(
+    mlflow: MlflowTracking | None = None,
+    model_io_manager: TorchModelIOManager | None = None,
+    io_manager: PickleIOManager | None = None,
+) -> Definitions:
     """Definitions with the given resources (tests pass a temporary MLflow store)."""
     # In-process: a multiprocess step costs 5-12 s to start, more than a tiny model trains.
-    job = define_asset_job(JOB_NAME, selection=AssetSelection.all(), executor_def=in_process_executor,
-                           config=load_preset("default"), hooks={mlflow_failure_hook},
-                           op_retry_policy=RETRY_POLICY,
-                           description="The whole asset graph on the configured data "
-                                       "(launchpad prefilled with the 'default' preset).")
+    job = define_asset_job(
+        JOB_NAME,
+        selection=AssetSelection.all(),
+        executor_def=in_process_executor,
+        config=load_preset("default"),
+        hooks={mlflow_failure_hook},
+        op_retry_policy=RETRY_POLICY,
+        description="The whole asset graph on the configured data "
+        "(launchpad prefilled with the 'default' preset).",
+    )
     return Definitions(
         assets=ASSETS,
         asset_checks=CHECKS,
         jobs=[job],
         schedules=[build_retrain_schedule(job)],
         sensors=[build_incoming_data_sensor(job)],
-        resources={"mlflow": mlflow or MlflowTracking(),
-                   "model_io_manager": model_io_manager or TorchModelIOManager(),
-                   "io_manager": io_manager or PickleIOManager()},
+        resources={
+            "mlflow": mlflow or MlflowTracking(),
+            "model_io_manager": model_io_manager or TorchModelIOManager(),
+            "io_manager": io_manager or PickleIOManager(),
+        },
         executor=in_process_executor,
     )
 

@@ -36,13 +36,17 @@ class Headline:
 
 HEADLINES: tuple[Headline, ...] = (
     Headline("plain_ae/test_recon_mse", "plain_autoencoder", "test/recon", higher_is_better=False),
-    Headline("stacked_ae/test_recon_mse", "stacked_autoencoder", "test/recon", higher_is_better=False),
+    Headline(
+        "stacked_ae/test_recon_mse", "stacked_autoencoder", "test/recon", higher_is_better=False
+    ),
     Headline("transfer/best_accuracy", "transfer_models", r"model/.+/accuracy"),
     Headline("teacher/accuracy", "teacher_model", "test/accuracy"),
     Headline("student/accuracy", "student_model", "test/accuracy"),
     Headline("student/baseline_accuracy", "student_model", "baseline/test_accuracy"),
     Headline("lupi/accuracy", "privileged_student", "test/accuracy"),
-    Headline("code_som/quantization_error", "code_som", "quantization_error", higher_is_better=False),
+    Headline(
+        "code_som/quantization_error", "code_som", "quantization_error", higher_is_better=False
+    ),
     Headline("code_som/topographic_error", "code_som", "topographic_error", higher_is_better=False),
     Headline("code_som/purity", "code_som", "purity"),
     Headline("data_som/purity", "data_som", "purity"),
@@ -51,22 +55,33 @@ HEADLINES: tuple[Headline, ...] = (
 )
 
 
-def history_rows(client: MlflowClient, experiment_id: str, job_name: str, max_runs: int,
-                 headlines: Sequence[Headline] = HEADLINES,
-                 statuses: Sequence[str] = ("FINISHED", "RUNNING")) -> list[dict]:
+def history_rows(
+    client: MlflowClient,
+    experiment_id: str,
+    job_name: str,
+    max_runs: int,
+    headlines: Sequence[Headline] = HEADLINES,
+    statuses: Sequence[str] = ("FINISHED", "RUNNING"),
+) -> list[dict]:
     """One row per pipeline run of ``job_name`` (oldest first, the latest ``max_runs``): its
     Dagster run id, start time, status and the headline metrics (None where an asset did not
     run). The run in progress counts as RUNNING."""
     parents = client.search_runs(
-        [experiment_id], max_results=max_runs, order_by=["attributes.start_time DESC"],
-        filter_string=f"tags.`{TAG_LEVEL}` = 'run' and tags.`dagster.job` = '{job_name}'")
+        [experiment_id],
+        max_results=max_runs,
+        order_by=["attributes.start_time DESC"],
+        filter_string=f"tags.`{TAG_LEVEL}` = 'run' and tags.`dagster.job` = '{job_name}'",
+    )
     parents = [p for p in parents if p.info.status in statuses][::-1]
     if not parents:
         return []
     oldest = parents[0].info.start_time
     children = client.search_runs(
-        [experiment_id], max_results=5000, order_by=["attributes.start_time ASC"],
-        filter_string=f"tags.`{TAG_LEVEL}` = 'asset' and attributes.start_time >= {oldest}")
+        [experiment_id],
+        max_results=5000,
+        order_by=["attributes.start_time ASC"],
+        filter_string=f"tags.`{TAG_LEVEL}` = 'asset' and attributes.start_time >= {oldest}",
+    )
     latest: dict[tuple[str, str], dict[str, float]] = {}
     for child in children:  # the latest run of an asset within a pipeline run counts
         key = (child.data.tags.get(TAG_RUN_ID, ""), child.data.tags.get(TAG_ASSET, ""))
@@ -75,8 +90,12 @@ def history_rows(client: MlflowClient, experiment_id: str, job_name: str, max_ru
     for parent in parents:
         dagster_run = parent.data.tags.get(TAG_RUN_ID, "")
         started = datetime.fromtimestamp(parent.info.start_time / 1000, tz=timezone.utc)
-        row = {"dagster_run": dagster_run[:8], "mlflow_run": parent.info.run_id,
-               "started": started.strftime("%Y-%m-%d %H:%M:%S"), "status": parent.info.status}
+        row = {
+            "dagster_run": dagster_run[:8],
+            "mlflow_run": parent.info.run_id,
+            "started": started.strftime("%Y-%m-%d %H:%M:%S"),
+            "status": parent.info.status,
+        }
         for headline in headlines:
             row[headline.column] = headline.value(latest.get((dagster_run, headline.asset), {}))
         rows.append(row)
@@ -96,6 +115,13 @@ def changes(rows: Sequence[dict], headlines: Sequence[Headline] = HEADLINES) -> 
             continue
         delta = None if before is None else now - before
         better = None if delta is None or delta == 0 else (delta > 0) == headline.higher_is_better
-        out.append({"metric": headline.column, "this_run": now, "previous_run": before,
-                    "change": delta, "better": better})
+        out.append(
+            {
+                "metric": headline.column,
+                "this_run": now,
+                "previous_run": before,
+                "change": delta,
+                "better": better,
+            }
+        )
     return out

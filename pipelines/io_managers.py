@@ -27,15 +27,19 @@ PATH_METADATA_KEY = "stored_path"
 class RunScopedIOManager(ConfigurableIOManager):
     """Base: one file per asset and run; subclasses say how a value becomes bytes."""
 
-    base_dir: str = Field(default="", description="Directory; empty means the Dagster instance's "
-                          "storage directory")
+    base_dir: str = Field(
+        default="", description="Directory; empty means the Dagster instance's storage directory"
+    )
     _base: Path = PrivateAttr()
     extension: ClassVar[str] = ".bin"
     subdirectory: ClassVar[str] = "values"
 
     def setup_for_execution(self, context: InitResourceContext) -> None:
-        self._base = Path(self.base_dir) if self.base_dir else (
-            Path(context.instance.storage_directory()) / self.subdirectory)
+        self._base = (
+            Path(self.base_dir)
+            if self.base_dir
+            else (Path(context.instance.storage_directory()) / self.subdirectory)
+        )
 
     @abstractmethod
     def dump(self, obj: Any, path: Path) -> None: ...
@@ -67,7 +71,8 @@ class RunScopedIOManager(ConfigurableIOManager):
         if recorded is None or not recorded.is_file():
             raise FileNotFoundError(
                 f"no stored value for asset {key.to_user_string()!r} (looked for "
-                f"{recorded or self._base.joinpath(*key.path)}); materialise it first")
+                f"{recorded or self._base.joinpath(*key.path)}); materialise it first"
+            )
         return self.load(recorded)
 
 
@@ -87,8 +92,11 @@ class TorchModelIOManager(RunScopedIOManager):
     subdirectory: ClassVar[str] = "models"
 
     def dump(self, obj: nn.Module | Mapping[str, nn.Module], path: Path) -> None:
-        payload = ({"models": {name: to_checkpoint(m) for name, m in obj.items()}}
-                   if isinstance(obj, Mapping) else to_checkpoint(obj))
+        payload = (
+            {"models": {name: to_checkpoint(m) for name, m in obj.items()}}
+            if isinstance(obj, Mapping)
+            else to_checkpoint(obj)
+        )
         torch.save(payload, path)
 
     def load(self, path: Path) -> nn.Module | dict[str, nn.Module]:

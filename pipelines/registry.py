@@ -54,9 +54,16 @@ def model_name(prefix: str, source: str, role: str) -> str:
     return f"{prefix}-{slug}-{role}"
 
 
-def register_candidate(client: MlflowClient, run: AssetRun, name: str, model: nn.Module,
-                       metric: str, value: float, score: Callable[[nn.Module], float],
-                       min_improvement: float = 0.0) -> RegistryDecision:
+def register_candidate(
+    client: MlflowClient,
+    run: AssetRun,
+    name: str,
+    model: nn.Module,
+    metric: str,
+    value: float,
+    score: Callable[[nn.Module], float],
+    min_improvement: float = 0.0,
+) -> RegistryDecision:
     """Log ``model`` to ``run`` under ``<name>/checkpoint.pt``, register it as a new version of
     ``name`` and move ``champion`` to it if ``value > champion's score + min_improvement``
     (higher is better); otherwise the version stays a challenger. ``score`` evaluates a model
@@ -67,10 +74,16 @@ def register_candidate(client: MlflowClient, run: AssetRun, name: str, model: nn
     run.log_model(model, artifact)
     _ensure_registered_model(client, name)
     version = client.create_model_version(
-        name, source=f"runs:/{run.run_id}/{name}", run_id=run.run_id,
-        tags={metric: f"{value:.6f}", "checkpoint": artifact,
-              "dagster.run_id": run.tags.get("dagster.run_id", "")},
-        description=f"{metric} = {value:.4f} on held-out data").version
+        name,
+        source=f"runs:/{run.run_id}/{name}",
+        run_id=run.run_id,
+        tags={
+            metric: f"{value:.6f}",
+            "checkpoint": artifact,
+            "dagster.run_id": run.tags.get("dagster.run_id", ""),
+        },
+        description=f"{metric} = {value:.4f} on held-out data",
+    ).version
     previous = _champion(client, name)
     if previous is None:
         promoted, previous_value, reason = True, None, "first version: no champion yet"
@@ -78,18 +91,27 @@ def register_candidate(client: MlflowClient, run: AssetRun, name: str, model: nn
         previous_value, how = _rescore(client, previous, metric, score)
         promoted = value > previous_value + min_improvement
         comparison = ">" if promoted else "<="
-        reason = (f"{metric} {value:.4f} {comparison} champion v{previous.version}'s "
-                  f"{previous_value:.4f}{f' + {min_improvement}' if min_improvement else ''} ({how})")
+        reason = (
+            f"{metric} {value:.4f} {comparison} champion v{previous.version}'s "
+            f"{previous_value:.4f}{f' + {min_improvement}' if min_improvement else ''} ({how})"
+        )
     if promoted:
         client.set_registered_model_alias(name, CHAMPION, version)
         if previous is not None:
             client.set_model_version_tag(name, previous.version, ROLE_TAG, "retired champion")
     client.set_model_version_tag(name, version, ROLE_TAG, CHAMPION if promoted else "challenger")
     client.set_model_version_tag(name, version, "decision", reason)
-    return RegistryDecision(name, str(version), metric, float(value), promoted,
-                            str(version if promoted else previous.version),
-                            None if previous is None else str(previous.version),
-                            previous_value, reason)
+    return RegistryDecision(
+        name,
+        str(version),
+        metric,
+        float(value),
+        promoted,
+        str(version if promoted else previous.version),
+        None if previous is None else str(previous.version),
+        previous_value,
+        reason,
+    )
 
 
 def _ensure_registered_model(client: MlflowClient, name: str) -> None:
@@ -109,8 +131,9 @@ def _champion(client: MlflowClient, name: str):
         return None
 
 
-def _rescore(client: MlflowClient, champion, metric: str,
-             score: Callable[[nn.Module], float]) -> tuple[float, str]:
+def _rescore(
+    client: MlflowClient, champion, metric: str, score: Callable[[nn.Module], float]
+) -> tuple[float, str]:
     """The champion's score on today's held-out data, or its recorded score if it cannot run."""
     recorded = float(champion.tags.get(metric, "nan"))
     artifact = champion.tags.get("checkpoint")
@@ -121,3 +144,44 @@ def _rescore(client: MlflowClient, champion, metric: str,
             return float(score(model)), "re-scored on the same held-out data"
     except (MlflowException, OSError, RuntimeError, ValueError, TypeError) as error:
         return recorded, f"recorded score; re-scoring failed: {type(error).__name__}"
+
+
+DECISION_COLUMNS = (
+    "role",
+    "name",
+    "version",
+    "metric",
+    "value",
+    "promoted",
+    "champion_version",
+    "reason",
+)
+
+
+def register_role(
+    client: MlflowClient,
+    run: AssetRun,
+    role: str,
+    name: str,
+    model: nn.Module,
+    metric: str,
+    score: Callable[[nn.Module], float],
+    min_improvement: float = 0.0,
+) -> dict:
+    """Register ``model`` as the candidate of ``role`` (see :func:`register_candidate`), log the
+    decision to ``run`` (metrics ``<role>/<metric>``, ``<role>/promoted``; tags
+    ``<role>.registered_model``, ``<role>.version``, ``<role>.decision``) and return it as a row."""
+    decision = register_candidate(
+        client, run, name, model, metric, score(model), score, min_improvement
+    )
+    run.log_metrics(
+        {f"{role}/{metric}": decision.value, f"{role}/promoted": float(decision.promoted)}
+    )
+    run.set_tags(
+        {
+            f"{role}.registered_model": name,
+            f"{role}.version": decision.version,
+            f"{role}.decision": decision.reason,
+        }
+    )
+    return {"role": role, **decision.as_dict()}

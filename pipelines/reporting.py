@@ -5,6 +5,7 @@ from collections.abc import Mapping, Sequence
 
 def markdown_table(rows: Sequence[Mapping[str, object]], columns: Sequence[str]) -> str:
     """A Markdown table; floats to 4 significant digits, missing cells as '-'."""
+
     def cell(value: object) -> str:
         if value is None:
             return "-"
@@ -15,8 +16,9 @@ def markdown_table(rows: Sequence[Mapping[str, object]], columns: Sequence[str])
     return "\n".join(lines)
 
 
-def metadata_values(metrics: Mapping[str, float], keys: Sequence[str] | None = None,
-                    prefix: str = "") -> dict[str, float]:
+def metadata_values(
+    metrics: Mapping[str, float], keys: Sequence[str] | None = None, prefix: str = ""
+) -> dict[str, float]:
     """Metrics as Dagster metadata entries: ``test/recon`` -> ``<prefix>test_recon`` (all of
     them, or the ``keys`` present)."""
     chosen = metrics if keys is None else [k for k in keys if k in metrics]

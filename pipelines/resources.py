@@ -45,10 +45,15 @@ def default_tracking_uri() -> str:
 class MlflowTracking(ConfigurableResource):
     """MLflow tracking for assets. Use ``with mlflow.asset_run(context, params) as run:``."""
 
-    tracking_uri: str = Field(default="", description="Tracking URI; empty means $MLFLOW_TRACKING_URI "
-                              "or sqlite:///<repo>/mlflow/mlflow.db")
-    artifact_root: str = Field(default="", description="Artifact directory for new experiments; empty "
-                               "means <repo>/mlflow/artifacts")
+    tracking_uri: str = Field(
+        default="",
+        description="Tracking URI; empty means $MLFLOW_TRACKING_URI "
+        "or sqlite:///<repo>/mlflow/mlflow.db",
+    )
+    artifact_root: str = Field(
+        default="",
+        description="Artifact directory for new experiments; empty means <repo>/mlflow/artifacts",
+    )
     experiment_name: str = Field(default="unsup-pipeline", description="MLflow experiment")
     ui_url: str = Field(default="http://127.0.0.1:5000", description="MLflow UI base URL for links")
 
@@ -67,7 +72,9 @@ class MlflowTracking(ConfigurableResource):
         if experiment is not None:
             return experiment.experiment_id
         location = None  # a tracking server stores artifacts where it was told to
-        if self.artifact_root or not self.resolved_tracking_uri().startswith(("http://", "https://")):
+        if self.artifact_root or not self.resolved_tracking_uri().startswith(
+            ("http://", "https://")
+        ):
             root = Path(self.artifact_root or DEFAULT_STORE / "artifacts").resolve()
             root.mkdir(parents=True, exist_ok=True)
             location = root.as_uri()
@@ -77,15 +84,18 @@ class MlflowTracking(ConfigurableResource):
             return client.get_experiment_by_name(self.experiment_name).experiment_id
 
     @contextmanager
-    def asset_run(self, context: AssetExecutionContext,
-                  params: Mapping[str, Any] | None = None) -> Iterator[AssetRun]:
-        """A child run for this materialisation; FAILED (and the parent FAILED) if the block raises."""
+    def asset_run(
+        self, context: AssetExecutionContext, params: Mapping[str, Any] | None = None
+    ) -> Iterator[AssetRun]:
+        """A child run for this materialisation; FAILED (and the parent FAILED) if the block
+        raises."""
         client = self.client()
         experiment_id = self.experiment_id(client)
         dagster_run = context.run
         trigger_tags = {k: v for k, v in dagster_run.tags.items() if k.startswith(TRIGGER_TAGS)}
-        parent_id = self._parent_run(client, experiment_id, dagster_run.run_id, dagster_run.job_name,
-                                     trigger_tags)
+        parent_id = self._parent_run(
+            client, experiment_id, dagster_run.run_id, dagster_run.job_name, trigger_tags
+        )
         asset_key = context.asset_key.to_user_string()
         tags = {
             TAG_STEP: context.get_step_execution_context().step.key,
@@ -101,8 +111,9 @@ class MlflowTracking(ConfigurableResource):
         }
         run = client.create_run(experiment_id, tags=tags, run_name=asset_key)
         client.update_run(parent_id, status="RUNNING")
-        asset_run = AssetRun(client, run.info.run_id, experiment_id, self.experiment_name, self.ui_url,
-                             tags)
+        asset_run = AssetRun(
+            client, run.info.run_id, experiment_id, self.experiment_name, self.ui_url, tags
+        )
         try:
             if params:
                 asset_run.log_params(params)
@@ -111,16 +122,20 @@ class MlflowTracking(ConfigurableResource):
             asset_run.record_error(error)
             self._end(client, run.info.run_id, parent_id, "FAILED")
             if isinstance(error, DETERMINISTIC_ERRORS):
-                raise Failure(f"{type(error).__name__}: {error}", allow_retries=False,
-                              metadata={"mlflow_run_id": run.info.run_id}) from error
+                raise Failure(
+                    f"{type(error).__name__}: {error}",
+                    allow_retries=False,
+                    metadata={"mlflow_run_id": run.info.run_id},
+                ) from error
             raise
         except BaseException:  # interrupted or terminated
             self._end(client, run.info.run_id, parent_id, "KILLED")
             raise
         self._end(client, run.info.run_id, parent_id, "FINISHED")
 
-    def mark_step_failed(self, dagster_run_id: str, job_name: str, step_key: str,
-                         message: str) -> str:
+    def mark_step_failed(
+        self, dagster_run_id: str, job_name: str, step_key: str, message: str
+    ) -> str:
         """Record a step that failed outside ``asset_run`` (loading an input, storing the output,
         a blocking check): its latest child run, or a new one, ends FAILED, and so does the
         parent. Called by the job's failure hook. Returns the child run id."""
@@ -128,35 +143,59 @@ class MlflowTracking(ConfigurableResource):
         experiment_id = self.experiment_id(client)
         parent_id = self._parent_run(client, experiment_id, dagster_run_id, job_name)
         found = client.search_runs(
-            [experiment_id], max_results=1, order_by=["attributes.start_time DESC"],
-            filter_string=f"tags.`{TAG_RUN_ID}` = '{dagster_run_id}' and tags.`{TAG_STEP}` = '{step_key}'")
+            [experiment_id],
+            max_results=1,
+            order_by=["attributes.start_time DESC"],
+            filter_string=f"tags.`{TAG_RUN_ID}` = '{dagster_run_id}' and "
+            f"tags.`{TAG_STEP}` = '{step_key}'",
+        )
         if found and found[0].info.status in ("FAILED", "KILLED"):
             return found[0].info.run_id  # asset_run has already recorded the error
         if found:
             run_id = found[0].info.run_id
         else:
-            tags = {"mlflow.parentRunId": parent_id, TAG_RUN_ID: dagster_run_id, TAG_LEVEL: "asset",
-                    TAG_ASSET: step_key, TAG_STEP: step_key, "dagster.job": job_name}
+            tags = {
+                "mlflow.parentRunId": parent_id,
+                TAG_RUN_ID: dagster_run_id,
+                TAG_LEVEL: "asset",
+                TAG_ASSET: step_key,
+                TAG_STEP: step_key,
+                "dagster.job": job_name,
+            }
             run_id = client.create_run(experiment_id, tags=tags, run_name=step_key).info.run_id
         client.set_tag(run_id, "error", message[:MAX_TAG_LENGTH])
         self._end(client, run_id, parent_id, "FAILED")
         return run_id
 
-    def _parent_run(self, client: MlflowClient, experiment_id: str, dagster_run_id: str,
-                    job_name: str, extra_tags: Mapping[str, str] | None = None) -> str:
+    def _parent_run(
+        self,
+        client: MlflowClient,
+        experiment_id: str,
+        dagster_run_id: str,
+        job_name: str,
+        extra_tags: Mapping[str, str] | None = None,
+    ) -> str:
         """The parent run of this Dagster run: found by tag, or created under a file lock so that
         concurrent steps of one run share a single parent."""
         with _lock(f"{self.resolved_tracking_uri()}|{dagster_run_id}"):
             found = client.search_runs(
                 [experiment_id],
-                filter_string=f"tags.`{TAG_RUN_ID}` = '{dagster_run_id}' and tags.`{TAG_LEVEL}` = 'run'",
-                max_results=1)
+                filter_string=f"tags.`{TAG_RUN_ID}` = '{dagster_run_id}' and "
+                f"tags.`{TAG_LEVEL}` = 'run'",
+                max_results=1,
+            )
             if found:
                 return found[0].info.run_id
-            tags = {TAG_RUN_ID: dagster_run_id, TAG_LEVEL: "run", "dagster.job": job_name,
-                    "unsup_core.version": unsup_core.__version__, **(extra_tags or {})}
-            run = client.create_run(experiment_id, tags=tags,
-                                    run_name=f"{job_name}-{dagster_run_id[:8]}")
+            tags = {
+                TAG_RUN_ID: dagster_run_id,
+                TAG_LEVEL: "run",
+                "dagster.job": job_name,
+                "unsup_core.version": unsup_core.__version__,
+                **(extra_tags or {}),
+            }
+            run = client.create_run(
+                experiment_id, tags=tags, run_name=f"{job_name}-{dagster_run_id[:8]}"
+            )
             return run.info.run_id
 
     @staticmethod
@@ -171,9 +210,12 @@ def parent_status(client: MlflowClient, parent_id: str) -> str:
     """A parent's status from its children's: the latest run of each asset counts (a retried
     asset that then succeeded is not a failure). RUNNING while any child runs."""
     parent = client.get_run(parent_id)
-    children = client.search_runs([parent.info.experiment_id],
-                                  filter_string=f"tags.`mlflow.parentRunId` = '{parent_id}'",
-                                  order_by=["attributes.start_time ASC"], max_results=5000)
+    children = client.search_runs(
+        [parent.info.experiment_id],
+        filter_string=f"tags.`mlflow.parentRunId` = '{parent_id}'",
+        order_by=["attributes.start_time ASC"],
+        max_results=5000,
+    )
     latest: dict[str, str] = {}
     for child in children:
         latest[child.data.tags.get(TAG_ASSET, child.info.run_id)] = child.info.status

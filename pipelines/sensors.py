@@ -50,11 +50,15 @@ def read_settings(folder: Path) -> dict:
     settings = yaml.safe_load(path.read_text()) if path.is_file() else {}
     settings = settings or {}
     if not isinstance(settings, dict) or set(settings) - {"preset", "raw_dataset", "ops"}:
-        raise ValueError(f"{path}: expected a mapping with keys 'preset', 'raw_dataset' and "
-                         f"'ops', got {settings!r}")
-    return {"preset": settings.get("preset", "default"),
-            "raw_dataset": {**DEFAULT_SOURCE, **(settings.get("raw_dataset") or {})},
-            "ops": settings.get("ops") or {}}
+        raise ValueError(
+            f"{path}: expected a mapping with keys 'preset', 'raw_dataset' and "
+            f"'ops', got {settings!r}"
+        )
+    return {
+        "preset": settings.get("preset", "default"),
+        "raw_dataset": {**DEFAULT_SOURCE, **(settings.get("raw_dataset") or {})},
+        "ops": settings.get("ops") or {},
+    }
 
 
 def run_config_for(path: Path, settings: dict) -> dict:
@@ -70,17 +74,24 @@ def run_config_for(path: Path, settings: dict) -> dict:
     return config
 
 
-def build_incoming_data_sensor(job: JobDefinition, folder: Path | None = None,
-                               interval_seconds: int | None = None,
-                               settle_seconds: float = 2.0) -> SensorDefinition:
+def build_incoming_data_sensor(
+    job: JobDefinition,
+    folder: Path | None = None,
+    interval_seconds: int | None = None,
+    settle_seconds: float = 2.0,
+) -> SensorDefinition:
     """A stopped sensor on ``folder``; files younger than ``settle_seconds`` wait for the next
     tick (they may still be being written)."""
     interval = interval_seconds or int(os.environ.get("UNSUP_SENSOR_INTERVAL", "30"))
 
-    @sensor(name="incoming_data_sensor", job=job, minimum_interval_seconds=interval,
-            default_status=DefaultSensorStatus.STOPPED,
-            description="Runs the pipeline on each new or changed CSV/Parquet file in the "
-                        "incoming folder ($UNSUP_INCOMING_DIR).")
+    @sensor(
+        name="incoming_data_sensor",
+        job=job,
+        minimum_interval_seconds=interval,
+        default_status=DefaultSensorStatus.STOPPED,
+        description="Runs the pipeline on each new or changed CSV/Parquet file in the "
+        "incoming folder ($UNSUP_INCOMING_DIR).",
+    )
     def incoming_data_sensor(context: SensorEvaluationContext) -> SensorResult | SkipReason:
         where = folder or incoming_dir()
         if not where.is_dir():
@@ -91,16 +102,27 @@ def build_incoming_data_sensor(job: JobDefinition, folder: Path | None = None,
             return SkipReason(f"not launching: {error}")
         seen: dict[str, str] = json.loads(context.cursor) if context.cursor else {}
         requests, now = [], time.time()
-        for path in sorted(p for p in where.iterdir()
-                           if p.suffix.lower() in DATA_SUFFIXES and not p.name.startswith((".", "_"))):
+        for path in sorted(
+            p
+            for p in where.iterdir()
+            if p.suffix.lower() in DATA_SUFFIXES and not p.name.startswith((".", "_"))
+        ):
             version = file_version(path)
             if seen.get(path.name) == version or now - path.stat().st_mtime < settle_seconds:
                 continue
             seen[path.name] = version
-            requests.append(RunRequest(
-                run_key=f"{path.name}@{version}", run_config=run_config_for(path, settings),
-                tags={"unsup/trigger": "sensor", "unsup/incoming_file": str(path),
-                      "unsup/file_version": version, "unsup/preset": settings["preset"]}))
+            requests.append(
+                RunRequest(
+                    run_key=f"{path.name}@{version}",
+                    run_config=run_config_for(path, settings),
+                    tags={
+                        "unsup/trigger": "sensor",
+                        "unsup/incoming_file": str(path),
+                        "unsup/file_version": version,
+                        "unsup/preset": settings["preset"],
+                    },
+                )
+            )
         if not requests:
             return SkipReason(f"no new or changed file in {where}")
         return SensorResult(run_requests=requests, cursor=json.dumps(seen, sort_keys=True))

@@ -52,8 +52,15 @@ class AssetRun:
     """Logging into one MLflow run: params, batched metrics, artifacts, and Dagster metadata
     (run id, experiment, UI link and inline plots) that links the materialisation back."""
 
-    def __init__(self, client: MlflowClient, run_id: str, experiment_id: str,
-                 experiment_name: str, ui_url: str, tags: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        client: MlflowClient,
+        run_id: str,
+        experiment_id: str,
+        experiment_name: str,
+        ui_url: str,
+        tags: Mapping[str, str] | None = None,
+    ) -> None:
         self.client = client
         self.run_id = run_id
         self.tags = dict(tags or {})
@@ -66,7 +73,9 @@ class AssetRun:
 
     def record_error(self, error: BaseException) -> None:
         """Tag the run with the error that ended it (type and message)."""
-        self.client.set_tag(self.run_id, "error", f"{type(error).__name__}: {error}"[:MAX_TAG_LENGTH])
+        self.client.set_tag(
+            self.run_id, "error", f"{type(error).__name__}: {error}"[:MAX_TAG_LENGTH]
+        )
 
     def set_tags(self, tags: Mapping[str, str]) -> None:
         for key, value in tags.items():
@@ -75,7 +84,7 @@ class AssetRun:
     def log_params(self, params: Mapping[str, Any]) -> None:
         items = [Param(k, str(v)[:MAX_PARAM_LENGTH]) for k, v in flatten(params).items()]
         for i in range(0, len(items), PARAMS_PER_BATCH):
-            self.client.log_batch(self.run_id, params=items[i:i + PARAMS_PER_BATCH])
+            self.client.log_batch(self.run_id, params=items[i : i + PARAMS_PER_BATCH])
 
     def log_metrics(self, metrics: Mapping[str, float], step: int = 0) -> None:
         """Log scalars (one batched call); the last value of each is kept for the summary."""
@@ -84,7 +93,7 @@ class AssetRun:
 
     def log_metric_records(self, records: list[Metric]) -> None:
         for i in range(0, len(records), METRICS_PER_BATCH):
-            self.client.log_batch(self.run_id, metrics=records[i:i + METRICS_PER_BATCH])
+            self.client.log_batch(self.run_id, metrics=records[i : i + METRICS_PER_BATCH])
         self.metrics.update({m.key: m.value for m in records})
 
     def log_bytes(self, data: bytes, artifact_file: str) -> None:
@@ -92,7 +101,9 @@ class AssetRun:
         with tempfile.TemporaryDirectory() as tmp:
             local = Path(tmp) / path.name
             local.write_bytes(data)
-            self.client.log_artifact(self.run_id, str(local), str(path.parent) if path.parent.name else None)
+            self.client.log_artifact(
+                self.run_id, str(local), str(path.parent) if path.parent.name else None
+            )
 
     def log_dict(self, data: Mapping, artifact_file: str) -> None:
         self.log_bytes(json.dumps(data, indent=2, default=str).encode(), artifact_file)
@@ -114,8 +125,13 @@ class AssetRun:
     def log_history(self, history: TrainingHistory, prefix: str = "") -> None:
         """Every epoch's terms of a finished training run, at their epochs as steps."""
         now = int(time.time() * 1000)
-        self.log_metric_records([Metric(f"{prefix}{k}", v, now, log.epoch)
-                                 for log in history.epochs for k, v in log.metrics().items()])
+        self.log_metric_records(
+            [
+                Metric(f"{prefix}{k}", v, now, log.epoch)
+                for log in history.epochs
+                for k, v in log.metrics().items()
+            ]
+        )
 
     def log_table(self, rows: list[dict], name: str, columns: Any = None) -> str:
         """``<name>.md`` and ``<name>.json`` (``{"rows": rows}``); returns the Markdown."""
@@ -125,14 +141,20 @@ class AssetRun:
         self.log_dict({"rows": rows}, f"{name}.json")
         return table
 
-    def log_result(self, result: ExperimentResult, figures: Mapping[str, Any] | None = None,
-                   columns: Mapping[str, Any] | None = None) -> dict[str, str]:
+    def log_result(
+        self,
+        result: ExperimentResult,
+        figures: Mapping[str, Any] | None = None,
+        columns: Mapping[str, Any] | None = None,
+    ) -> dict[str, str]:
         """A recipe's result: metrics, tags, tables (Markdown returned by name, columns in the
         given order), models as checkpoints ``model/<name>.pt`` and figures."""
         self.log_metrics(result.metrics)
         self.set_tags(result.tags)
-        tables = {name: self.log_table(rows, name, (columns or {}).get(name))
-                  for name, rows in result.tables.items()}
+        tables = {
+            name: self.log_table(rows, name, (columns or {}).get(name))
+            for name, rows in result.tables.items()
+        }
         for name, model in result.models.items():
             self.log_model(model, f"model/{name}.pt")
         self.log_figures(figures or {})
@@ -143,7 +165,8 @@ class AssetRun:
         return [self.epoch_logger(stage)]
 
     def log_model(self, model: torch.nn.Module, artifact_file: str = "model/checkpoint.pt") -> None:
-        """The model's class, config and state dict (load with ``torch.load(weights_only=True)``)."""
+        """The model's class, config and state dict (load with
+        ``torch.load(weights_only=True)``)."""
         buffer = io.BytesIO()
         torch.save(to_checkpoint(model), buffer)
         self.log_bytes(buffer.getvalue(), artifact_file)
@@ -152,19 +175,30 @@ class AssetRun:
     def nested(self, name: str, params: Mapping[str, Any] | None = None) -> Iterator[AssetRun]:
         """A child run of this one (e.g. one per model of a zoo), with this run's Dagster tags;
         FINISHED, or FAILED (and re-raised) if the block raises."""
-        tags = {**self.tags, "mlflow.parentRunId": self.run_id, "dagster.level": "nested",
-                "dagster.nested": name}
+        tags = {
+            **self.tags,
+            "mlflow.parentRunId": self.run_id,
+            "dagster.level": "nested",
+            "dagster.nested": name,
+        }
         run = self.client.create_run(self.experiment_id, tags=tags, run_name=name)
-        child = AssetRun(self.client, run.info.run_id, self.experiment_id, self.experiment_name,
-                         self.ui_url, tags)
+        child = AssetRun(
+            self.client,
+            run.info.run_id,
+            self.experiment_id,
+            self.experiment_name,
+            self.ui_url,
+            tags,
+        )
         try:
             if params:
                 child.log_params(params)
             yield child
         except BaseException as error:
             child.record_error(error)
-            self.client.set_terminated(child.run_id, "FAILED" if isinstance(error, Exception)
-                                       else "KILLED")
+            self.client.set_terminated(
+                child.run_id, "FAILED" if isinstance(error, Exception) else "KILLED"
+            )
             raise
         self.client.set_terminated(child.run_id, "FINISHED")
 
@@ -180,7 +214,9 @@ class AssetRun:
         }
         for name, data in self._plots.items():
             encoded = base64.b64encode(data).decode()
-            metadata[f"plot_{name}"] = MetadataValue.md(f"![{name}](data:image/png;base64,{encoded})")
+            metadata[f"plot_{name}"] = MetadataValue.md(
+                f"![{name}](data:image/png;base64,{encoded})"
+            )
         return metadata
 
 
@@ -194,7 +230,9 @@ class MlflowEpochLogger(Callback):
 
     def on_epoch_end(self, log: EpochLog) -> None:
         now = int(time.time() * 1000)
-        self._pending += [Metric(f"{self.prefix}{k}", v, now, log.epoch) for k, v in log.metrics().items()]
+        self._pending += [
+            Metric(f"{self.prefix}{k}", v, now, log.epoch) for k, v in log.metrics().items()
+        ]
         if log.epoch % self.flush_every == 0:
             self._flush()
 

@@ -34,5 +34,8 @@ def mlflow_store(tmp_path):
     """An MlflowTracking resource on a throw-away SQLite store and artifact folder."""
     from pipelines.resources import MlflowTracking
 
-    return MlflowTracking(tracking_uri=f"sqlite:///{tmp_path / 'mlflow.db'}",
-                          artifact_root=str(tmp_path / "artifacts"), experiment_name="test")
+    return MlflowTracking(
+        tracking_uri=f"sqlite:///{tmp_path / 'mlflow.db'}",
+        artifact_root=str(tmp_path / "artifacts"),
+        experiment_name="test",
+    )

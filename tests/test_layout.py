@@ -20,13 +20,29 @@ def library_modules() -> list[str]:
 def test_every_library_module_is_covered_and_none_imports_dagster_mlflow_or_matplotlib():
     modules = library_modules()
     packages = {m.split(".")[1] for m in modules}
-    assert {"autoencoders", "competitive", "data", "distillation", "generative", "plotting",
-            "selfsupervised", "stacked", "training", "transfer", "arrays", "validation",
-            "serialization", "evaluation", "results"} <= packages
-    code = ("import importlib, sys\n"
-            f"for name in {modules!r}:\n"
-            "    importlib.import_module(name)\n"
-            "print(sorted(m for m in ('dagster', 'mlflow', 'matplotlib') if m in sys.modules))")
+    assert {
+        "autoencoders",
+        "competitive",
+        "data",
+        "distillation",
+        "generative",
+        "plotting",
+        "selfsupervised",
+        "stacked",
+        "training",
+        "transfer",
+        "arrays",
+        "validation",
+        "serialization",
+        "evaluation",
+        "results",
+    } <= packages
+    code = (
+        "import importlib, sys\n"
+        f"for name in {modules!r}:\n"
+        "    importlib.import_module(name)\n"
+        "print(sorted(m for m in ('dagster', 'mlflow', 'matplotlib') if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
 
@@ -40,8 +56,9 @@ def test_no_function_level_imports_of_the_library_inside_the_library():
             if not isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 continue
             for node in ast.walk(function):
-                if isinstance(node, ast.ImportFrom) and (node.level > 0 or (node.module or "")
-                                                         .startswith("unsup_core")):
+                if isinstance(node, ast.ImportFrom) and (
+                    node.level > 0 or (node.module or "").startswith("unsup_core")
+                ):
                     offenders.append(f"{path.relative_to(REPO)}:{node.lineno}")
     assert offenders == []
 

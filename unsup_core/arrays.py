@@ -21,8 +21,12 @@ def apply_array(model: nn.Module, X, method: str = "forward", batch_size: int = 
     was_training = model.training
     model.eval()
     try:
-        return torch.cat([function(X[i:i + batch_size].to(device)).cpu()
-                          for i in range(0, X.shape[0], batch_size)]).numpy()
+        return torch.cat(
+            [
+                function(X[i : i + batch_size].to(device)).cpu()
+                for i in range(0, X.shape[0], batch_size)
+            ]
+        ).numpy()
     finally:
         model.train(was_training)
 
@@ -47,7 +51,14 @@ def untrained_like(model: nn.Module) -> nn.Module:
     """The same network, freshly initialised from its config: the ``scratch`` baseline of
     transfer. A network made of parts (``CHILDREN``, e.g. an encoder with a head) is rebuilt
     from fresh copies of its parts, in order, then its own config's remaining fields."""
-    children = {name: untrained_like(getattr(model, name)) for name in getattr(model, "CHILDREN", ())}
+    if not hasattr(model, "config"):
+        raise TypeError(
+            f"{type(model).__name__} has no config to rebuild it from; untrained_like "
+            "takes the library's networks (built from a dataclass config)"
+        )
+    children = {
+        name: untrained_like(getattr(model, name)) for name in getattr(model, "CHILDREN", ())
+    }
     if not children:
         return type(model)(model.config)
     fields = dataclasses.asdict(model.config) if model.config is not None else {}

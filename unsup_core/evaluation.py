@@ -9,10 +9,18 @@ import torch
 from .data.prepare import few_label_indices
 
 
-def few_label_probe(train_codes: np.ndarray, y_train: np.ndarray, test_codes: np.ndarray,
-                    y_test: np.ndarray, per_class: int = 10, draws: int = 5, seed: int = 0,
-                    standardize: bool = True, C: float = 1.0,
-                    max_iter: int = 2000) -> tuple[float, float]:
+def few_label_probe(
+    train_codes: np.ndarray,
+    y_train: np.ndarray,
+    test_codes: np.ndarray,
+    y_test: np.ndarray,
+    per_class: int = 10,
+    draws: int = 5,
+    seed: int = 0,
+    standardize: bool = True,
+    C: float = 1.0,
+    max_iter: int = 2000,
+) -> tuple[float, float]:
     """Mean and standard deviation over ``draws`` of the test accuracy of a logistic regression
     (L2 penalty, inverse strength ``C``) trained on ``per_class`` labelled codes of every class;
     draw d labels ``few_label_indices(y_train, per_class, seed + d)``. Codes are standardised
@@ -47,18 +55,26 @@ def mean_jacobian_norm(encode, X: np.ndarray | torch.Tensor, batch_size: int = 2
     computed exactly with autograd (``torch.func.jacrev`` under ``vmap``)."""
     from torch.func import jacrev, vmap
 
-    X = torch.as_tensor(np.asarray(X) if not isinstance(X, torch.Tensor) else X, dtype=torch.float32)
+    X = torch.as_tensor(
+        np.asarray(X) if not isinstance(X, torch.Tensor) else X, dtype=torch.float32
+    )
     single = lambda x: encode(x[None])[0]  # noqa: E731
     total = 0.0
     for start in range(0, len(X), batch_size):
-        jacobians = vmap(jacrev(single))(X[start:start + batch_size])  # (B, code, in)
+        jacobians = vmap(jacrev(single))(X[start : start + batch_size])  # (B, code, in)
         total += float((jacobians.detach() ** 2).sum())
     return total / len(X)
 
 
-def label_spreading_accuracy(train_X: np.ndarray, y_train: np.ndarray, test_X: np.ndarray,
-                             y_test: np.ndarray, per_class: int = 10, draws: int = 5,
-                             seed: int = 0) -> tuple[float, float]:
+def label_spreading_accuracy(
+    train_X: np.ndarray,
+    y_train: np.ndarray,
+    test_X: np.ndarray,
+    y_test: np.ndarray,
+    per_class: int = 10,
+    draws: int = 5,
+    seed: int = 0,
+) -> tuple[float, float]:
     """Baseline: graph-based label spreading (kNN graph over all training objects, labels of
     ``per_class`` objects per class, the rest unlabelled); mean and std of test accuracy."""
     from sklearn.semi_supervised import LabelSpreading

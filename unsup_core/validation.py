@@ -41,15 +41,19 @@ def check_widths(name: str, value: object, allow_empty: bool = True) -> tuple[in
         raise TypeError(f"{name}={value!r} must be a sequence of widths, e.g. (128, 64)")
     widths = tuple(int(w) for w in value)  # type: ignore[union-attr]
     if any(w < 1 for w in widths) or (not widths and not allow_empty):
-        raise ValueError(f"{name}={widths}: every width must be >= 1"
-                         + ("" if allow_empty else " and at least one is needed"))
+        raise ValueError(
+            f"{name}={widths}: every width must be >= 1"
+            + ("" if allow_empty else " and at least one is needed")
+        )
     return widths
 
 
 def data_field(required: bool = True) -> Any:
     """A config field whose value comes from the data (``None`` until a recipe sets it;
     ``required=False``: ``None`` is also a value the data can give, e.g. no image shape)."""
-    return dataclasses.field(default=None, metadata={FROM_DATA: "required" if required else "optional"})
+    return dataclasses.field(
+        default=None, metadata={FROM_DATA: "required" if required else "optional"}
+    )
 
 
 def data_fields(config_class: type) -> tuple[str, ...]:
@@ -60,11 +64,16 @@ def data_fields(config_class: type) -> tuple[str, ...]:
 def require_data(config: object, who: str) -> None:
     """Raise ``ValueError`` if a field the data sets is still ``None`` (a config template used
     to build a model before the recipe gave it the data's sizes)."""
-    missing = [f.name for f in dataclasses.fields(config)
-               if f.metadata.get(FROM_DATA) == "required" and getattr(config, f.name) is None]
+    missing = [
+        f.name
+        for f in dataclasses.fields(config)
+        if f.metadata.get(FROM_DATA) == "required" and getattr(config, f.name) is None
+    ]
     if missing:
-        raise ValueError(f"{who}: {', '.join(f'{m}=None' for m in missing)}: these come from the "
-                         f"data; set them (e.g. dataclasses.replace(config, {missing[0]}=...))")
+        raise ValueError(
+            f"{who}: {', '.join(f'{m}=None' for m in missing)}: these come from the "
+            f"data; set them (e.g. dataclasses.replace(config, {missing[0]}=...))"
+        )
 
 
 @cache
@@ -102,8 +111,9 @@ def _default(f: dataclasses.Field) -> Any:
     return None if f.default is dataclasses.MISSING else f.default
 
 
-def build_config(config_class: type[C], values: Mapping[str, Any] | None = None,
-                 **overrides: Any) -> C:
+def build_config(
+    config_class: type[C], values: Mapping[str, Any] | None = None, **overrides: Any
+) -> C:
     """``config_class`` built from plain values: nested mappings become nested configs (laid
     over the field's default config, so a partial mapping changes only what it names), lists
     become tuples; ``overrides`` (e.g. the data's ``in_features``) win over ``values``.
@@ -112,10 +122,13 @@ def build_config(config_class: type[C], values: Mapping[str, Any] | None = None,
     fields = {f.name: f for f in dataclasses.fields(config_class) if f.init}
     unknown = sorted(set(values) - set(fields))
     if unknown:
-        raise ValueError(f"{config_class.__name__} has no field {unknown[0]!r}; "
-                         f"known fields: {sorted(fields)}")
+        raise ValueError(
+            f"{config_class.__name__} has no field {unknown[0]!r}; known fields: {sorted(fields)}"
+        )
     hints = field_types(config_class)
-    return config_class(**{k: _convert(hints[k], v, _default(fields[k])) for k, v in values.items()})
+    return config_class(
+        **{k: _convert(hints[k], v, _default(fields[k])) for k, v in values.items()}
+    )
 
 
 def config_values(config: object, shallow: bool = False) -> dict[str, Any]:
@@ -132,8 +145,11 @@ def estimator_config(estimator_class: type) -> type:
     built by the estimator's own ``check_params()``; ``config.build()`` makes the estimator."""
     signature = inspect.signature(estimator_class.__init__)
     hints = typing.get_type_hints(estimator_class.__init__)
-    specs = [(name, hints[name], dataclasses.field(default=parameter.default))
-             for name, parameter in signature.parameters.items() if name != "self"]
+    specs = [
+        (name, hints[name], dataclasses.field(default=parameter.default))
+        for name, parameter in signature.parameters.items()
+        if name != "self"
+    ]
 
     def __post_init__(self) -> None:  # noqa: N807
         self.build().check_params()
@@ -143,8 +159,15 @@ def estimator_config(estimator_class: type) -> type:
 
     name = f"{estimator_class.__name__}Config"
     config_class = dataclasses.make_dataclass(
-        name, specs, frozen=True, namespace={"__post_init__": __post_init__, "build": build,
-                                             "__doc__": estimator_class.__doc__})
+        name,
+        specs,
+        frozen=True,
+        namespace={
+            "__post_init__": __post_init__,
+            "build": build,
+            "__doc__": estimator_class.__doc__,
+        },
+    )
     config_class.__module__ = estimator_class.__module__
     config_class.__qualname__ = name
     return config_class
@@ -157,8 +180,9 @@ def config_part(default: Any, set_by_recipe: tuple[str, ...] = ()) -> Any:
     """A nested config field with a default instance; ``set_by_recipe`` names the fields of the
     nested config that the recipe using it sets itself (so they are not settings of their own:
     a pipeline does not offer them)."""
-    return dataclasses.field(default_factory=lambda: default,
-                             metadata={SET_BY_RECIPE: tuple(set_by_recipe)})
+    return dataclasses.field(
+        default_factory=lambda: default, metadata={SET_BY_RECIPE: tuple(set_by_recipe)}
+    )
 
 
 def field_descriptions(config_class: type) -> dict[str, str]:
@@ -175,8 +199,14 @@ def field_descriptions(config_class: type) -> dict[str, str]:
 def _parameters_section(doc: str | None) -> dict[str, str]:
     lines = inspect.cleandoc(doc or "").splitlines()
     try:
-        start = next(i for i, line in enumerate(lines[:-1])
-                     if line.strip() == "Parameters" and set(lines[i + 1].strip()) == {"-"}) + 2
+        start = (
+            next(
+                i
+                for i, line in enumerate(lines[:-1])
+                if line.strip() == "Parameters" and set(lines[i + 1].strip()) == {"-"}
+            )
+            + 2
+        )
     except StopIteration:
         return {}
     descriptions: dict[str, str] = {}

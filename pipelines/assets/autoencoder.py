@@ -14,15 +14,30 @@ from ..versioning import recipe_asset
 PlainAutoencoderConfig = dagster_config(AutoencoderTrainingConfig)
 
 
-@recipe_asset(train_autoencoder, autoencoder_figures, group_name="autoencoders",
-              kinds={"pytorch"}, io_manager_key="model_io_manager")
-def plain_autoencoder(context: AssetExecutionContext, config: PlainAutoencoderConfig,
-                      prepared_dataset: PreparedData, mlflow: MlflowTracking) -> Output[Autoencoder]:
+@recipe_asset(
+    train_autoencoder,
+    autoencoder_figures,
+    group_name="autoencoders",
+    kinds={"pytorch"},
+    io_manager_key="model_io_manager",
+)
+def plain_autoencoder(
+    context: AssetExecutionContext,
+    config: PlainAutoencoderConfig,
+    prepared_dataset: PreparedData,
+    mlflow: MlflowTracking,
+) -> Output[Autoencoder]:
     """An MLP autoencoder minimising the mean squared reconstruction error on the train split."""
     with mlflow.asset_run(context, params=config.model_dump()) as run:
         result = train_autoencoder(prepared_dataset, config.to_library(), run.stage_callbacks)
         run.log_result(result, autoencoder_figures(result, prepared_dataset))
     metrics = result.metrics
-    return Output(result.models["checkpoint"], metadata={
-        **run.dagster_metadata(), "test_recon_mse": metrics["test/recon"],
-        "epochs_run": int(metrics["epochs_run"]), "n_params": int(metrics["n_params"])})
+    return Output(
+        result.models["checkpoint"],
+        metadata={
+            **run.dagster_metadata(),
+            "test_recon_mse": metrics["test/recon"],
+            "epochs_run": int(metrics["epochs_run"]),
+            "n_params": int(metrics["n_params"]),
+        },
+    )

@@ -13,10 +13,19 @@ from ..versioning import recipe_asset
 AutoencoderZooConfig = dagster_config(ZooConfig)
 
 
-@recipe_asset(train_zoo, zoo_member_figures, group_name="autoencoders", kinds={"pytorch"},
-              io_manager_key="model_io_manager")
-def autoencoder_zoo(context: AssetExecutionContext, config: AutoencoderZooConfig,
-                    prepared_dataset: PreparedData, mlflow: MlflowTracking) -> Output[dict]:
+@recipe_asset(
+    train_zoo,
+    zoo_member_figures,
+    group_name="autoencoders",
+    kinds={"pytorch"},
+    io_manager_key="model_io_manager",
+)
+def autoencoder_zoo(
+    context: AssetExecutionContext,
+    config: AutoencoderZooConfig,
+    prepared_dataset: PreparedData,
+    mlflow: MlflowTracking,
+) -> Output[dict]:
     """Trains each kind (plain, linear, sparse, denoising, contractive, relational, variational,
     label-regularised) with the same architecture, plus the overcomplete denoising and
     label-regularised autoencoders (the best codes of benchmarks/autoencoders.py), and compares
@@ -31,7 +40,13 @@ def autoencoder_zoo(context: AssetExecutionContext, config: AutoencoderZooConfig
                 child.log_model(member.model, "model/checkpoint.pt")
         table = run.log_table(result.tables["comparison"], "comparison", COMPARISON_COLUMNS)
     best = result.members[result.best_kind].metrics
-    return Output(result.models, metadata={
-        **run.dagster_metadata(), "comparison": MetadataValue.md(table),
-        "kinds": len(result.members), "best_kind": result.best_kind,
-        "probe_accuracy": best.get("probe/accuracy", float("nan"))})
+    return Output(
+        result.models,
+        metadata={
+            **run.dagster_metadata(),
+            "comparison": MetadataValue.md(table),
+            "kinds": len(result.members),
+            "best_kind": result.best_kind,
+            "probe_accuracy": best.get("probe/accuracy", float("nan")),
+        },
+    )

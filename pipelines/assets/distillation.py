@@ -23,40 +23,71 @@ StudentModelConfig = dagster_config(StudentConfig)
 PrivilegedStudentConfig = dagster_config(PrivilegedConfig)
 
 
-@recipe_asset(train_teacher, group_name="distillation", kinds={"pytorch"},
-              io_manager_key="model_io_manager")
-def teacher_model(context: AssetExecutionContext, config: TeacherModelConfig,
-                  prepared_dataset: PreparedData, mlflow: MlflowTracking) -> Output[MLPClassifier]:
+@recipe_asset(
+    train_teacher, group_name="distillation", kinds={"pytorch"}, io_manager_key="model_io_manager"
+)
+def teacher_model(
+    context: AssetExecutionContext,
+    config: TeacherModelConfig,
+    prepared_dataset: PreparedData,
+    mlflow: MlflowTracking,
+) -> Output[MLPClassifier]:
     """A large MLP a(x, w) trained "long and expensively" on every training label."""
     with mlflow.asset_run(context, params=config.model_dump()) as run:
         result = train_teacher(prepared_dataset, config.to_library(), run.stage_callbacks)
         run.log_result(result)
-    return Output(result.models["teacher"], metadata={
-        **run.dagster_metadata(), "teacher_accuracy": result.metrics["test/accuracy"]})
+    return Output(
+        result.models["teacher"],
+        metadata={**run.dagster_metadata(), "teacher_accuracy": result.metrics["test/accuracy"]},
+    )
 
 
-@recipe_asset(distil_student, group_name="distillation", kinds={"pytorch"},
-              io_manager_key="model_io_manager")
-def student_model(context: AssetExecutionContext, config: StudentModelConfig,
-                  prepared_dataset: PreparedData, teacher_model: MLPClassifier,
-                  stacked_autoencoder: nn.Module, mlflow: MlflowTracking) -> Output[MLPClassifier]:
+@recipe_asset(
+    distil_student, group_name="distillation", kinds={"pytorch"}, io_manager_key="model_io_manager"
+)
+def student_model(
+    context: AssetExecutionContext,
+    config: StudentModelConfig,
+    prepared_dataset: PreparedData,
+    teacher_model: MLPClassifier,
+    stacked_autoencoder: nn.Module,
+    mlflow: MlflowTracking,
+) -> Output[MLPClassifier]:
     """A small student distilled from the teacher (few labels + soft targets on every training
     object), beside the same student on the labels alone; it may start from the stacked
     autoencoder's encoder (``init_from: encoder``)."""
     with mlflow.asset_run(context, params=config.model_dump()) as run:
-        result = distil_student(prepared_dataset, teacher_model, config.to_library(),
-                                stacked_autoencoder, run.stage_callbacks)
+        result = distil_student(
+            prepared_dataset,
+            teacher_model,
+            config.to_library(),
+            stacked_autoencoder,
+            run.stage_callbacks,
+        )
         run.log_result(result)
-    return Output(result.models["student"], metadata={
-        **run.dagster_metadata(), "student_start": result.tags["student_start"],
-        "student_accuracy": result.metrics["test/accuracy"],
-        "baseline_accuracy": result.metrics["baseline/test_accuracy"]})
+    return Output(
+        result.models["student"],
+        metadata={
+            **run.dagster_metadata(),
+            "student_start": result.tags["student_start"],
+            "student_accuracy": result.metrics["test/accuracy"],
+            "baseline_accuracy": result.metrics["baseline/test_accuracy"],
+        },
+    )
 
 
-@recipe_asset(privileged_distillation, group_name="distillation", kinds={"pytorch"},
-              io_manager_key="model_io_manager")
-def privileged_student(context: AssetExecutionContext, config: PrivilegedStudentConfig,
-                       prepared_dataset: PreparedData, mlflow: MlflowTracking) -> Output[MLPClassifier]:
+@recipe_asset(
+    privileged_distillation,
+    group_name="distillation",
+    kinds={"pytorch"},
+    io_manager_key="model_io_manager",
+)
+def privileged_student(
+    context: AssetExecutionContext,
+    config: PrivilegedStudentConfig,
+    prepared_dataset: PreparedData,
+    mlflow: MlflowTracking,
+) -> Output[MLPClassifier]:
     """Generalized distillation (Lopez-Paz et al. 2016) with privileged x*: separate (a teacher
     on x*, then a student on x alone with CE + mu * imitation of the teacher on every training
     object) and joint (teacher and student trained at once with the coupling term), beside the
@@ -65,9 +96,14 @@ def privileged_student(context: AssetExecutionContext, config: PrivilegedStudent
         result = privileged_distillation(prepared_dataset, config.to_library(), run.stage_callbacks)
         run.log_result(result)
     metrics = result.metrics
-    return Output(result.models["privileged_student"], metadata={
-        **run.dagster_metadata(), "variant": result.tags["variant"],
-        "lupi_accuracy": metrics["test/accuracy"],
-        "lupi_separate_accuracy": metrics["separate/test_accuracy"],
-        "lupi_joint_accuracy": metrics["joint/test_accuracy"],
-        "lupi_baseline_accuracy": metrics["baseline/test_accuracy"]})
+    return Output(
+        result.models["privileged_student"],
+        metadata={
+            **run.dagster_metadata(),
+            "variant": result.tags["variant"],
+            "lupi_accuracy": metrics["test/accuracy"],
+            "lupi_separate_accuracy": metrics["separate/test_accuracy"],
+            "lupi_joint_accuracy": metrics["joint/test_accuracy"],
+            "lupi_baseline_accuracy": metrics["baseline/test_accuracy"],
+        },
+    )

@@ -11,7 +11,7 @@ from unsup_core.arrays import accuracy, encoder_codes
 from unsup_core.data import PreparedData
 from unsup_core.evaluation import few_label_probe
 
-from ..registry import model_name, register_candidate
+from ..registry import DECISION_COLUMNS, model_name, register_candidate, register_role
 from ..reporting import markdown_table
 from ..resources import MlflowTracking
 from ..versioning import recipe_asset
@@ -20,10 +20,15 @@ from ..versioning import recipe_asset
 class RegisteredModelsConfig(Config):
     """Registry names and the gate's margin."""
 
-    name_prefix: str = Field("unsup", description="Registered models are <prefix>-<data>-student "
-                             "and <prefix>-<data>-encoder")
-    min_improvement: float = Field(0.0, description="A challenger must beat the champion's "
-                                   "held-out score by more than this to take the alias")
+    name_prefix: str = Field(
+        "unsup",
+        description="Registered models are <prefix>-<data>-student and <prefix>-<data>-encoder",
+    )
+    min_improvement: float = Field(
+        0.0,
+        description="A challenger must beat the champion's "
+        "held-out score by more than this to take the alias",
+    )
     probe_labels_per_class: int = Field(10, description="Labels per class of the encoder's probe")
 
 
@@ -37,33 +42,40 @@ def encoder_probe_accuracy(data: PreparedData, per_class: int, model: nn.Module)
 
 
 @recipe_asset(register_candidate, few_label_probe, group_name="registry", kinds={"mlflow"})
-def registered_models(context: AssetExecutionContext, config: RegisteredModelsConfig,
-                      prepared_dataset: PreparedData, student_model: nn.Module,
-                      stacked_autoencoder: nn.Module, mlflow: MlflowTracking) -> Output[dict]:
+def registered_models(
+    context: AssetExecutionContext,
+    config: RegisteredModelsConfig,
+    prepared_dataset: PreparedData,
+    student_model: nn.Module,
+    stacked_autoencoder: nn.Module,
+    mlflow: MlflowTracking,
+) -> Output[dict]:
     """Registers the student (test accuracy) and the stacked encoder (few-label probe accuracy
     of its codes) in the MLflow Model Registry; champion or challenger, with the reason."""
     data = prepared_dataset
     candidates = {
         "student": (student_model, "test_accuracy", partial(student_accuracy, data)),
-        "encoder": (stacked_autoencoder, "probe_accuracy",
-                    partial(encoder_probe_accuracy, data, config.probe_labels_per_class)),
+        "encoder": (
+            stacked_autoencoder,
+            "probe_accuracy",
+            partial(encoder_probe_accuracy, data, config.probe_labels_per_class),
+        ),
     }
     with mlflow.asset_run(context, params=config.model_dump()) as run:
         client = mlflow.client()
-        decisions = []
-        for role, (model, metric, score) in candidates.items():
-            name = model_name(config.name_prefix, data.source, role)
-            decision = register_candidate(client, run, name, model, metric, score(model),
-                                          score, config.min_improvement)
-            run.log_metrics({f"{role}/{metric}": decision.value,
-                             f"{role}/promoted": float(decision.promoted)})
-            run.set_tags({f"{role}.registered_model": name, f"{role}.version": decision.version,
-                          f"{role}.decision": decision.reason})
-            decisions.append({"role": role, **decision.as_dict()})
-        table = markdown_table(decisions, ("role", "name", "version", "metric", "value", "promoted",
-                                           "champion_version", "reason"))
+        name = partial(model_name, config.name_prefix, data.source)
+        decisions = [
+            register_role(client, run, role, name(role), *candidate, config.min_improvement)
+            for role, candidate in candidates.items()
+        ]
+        table = markdown_table(decisions, DECISION_COLUMNS)
         run.log_dict({"decisions": decisions}, "registry_decisions.json")
-    return Output({d["role"]: d for d in decisions},
-                  metadata={**run.dagster_metadata(), "decisions": MetadataValue.md(table),
-                            **{f"{d['role']}_promoted": d["promoted"] for d in decisions},
-                            **{f"{d['role']}_version": d["version"] for d in decisions}})
+    return Output(
+        {d["role"]: d for d in decisions},
+        metadata={
+            **run.dagster_metadata(),
+            "decisions": MetadataValue.md(table),
+            **{f"{d['role']}_promoted": d["promoted"] for d in decisions},
+            **{f"{d['role']}_version": d["version"] for d in decisions},
+        },
+    )

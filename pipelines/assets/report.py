@@ -2,6 +2,7 @@
 
 import csv
 import io
+from dataclasses import dataclass
 
 from dagster import AssetExecutionContext, AssetKey, Config, MetadataValue, Output
 from pydantic import Field
@@ -11,20 +12,35 @@ from unsup_core.plotting import plot_metric_trends
 from ..experiment_history import HEADLINES, changes, history_rows
 from ..reporting import markdown_table
 from ..resources import MlflowTracking
+from ..tracking import AssetRun
 from ..versioning import recipe_asset
 
-REPORTED_ASSETS = ("plain_autoencoder", "autoencoder_zoo", "data_som", "transfer_models",
-                   "privileged_student", "code_som", "registered_models", "gan_model")
+REPORTED_ASSETS = (
+    "plain_autoencoder",
+    "autoencoder_zoo",
+    "data_som",
+    "transfer_models",
+    "privileged_student",
+    "code_som",
+    "registered_models",
+    "gan_model",
+)
 
 
 class ExperimentReportConfig(Config):
     max_runs: int = Field(20, description="Pipeline runs in the table and the trends (latest)")
 
 
-@recipe_asset(history_rows, plot_metric_trends, group_name="report", kinds={"mlflow"},
-              deps=[AssetKey(name) for name in REPORTED_ASSETS])
-def experiment_report(context: AssetExecutionContext, config: ExperimentReportConfig,
-                      mlflow: MlflowTracking) -> Output[list]:
+@recipe_asset(
+    history_rows,
+    plot_metric_trends,
+    group_name="report",
+    kinds={"mlflow"},
+    deps=[AssetKey(name) for name in REPORTED_ASSETS],
+)
+def experiment_report(
+    context: AssetExecutionContext, config: ExperimentReportConfig, mlflow: MlflowTracking
+) -> Output[list]:
     """Queries MLflow for this pipeline run and the earlier ones: a table of the headline
     metrics (reconstruction, transfer, teacher/student, SOM QE/TE/purity, GAN), their trends,
     what changed since the previous run, and the registry's decisions."""
@@ -33,40 +49,98 @@ def experiment_report(context: AssetExecutionContext, config: ExperimentReportCo
     with mlflow.asset_run(context, params=config.model_dump()) as run:
         client = mlflow.client()
         rows = history_rows(client, run.experiment_id, context.run.job_name, config.max_runs)
-        columns = [h.column for h in HEADLINES if any(r.get(h.column) is not None for r in rows)]
-        table = markdown_table(rows, ["dagster_run", "started", "status", *columns])
-        delta = changes(rows)
-        delta_table = markdown_table(delta, ["metric", "this_run", "previous_run", "change", "better"])
-        registry = registry_lines(client, context.run.run_id, run.experiment_id)
-        report = "\n\n".join(["# Experiment report", f"{len(rows)} pipeline runs, oldest first.",
-                              table, "## This run against the previous one", delta_table,
-                              "## Model registry", "\n".join(registry) or "no registry decision"])
-        run.log_text(report, "experiment_report.md")
-        run.log_text(to_csv(rows, ["dagster_run", "mlflow_run", "started", "status", *columns]),
-                     "experiment_report.csv")
-        run.log_dict({"runs": rows, "changes": delta, "registry": registry}, "experiment_report.json")
-        run.log_metrics({"runs_compared": float(len(rows))})
-        if rows and columns:
-            run.log_figure(plot_metric_trends([r["dagster_run"] for r in rows],
-                                              {c: [r.get(c) for r in rows] for c in columns}), "trends")
-    return Output(rows, metadata={**run.dagster_metadata(), "runs_compared": len(rows),
-                                  "report": MetadataValue.md(table),
-                                  "changes": MetadataValue.md(delta_table),
-                                  "registry": MetadataValue.md("\n".join(registry) or "-")})
+        report = build_report(rows, registry_lines(client, context.run.run_id, run.experiment_id))
+        log_report(run, report)
+    return Output(
+        rows,
+        metadata={
+            **run.dagster_metadata(),
+            "runs_compared": len(rows),
+            "report": MetadataValue.md(report.table),
+            "changes": MetadataValue.md(report.changes_table),
+            "registry": MetadataValue.md("\n".join(report.registry) or "-"),
+        },
+    )
+
+
+@dataclass
+class Report:
+    """The report's parts: the history table (one row per pipeline run, oldest first), the
+    changes since the previous run, the registry's decisions, and the headline columns shown."""
+
+    rows: list[dict]
+    columns: list[str]
+    table: str
+    changes: list[dict]
+    changes_table: str
+    registry: list[str]
+
+
+def build_report(rows: list[dict], registry: list[str]) -> Report:
+    """Tables of the headline metrics that any run has, and of this run's changes."""
+    columns = [h.column for h in HEADLINES if any(r.get(h.column) is not None for r in rows)]
+    delta = changes(rows)
+    return Report(
+        rows,
+        columns,
+        markdown_table(rows, ["dagster_run", "started", "status", *columns]),
+        delta,
+        markdown_table(delta, ["metric", "this_run", "previous_run", "change", "better"]),
+        registry,
+    )
+
+
+def log_report(run: AssetRun, report: Report) -> None:
+    """``experiment_report.md/.csv/.json``, ``runs_compared`` and the trends figure."""
+    rows, columns = report.rows, report.columns
+    text = "\n\n".join(
+        [
+            "# Experiment report",
+            f"{len(rows)} pipeline runs, oldest first.",
+            report.table,
+            "## This run against the previous one",
+            report.changes_table,
+            "## Model registry",
+            "\n".join(report.registry) or "no registry decision",
+        ]
+    )
+    run.log_text(text, "experiment_report.md")
+    run.log_text(
+        to_csv(rows, ["dagster_run", "mlflow_run", "started", "status", *columns]),
+        "experiment_report.csv",
+    )
+    run.log_dict(
+        {"runs": rows, "changes": report.changes, "registry": report.registry},
+        "experiment_report.json",
+    )
+    run.log_metrics({"runs_compared": float(len(rows))})
+    if rows and columns:
+        run.log_figure(
+            plot_metric_trends(
+                [r["dagster_run"] for r in rows], {c: [r.get(c) for r in rows] for c in columns}
+            ),
+            "trends",
+        )
 
 
 def registry_lines(client, dagster_run_id: str, experiment_id: str) -> list[str]:
     """The registry decisions of this pipeline run, read from the registered_models run."""
     found = client.search_runs(
-        [experiment_id], max_results=1, order_by=["attributes.start_time DESC"],
+        [experiment_id],
+        max_results=1,
+        order_by=["attributes.start_time DESC"],
         filter_string=f"tags.`dagster.run_id` = '{dagster_run_id}' and "
-                      "tags.`dagster.asset_key` = 'registered_models'")
+        "tags.`dagster.asset_key` = 'registered_models'",
+    )
     if not found:
         return []
     tags = found[0].data.tags
-    return [f"- {role}: `{tags[f'{role}.registered_model']}` v{tags[f'{role}.version']}: "
-            f"{tags[f'{role}.decision']}" for role in ("student", "encoder")
-            if f"{role}.registered_model" in tags]
+    return [
+        f"- {role}: `{tags[f'{role}.registered_model']}` v{tags[f'{role}.version']}: "
+        f"{tags[f'{role}.decision']}"
+        for role in ("student", "encoder")
+        if f"{role}.registered_model" in tags
+    ]
 
 
 def to_csv(rows: list[dict], columns: list[str]) -> str:

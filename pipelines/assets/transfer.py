@@ -22,54 +22,99 @@ StackedAutoencoderConfig = dagster_config(StackedTrainingConfig)
 TransferModelsConfig = dagster_config(TransferConfig)
 
 
-@recipe_asset(train_pretext, group_name="transfer", kinds={"pytorch"},
-              io_manager_key="model_io_manager")
-def ssl_encoder(context: AssetExecutionContext, config: SslEncoderConfig,
-                prepared_dataset: PreparedData, mlflow: MlflowTracking) -> Output[nn.Module]:
+@recipe_asset(
+    train_pretext, group_name="transfer", kinds={"pytorch"}, io_manager_key="model_io_manager"
+)
+def ssl_encoder(
+    context: AssetExecutionContext,
+    config: SslEncoderConfig,
+    prepared_dataset: PreparedData,
+    mlflow: MlflowTracking,
+) -> Output[nn.Module]:
     """An encoder pretrained without labels on a pretext: contrastive views, relative patch
     position, or masked features (tables without an image shape)."""
     with mlflow.asset_run(context, params=config.model_dump()) as run:
         result = train_pretext(prepared_dataset, config.to_library(), run.stage_callbacks)
         pretext = result.tags["pretext"]
-        run.log_result(result, {"loss_curves": plot_loss_curves(result.histories[""],
-                                                                f"{pretext} pretext")})
-    return Output(result.model, metadata={**run.dagster_metadata(), "pretext": pretext,
-                                          **metadata_values(result.metrics)})
+        run.log_result(
+            result, {"loss_curves": plot_loss_curves(result.histories[""], f"{pretext} pretext")}
+        )
+    return Output(
+        result.model,
+        metadata={**run.dagster_metadata(), "pretext": pretext, **metadata_values(result.metrics)},
+    )
 
 
-@recipe_asset(train_stacked_autoencoder, stacked_figures, group_name="transfer",
-              kinds={"pytorch"}, io_manager_key="model_io_manager")
-def stacked_autoencoder(context: AssetExecutionContext, config: StackedAutoencoderConfig,
-                        prepared_dataset: PreparedData, ssl_encoder: nn.Module,
-                        mlflow: MlflowTracking) -> Output[nn.Module]:
+@recipe_asset(
+    train_stacked_autoencoder,
+    stacked_figures,
+    group_name="transfer",
+    kinds={"pytorch"},
+    io_manager_key="model_io_manager",
+)
+def stacked_autoencoder(
+    context: AssetExecutionContext,
+    config: StackedAutoencoderConfig,
+    prepared_dataset: PreparedData,
+    ssl_encoder: nn.Module,
+    mlflow: MlflowTracking,
+) -> Output[nn.Module]:
     """Greedy layer-wise pretraining (each layer an autoencoder on the codes of the one below,
     decoders then dropped), then end-to-end fine-tuning as a deep autoencoder; the encoder.
     ``start_from="encoder"`` stacks on the self-supervised encoder's codes (x^0 = its code;
     reconstruction errors are then in code space) and returns the composition."""
     with mlflow.asset_run(context, params=config.model_dump()) as run:
-        result = train_stacked_autoencoder(prepared_dataset, config.to_library(), ssl_encoder,
-                                           run.stage_callbacks)
+        result = train_stacked_autoencoder(
+            prepared_dataset, config.to_library(), ssl_encoder, run.stage_callbacks
+        )
         run.log_result(result, stacked_figures(result))
-    return Output(result.encoder, metadata={**run.dagster_metadata(),
-                                            "start_from": result.tags["start_from"],
-                                            **metadata_values(result.metrics)})
+    return Output(
+        result.encoder,
+        metadata={
+            **run.dagster_metadata(),
+            "start_from": result.tags["start_from"],
+            **metadata_values(result.metrics),
+        },
+    )
 
 
-@recipe_asset(transfer_experiment, transfer_figures, group_name="transfer", kinds={"pytorch"},
-              io_manager_key="model_io_manager")
-def transfer_models(context: AssetExecutionContext, config: TransferModelsConfig,
-                    prepared_dataset: PreparedData, stacked_autoencoder: nn.Module,
-                    ssl_encoder: nn.Module, mlflow: MlflowTracking) -> Output[dict]:
+@recipe_asset(
+    transfer_experiment,
+    transfer_figures,
+    group_name="transfer",
+    kinds={"pytorch"},
+    io_manager_key="model_io_manager",
+)
+def transfer_models(
+    context: AssetExecutionContext,
+    config: TransferModelsConfig,
+    prepared_dataset: PreparedData,
+    stacked_autoencoder: nn.Module,
+    ssl_encoder: nn.Module,
+    mlflow: MlflowTracking,
+) -> Output[dict]:
     """Each pretrained encoder (stacked AE, self-supervised; for a class split also one trained
     with the labels of the other classes) in each transfer mode (frozen encoder + head,
     fine-tuning, from scratch, pseudo-labelling) at each label budget: the accuracy curves as a
     figure and a table; the classifiers at the model budget, handed downstream."""
     with mlflow.asset_run(context, params=config.model_dump()) as run:
-        result = transfer_experiment(prepared_dataset, {"stacked": stacked_autoencoder,
-                                                        "ssl": ssl_encoder}, config.to_library())
-        tables = run.log_result(result, transfer_figures(result),
-                                columns={"transfer_curve": CURVE_COLUMNS})
-    accuracies = {f"accuracy_{key}": result.metrics[f"model/{key}/accuracy"] for key in result.models}
-    return Output(result.models, metadata={**run.dagster_metadata(), **accuracies,
-                                           "labels_per_class": result.labels_per_class,
-                                           "curve": MetadataValue.md(tables["transfer_curve"])})
+        result = transfer_experiment(
+            prepared_dataset,
+            {"stacked": stacked_autoencoder, "ssl": ssl_encoder},
+            config.to_library(),
+        )
+        tables = run.log_result(
+            result, transfer_figures(result), columns={"transfer_curve": CURVE_COLUMNS}
+        )
+    accuracies = {
+        f"accuracy_{key}": result.metrics[f"model/{key}/accuracy"] for key in result.models
+    }
+    return Output(
+        result.models,
+        metadata={
+            **run.dagster_metadata(),
+            **accuracies,
+            "labels_per_class": result.labels_per_class,
+            "curve": MetadataValue.md(tables["transfer_curve"]),
+        },
+    )

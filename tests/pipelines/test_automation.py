@@ -6,8 +6,13 @@ import os
 import time
 
 import pytest
-from dagster import (DagsterInstance, DefaultScheduleStatus, DefaultSensorStatus,
-                     build_schedule_context, build_sensor_context)
+from dagster import (
+    DagsterInstance,
+    DefaultScheduleStatus,
+    DefaultSensorStatus,
+    build_schedule_context,
+    build_sensor_context,
+)
 
 from pipelines.definitions import JOB_NAME, defs
 from pipelines.presets import load_preset
@@ -22,7 +27,9 @@ def test_the_schedule_is_stopped_and_runs_the_whole_graph_with_the_preset():
     assert schedule.default_status == DefaultScheduleStatus.STOPPED
     assert schedule.job_name == JOB_NAME and schedule.cron_schedule == "0 2 * * 1"
     tick = dt.datetime(2026, 11, 30, 2, 0, tzinfo=dt.timezone.utc)
-    request = schedule.evaluate_tick(build_schedule_context(scheduled_execution_time=tick)).run_requests[0]
+    request = schedule.evaluate_tick(
+        build_schedule_context(scheduled_execution_time=tick)
+    ).run_requests[0]
     assert request.run_config == load_preset("default")
     assert request.run_key == f"retrain-{tick.isoformat()}"
     assert request.tags["unsup/trigger"] == "schedule"
@@ -33,8 +40,11 @@ def test_cron_and_preset_come_from_the_environment(monkeypatch):
     monkeypatch.setenv("UNSUP_RETRAIN_PRESET", "tiny")
     schedule = build_retrain_schedule(JOB)
     assert schedule.cron_schedule == "*/15 * * * *"
-    request = schedule.evaluate_tick(build_schedule_context(
-        scheduled_execution_time=dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc))).run_requests[0]
+    request = schedule.evaluate_tick(
+        build_schedule_context(
+            scheduled_execution_time=dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
+        )
+    ).run_requests[0]
     assert request.run_config == load_preset("tiny")
     with pytest.raises(ValueError, match="preset 'nope' not found"):
         build_retrain_schedule(JOB, preset="nope")
@@ -65,7 +75,9 @@ def test_sensor_launches_one_run_per_new_file_version(tmp_path):
     (request,) = result.run_requests
     raw = request.run_config["ops"]["raw_dataset"]["config"]
     assert raw == {"source": "file", "path": str(data), "label_column": "label"}
-    assert request.run_config["ops"]["student_model"] == load_preset("default")["ops"]["student_model"]
+    assert (
+        request.run_config["ops"]["student_model"] == load_preset("default")["ops"]["student_model"]
+    )
     assert request.tags["unsup/incoming_file"] == str(data)
     assert json.loads(cursor) == {"batch1.csv": request.tags["unsup/file_version"]}
 
@@ -85,15 +97,21 @@ def test_sensor_waits_for_a_file_still_being_written_and_reads_settings(tmp_path
 
     (tmp_path / "sensor.yaml").write_text(
         "preset: tiny\nraw_dataset: {label_column: y, image_shape: [8, 8]}\n"
-        "ops: {privileged_student: {config: {privileged_columns: [p0]}}}\n")
+        "ops: {privileged_student: {config: {privileged_columns: [p0]}}}\n"
+    )
     write_aged(tmp_path / "digits.csv", "p0,y\n0,1\n")
     result, _ = evaluate(sensor)
     requests = {r.tags["unsup/incoming_file"]: r for r in result.run_requests}
     request = requests[str(tmp_path / "digits.csv")]
     assert request.run_config["ops"]["raw_dataset"]["config"]["image_shape"] == [8, 8]
-    assert request.run_config["ops"]["transfer_models"] == load_preset("tiny")["ops"]["transfer_models"]
+    assert (
+        request.run_config["ops"]["transfer_models"]
+        == load_preset("tiny")["ops"]["transfer_models"]
+    )
     assert request.run_config["ops"]["privileged_student"]["config"] == {
-        **load_preset("tiny")["ops"]["privileged_student"]["config"], "privileged_columns": ["p0"]}
+        **load_preset("tiny")["ops"]["privileged_student"]["config"],
+        "privileged_columns": ["p0"],
+    }
 
 
 def test_sensor_skips_with_a_reason_when_its_settings_are_broken(tmp_path):
@@ -101,7 +119,10 @@ def test_sensor_skips_with_a_reason_when_its_settings_are_broken(tmp_path):
     (tmp_path / "sensor.yaml").write_text("colour: blue\n")
     write_aged(tmp_path / "x.csv", "a\n1\n")
     result, cursor = evaluate(sensor)
-    assert not result.run_requests and "expected a mapping with keys 'preset', 'raw_dataset'" in result.skip_message
+    assert (
+        not result.run_requests
+        and "expected a mapping with keys 'preset', 'raw_dataset'" in result.skip_message
+    )
     assert cursor is None  # nothing consumed: the file runs once the settings are fixed
     missing = build_incoming_data_sensor(JOB, folder=tmp_path / "absent")
     assert "does not exist yet" in evaluate(missing)[0].skip_message

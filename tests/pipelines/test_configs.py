@@ -25,8 +25,13 @@ from unsup_core.validation import FROM_DATA, SET_BY_RECIPE
 
 REPO = Path(__file__).resolve().parents[2]
 # Configs that belong to the pipeline itself (MLflow registry, report, gates), not the library.
-PIPELINE_ONLY = {"RegisteredModelsConfig", "ExperimentReportConfig", "AccuracyGateConfig",
-                 "ReconstructionGateConfig", "TopographicGateConfig"}
+PIPELINE_ONLY = {
+    "RegisteredModelsConfig",
+    "ExperimentReportConfig",
+    "AccuracyGateConfig",
+    "ReconstructionGateConfig",
+    "TopographicGateConfig",
+}
 
 
 def asset_configs() -> dict[str, type[Config]]:
@@ -71,8 +76,11 @@ def test_fields_and_defaults_come_from_the_library(library_class):
     generated = dagster_config(library_class)
     expected = {f.name for f in dataclasses.fields(library_class) if not f.metadata.get(FROM_DATA)}
     assert set(generated.model_fields) == expected
-    nested = {f.name: f.metadata.get(SET_BY_RECIPE, ()) for f in dataclasses.fields(library_class)
-              if f.metadata.get(SET_BY_RECIPE)}
+    nested = {
+        f.name: f.metadata.get(SET_BY_RECIPE, ())
+        for f in dataclasses.fields(library_class)
+        if f.metadata.get(SET_BY_RECIPE)
+    }
     for name, hidden in nested.items():  # fields a recipe sets are no settings of their own
         assert not set(hidden) & set(generated.model_fields[name].annotation.model_fields), name
 
@@ -97,8 +105,9 @@ def test_bad_values_are_rejected_with_the_librarys_message_before_training():
         dagster_config(MapConfig)(som={"rows": 0})
     with pytest.raises(pydantic.ValidationError, match=r"epochs=0 must be an integer >= 1"):
         dagster_config(KohonenMapConfig)(epochs=0)
-    config = transfer(labels_per_class=[5, 0], modes=["frozen"],
-                      pseudo_label={"augment": {"noise_std": 0.1}})
+    config = transfer(
+        labels_per_class=[5, 0], modes=["frozen"], pseudo_label={"augment": {"noise_std": 0.1}}
+    )
     library = config.to_library()
     assert library.labels_per_class == (5, 0) and library.modes == ("frozen",)
     assert library.pseudo_label.augment.noise_std == 0.1 and library.trainer.steps == 300
@@ -130,14 +139,19 @@ def test_pipelines_declare_no_library_config():
     hand_written = set()
     for path in Path(pipelines.__file__).parent.rglob("*.py"):
         source = path.read_text()
-        hand_written |= {line.split("class ")[1].split("(")[0] for line in source.splitlines()
-                         if line.startswith("class ") and "Config)" in line}
+        hand_written |= {
+            line.split("class ")[1].split("(")[0]
+            for line in source.splitlines()
+            if line.startswith("class ") and "Config)" in line
+        }
     assert hand_written == PIPELINE_ONLY | {"LibraryConfig"}
     assert len((REPO / "pipelines" / "configs.py").read_text().splitlines()) <= 80
 
 
 def test_code_versions_follow_the_asset_and_its_recipe(tmp_path, monkeypatch):
-    versions = {asset.key.to_user_string(): asset.code_versions_by_key[asset.key] for asset in ASSETS}
+    versions = {
+        asset.key.to_user_string(): asset.code_versions_by_key[asset.key] for asset in ASSETS
+    }
     assert all(len(v) == 12 for v in versions.values())
     assert len(set(versions.values())) == len(versions)  # each asset its own version
 
@@ -147,7 +161,8 @@ def test_code_versions_follow_the_asset_and_its_recipe(tmp_path, monkeypatch):
         (tmp_path / "some_recipe.py").write_text(recipe_source)
         (tmp_path / "some_asset.py").write_text(
             "from pipelines.versioning import recipe_asset\nfrom some_recipe import recipe\n\n"
-            + asset_source)
+            + asset_source
+        )
         importlib.invalidate_caches()
         for name in ("some_recipe", "some_asset"):
             sys.modules.pop(name, None)

@@ -17,10 +17,12 @@ KEYS = ("raw_dataset", "prepared_dataset", "gan_model")
 def test_gan_model_materialises_with_losses_quality_grids_and_checkpoints(mlflow_store, tmp_path):
     preset = load_preset("tiny")["ops"]
     run_config = {"ops": {key: preset[key] for key in KEYS}}
-    defs = build_definitions(mlflow=mlflow_store,
-                             model_io_manager=TorchModelIOManager(base_dir=str(tmp_path / "models")))
+    defs = build_definitions(
+        mlflow=mlflow_store, model_io_manager=TorchModelIOManager(base_dir=str(tmp_path / "models"))
+    )
     job = defs.resolve_implicit_global_asset_job_def().get_subset(
-        asset_selection={AssetKey(key) for key in KEYS})
+        asset_selection={AssetKey(key) for key in KEYS}
+    )
     result = job.execute_in_process(run_config=run_config, instance=DagsterInstance.ephemeral())
     assert result.success
     models = result.output_for_node("gan_model")
@@ -32,21 +34,32 @@ def test_gan_model_materialises_with_losses_quality_grids_and_checkpoints(mlflow
     experiment = client.get_experiment_by_name(mlflow_store.experiment_name)
     runs = client.search_runs([experiment.experiment_id], max_results=50)
     gan = next(r for r in runs if r.data.tags.get("dagster.asset_key") == "gan_model")
-    assert gan.info.status == "FINISHED" and gan.data.params["trainer.generator_loss"] == "non_saturating"
+    assert (
+        gan.info.status == "FINISHED"
+        and gan.data.params["trainer.generator_loss"] == "non_saturating"
+    )
     for term in ("d_loss", "g_loss", "d_real_accuracy", "d_fake_accuracy"):
         steps = [m.step for m in client.get_metric_history(gan.info.run_id, f"train/{term}")]
         assert steps == list(range(1, epochs + 1)), term
     metrics = gan.data.metrics
     for name in ("gan", "real_heldout", "gaussian", "noisy_real", "random_pixels"):
-        assert {f"{name}/frechet_distance", f"{name}/classifier_score", f"{name}/n_classes_present",
-                f"{name}/min_class_share", f"{name}/mean_confidence"} <= set(metrics), name
+        assert {
+            f"{name}/frechet_distance",
+            f"{name}/classifier_score",
+            f"{name}/n_classes_present",
+            f"{name}/min_class_share",
+            f"{name}/mean_confidence",
+        } <= set(metrics), name
     assert metrics["real_heldout/frechet_distance"] < metrics["random_pixels/frechet_distance"]
     checkpoints = sorted({every * k for k in range(1, epochs // every + 1)} | {epochs})
-    assert [m.step for m in client.get_metric_history(gan.info.run_id, "checkpoint/frechet_distance")] \
-        == checkpoints
+    assert [
+        m.step for m in client.get_metric_history(gan.info.run_id, "checkpoint/frechet_distance")
+    ] == checkpoints
     plots = {a.path for a in client.list_artifacts(gan.info.run_id, "plots")}
     assert plots == {f"plots/samples_epoch_{e:04d}.png" for e in checkpoints} | {
-        "plots/adversarial_losses.png", "plots/class_shares.png"}
+        "plots/adversarial_losses.png",
+        "plots/class_shares.png",
+    }
     path = Path(client.download_artifacts(gan.info.run_id, "model/generator.pt", str(tmp_path)))
     checkpoint = torch.load(path, weights_only=True)
     assert checkpoint["kind"] == "Generator" and checkpoint["config"]["out_features"] == 64

@@ -56,9 +56,10 @@ class Services:
         self.processes: list[subprocess.Popen] = []
 
     def start(self, name: str, command: list[str], env: dict) -> subprocess.Popen:
-        log = open(self.log_dir / f"{name}.log", "w")
-        process = subprocess.Popen(command, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                   start_new_session=True)
+        log = open(self.log_dir / f"{name}.log", "w")  # noqa: SIM115 - the server writes to it
+        process = subprocess.Popen(
+            command, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
         self.processes.append(process)
         return process
 
@@ -92,55 +93,79 @@ class Dagster:
         return payload["data"]
 
     def repository(self) -> dict:
-        data = self.query("{ repositoriesOrError { __typename ... on RepositoryConnection "
-                          "{ nodes { name location { name } } } } }")
+        data = self.query(
+            "{ repositoriesOrError { __typename ... on RepositoryConnection "
+            "{ nodes { name location { name } } } } }"
+        )
         nodes = data["repositoriesOrError"].get("nodes") or []
         return nodes[0] if nodes else {}
 
     def launch(self, selector: dict, run_config: dict) -> str:
-        data = self.query("""
+        data = self.query(
+            """
             mutation($params: ExecutionParams!) { launchRun(executionParams: $params) {
               __typename ... on LaunchRunSuccess { run { runId } }
-              ... on PythonError { message } ... on RunConfigValidationInvalid { errors { message } }
-            } }""", params={"selector": selector, "runConfigData": run_config})
+              ... on PythonError { message }
+              ... on RunConfigValidationInvalid { errors { message } }
+            } }""",
+            params={"selector": selector, "runConfigData": run_config},
+        )
         result = data["launchRun"]
         assert result["__typename"] == "LaunchRunSuccess", result
         return result["run"]["runId"]
 
     def status(self, run_id: str) -> str:
-        data = self.query("query($id: ID!) { runOrError(runId: $id) { ... on Run { status } } }",
-                          id=run_id)
+        data = self.query(
+            "query($id: ID!) { runOrError(runId: $id) { ... on Run { status } } }", id=run_id
+        )
         return data["runOrError"]["status"]
 
     def runs_with_tag(self, key: str, value: str) -> list[dict]:
-        data = self.query("""query($filter: RunsFilter) { runsOrError(filter: $filter) {
+        data = self.query(
+            """query($filter: RunsFilter) { runsOrError(filter: $filter) {
               ... on Runs { results { runId status tags { key value } } } } }""",
-                          filter={"tags": [{"key": key, "value": value}]})
+            filter={"tags": [{"key": key, "value": value}]},
+        )
         return data["runsOrError"]["results"]
 
     def step_failures(self, run_id: str) -> list[str]:
-        data = self.query("""query($id: ID!) { logsForRun(runId: $id) { ... on EventConnection {
-              events { __typename ... on ExecutionStepFailureEvent { stepKey error { message } } } } } }""",
-                          id=run_id)
-        return [f"{e['stepKey']}: {e['error']['message']}" for e in data["logsForRun"]["events"]
-                if e["__typename"] == "ExecutionStepFailureEvent"]
+        data = self.query(
+            """query($id: ID!) { logsForRun(runId: $id) { ... on EventConnection {
+              events { __typename
+                ... on ExecutionStepFailureEvent { stepKey error { message } } } } } }""",
+            id=run_id,
+        )
+        return [
+            f"{e['stepKey']}: {e['error']['message']}"
+            for e in data["logsForRun"]["events"]
+            if e["__typename"] == "ExecutionStepFailureEvent"
+        ]
 
     def start_sensor(self, selector: dict) -> str:
-        data = self.query("""mutation($s: SensorSelector!) { startSensor(sensorSelector: $s) {
-              __typename ... on Sensor { sensorState { status } } ... on PythonError { message } } }""",
-                          s=selector)
+        data = self.query(
+            """mutation($s: SensorSelector!) { startSensor(sensorSelector: $s) {
+              __typename ... on Sensor { sensorState { status } }
+              ... on PythonError { message } } }""",
+            s=selector,
+        )
         return data["startSensor"]["sensorState"]["status"]
 
     def sensor(self, selector: dict) -> dict:
-        data = self.query("""query($s: SensorSelector!) { sensorOrError(sensorSelector: $s) {
+        data = self.query(
+            """query($s: SensorSelector!) { sensorOrError(sensorSelector: $s) {
               ... on Sensor { sensorState { status ticks(limit: 50) { status timestamp } } } } }""",
-                          s=selector)
+            s=selector,
+        )
         return data["sensorOrError"]["sensorState"]
 
 
 def finished(dagster: Dagster, run_id: str, timeout: float) -> str:
-    return wait_for(lambda: (s := dagster.status(run_id)) in ("SUCCESS", "FAILURE", "CANCELED") and s,
-                    timeout, f"run {run_id}", every=2)
+    return wait_for(
+        lambda: (s := dagster.status(run_id)) in ("SUCCESS", "FAILURE", "CANCELED") and s,
+        timeout,
+        f"run {run_id}",
+        every=2,
+    )
 
 
 def digits_csv(path: Path, rows: int) -> None:
@@ -148,8 +173,10 @@ def digits_csv(path: Path, rows: int) -> None:
 
     digits = load_digits()
     header = ",".join([f"p{i}" for i in range(64)] + ["label"])
-    lines = [header] + [",".join([*map(str, x.astype(int)), str(y)])
-                        for x, y in zip(digits.data[:rows], digits.target[:rows])]
+    lines = [header] + [
+        ",".join([*map(str, x.astype(int)), str(y)])
+        for x, y in zip(digits.data[:rows], digits.target[:rows])
+    ]
     path.write_text("\n".join(lines) + "\n")
 
 
@@ -158,28 +185,68 @@ def test_dagster_dev_and_mlflow_server_run_the_job_and_the_sensor(tmp_path):
     home, incoming = tmp_path / "dagster_home", tmp_path / "incoming"
     home.mkdir()
     incoming.mkdir()
-    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n"
-                                       "run_queue:\n  max_concurrent_runs: 1\n")
+    (home / "dagster.yaml").write_text(
+        "telemetry:\n  enabled: false\nrun_queue:\n  max_concurrent_runs: 1\n"
+    )
     tracking = f"http://127.0.0.1:{mlflow_port}"
-    env = {**os.environ, "DAGSTER_HOME": str(home), "MLFLOW_TRACKING_URI": tracking,
-           "UNSUP_INCOMING_DIR": str(incoming), "UNSUP_SENSOR_INTERVAL": "3",
-           "MLFLOW_DISABLE_TELEMETRY": "true", "DAGSTER_DISABLE_TELEMETRY": "true",
-           "PYTHONUNBUFFERED": "1"}
+    env = {
+        **os.environ,
+        "DAGSTER_HOME": str(home),
+        "MLFLOW_TRACKING_URI": tracking,
+        "UNSUP_INCOMING_DIR": str(incoming),
+        "UNSUP_SENSOR_INTERVAL": "3",
+        "MLFLOW_DISABLE_TELEMETRY": "true",
+        "DAGSTER_DISABLE_TELEMETRY": "true",
+        "PYTHONUNBUFFERED": "1",
+    }
     services = Services(tmp_path)
     try:
-        services.start("mlflow", [str(BIN / "mlflow"), "server", "--host", "127.0.0.1",
-                                  "--port", str(mlflow_port), "--workers", "1",
-                                  "--backend-store-uri", f"sqlite:///{tmp_path / 'mlflow.db'}",
-                                  "--artifacts-destination", str(tmp_path / "artifacts")], env)
-        services.start("dagster", [str(BIN / "dagster"), "dev", "-w", "workspace.yaml",
-                                   "-h", "127.0.0.1", "-p", str(dagster_port)], env)
-        wait_for(lambda: http_ok(f"{tracking}/health"), 120, "mlflow server\n" + services.log("mlflow"))
+        services.start(
+            "mlflow",
+            [
+                str(BIN / "mlflow"),
+                "server",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(mlflow_port),
+                "--workers",
+                "1",
+                "--backend-store-uri",
+                f"sqlite:///{tmp_path / 'mlflow.db'}",
+                "--artifacts-destination",
+                str(tmp_path / "artifacts"),
+            ],
+            env,
+        )
+        services.start(
+            "dagster",
+            [
+                str(BIN / "dagster"),
+                "dev",
+                "-w",
+                "workspace.yaml",
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(dagster_port),
+            ],
+            env,
+        )
+        wait_for(
+            lambda: http_ok(f"{tracking}/health"), 120, "mlflow server\n" + services.log("mlflow")
+        )
         dagster = Dagster(f"http://127.0.0.1:{dagster_port}/graphql")
-        wait_for(lambda: http_ok(f"http://127.0.0.1:{dagster_port}/server_info"), 180,
-                 "dagster webserver")
+        wait_for(
+            lambda: http_ok(f"http://127.0.0.1:{dagster_port}/server_info"),
+            180,
+            "dagster webserver",
+        )
         repository = wait_for(dagster.repository, 180, "the code location")
-        where = {"repositoryLocationName": repository["location"]["name"],
-                 "repositoryName": repository["name"]}
+        where = {
+            "repositoryLocationName": repository["location"]["name"],
+            "repositoryName": repository["name"],
+        }
 
         # 1. the job, launched through GraphQL with the tiny preset
         run_id = dagster.launch({**where, "jobName": "unsup_pipeline"}, load_preset("tiny"))
@@ -187,49 +254,82 @@ def test_dagster_dev_and_mlflow_server_run_the_job_and_the_sensor(tmp_path):
 
         client = MlflowClient(tracking_uri=tracking)  # the REST client
         experiment = client.get_experiment_by_name("unsup-pipeline")
-        runs = client.search_runs([experiment.experiment_id],
-                                  filter_string=f"tags.`dagster.run_id` = '{run_id}'", max_results=200)
+        runs = client.search_runs(
+            [experiment.experiment_id],
+            filter_string=f"tags.`dagster.run_id` = '{run_id}'",
+            max_results=200,
+        )
         parent = [r for r in runs if r.data.tags["dagster.level"] == "run"]
-        assets = {r.data.tags["dagster.asset_key"]: r for r in runs
-                  if r.data.tags["dagster.level"] == "asset"}
+        assets = {
+            r.data.tags["dagster.asset_key"]: r
+            for r in runs
+            if r.data.tags["dagster.level"] == "asset"
+        }
         assert len(parent) == 1 and parent[0].info.status == "FINISHED"
-        assert {"raw_dataset", "student_model", "code_som", "registered_models",
-                "experiment_report"} <= set(assets)
+        assert {
+            "raw_dataset",
+            "student_model",
+            "code_som",
+            "registered_models",
+            "experiment_report",
+        } <= set(assets)
         assert all(r.info.status == "FINISHED" for r in assets.values())
         assert assets["student_model"].data.metrics["test/accuracy"] > 0.1
         assert experiment.artifact_location.startswith("mlflow-artifacts:")  # served by the server
-        assert "experiment_report.md" in {a.path for a in
-                                          client.list_artifacts(assets["experiment_report"].info.run_id)}
+        assert "experiment_report.md" in {
+            a.path for a in client.list_artifacts(assets["experiment_report"].info.run_id)
+        }
         champion = client.get_model_version_by_alias("unsup-digits-student", "champion")
         assert champion.run_id == assets["registered_models"].info.run_id
 
         # 2. the sensor: a good CSV runs the graph on it; a malformed one fails its own run
         (incoming / "sensor.yaml").write_text(
-            "preset: tiny\nraw_dataset: {label_column: label, image_shape: [8, 8], constant_columns: keep}\n")
+            "preset: tiny\n"
+            "raw_dataset: {label_column: label, image_shape: [8, 8], constant_columns: keep}\n"
+        )
         assert dagster.start_sensor({**where, "sensorName": "incoming_data_sensor"}) == "RUNNING"
         digits_csv(incoming / "batch_01.csv", 700)
-        good = wait_for(lambda: dagster.runs_with_tag("unsup/trigger", "sensor"), 120,
-                        "the sensor's first run")
-        assert finished(dagster, good[0]["runId"], 600) == "SUCCESS", \
-            dagster.step_failures(good[0]["runId"])
+        good = wait_for(
+            lambda: dagster.runs_with_tag("unsup/trigger", "sensor"), 120, "the sensor's first run"
+        )
+        assert finished(dagster, good[0]["runId"], 600) == "SUCCESS", dagster.step_failures(
+            good[0]["runId"]
+        )
         assert client.get_model_version_by_alias("unsup-batch_01-student", "champion")
         (sensor_parent,) = client.search_runs(
-            [experiment.experiment_id], filter_string=f"tags.`dagster.run_id` = '{good[0]['runId']}' "
-                                                      "and tags.`dagster.level` = 'run'")
+            [experiment.experiment_id],
+            filter_string=f"tags.`dagster.run_id` = '{good[0]['runId']}' "
+            "and tags.`dagster.level` = 'run'",
+        )
         assert sensor_parent.data.tags["unsup/incoming_file"] == str(incoming / "batch_01.csv")
 
         (incoming / "batch_02.csv").write_text("p0,p1,label\n1,2,3\n4,,5\n")  # a missing value
-        bad = wait_for(lambda: [r for r in dagster.runs_with_tag("unsup/trigger", "sensor")
-                                if r["runId"] != good[0]["runId"]], 120, "the malformed file's run")
+        bad = wait_for(
+            lambda: [
+                r
+                for r in dagster.runs_with_tag("unsup/trigger", "sensor")
+                if r["runId"] != good[0]["runId"]
+            ],
+            120,
+            "the malformed file's run",
+        )
         assert finished(dagster, bad[0]["runId"], 300) == "FAILURE"
         failures = dagster.step_failures(bad[0]["runId"])
-        assert any(f.startswith("raw_dataset") and "batch_02.csv', column 'p1', row 1 (line 3)" in f
-                   for f in failures), failures
+        assert any(
+            f.startswith("raw_dataset") and "batch_02.csv', column 'p1', row 1 (line 3)" in f
+            for f in failures
+        ), failures
         sensor = {**where, "sensorName": "incoming_data_sensor"}
         last_tick = max(t["timestamp"] for t in dagster.sensor(sensor)["ticks"])
-        state = wait_for(lambda: (s := dagster.sensor(sensor))
-                         and max(t["timestamp"] for t in s["ticks"]) > last_tick and s,
-                         60, "a sensor tick after the failed run")
+        state = wait_for(
+            lambda: (
+                (s := dagster.sensor(sensor))
+                and max(t["timestamp"] for t in s["ticks"]) > last_tick
+                and s
+            ),
+            60,
+            "a sensor tick after the failed run",
+        )
         assert state["status"] == "RUNNING"  # the failed run did not stop the sensor
     finally:
         services.stop()

@@ -1,7 +1,16 @@
 """The MLflow resource against a temporary store, driven by real (tiny) Dagster materialisations."""
 
-from dagster import (AssetSelection, ConfigurableIOManager, Definitions, Output, RetryPolicy,
-                     asset, define_asset_job, in_process_executor, materialize)
+from dagster import (
+    AssetSelection,
+    ConfigurableIOManager,
+    Definitions,
+    Output,
+    RetryPolicy,
+    asset,
+    define_asset_job,
+    in_process_executor,
+    materialize,
+)
 from mlflow.tracking import MlflowClient
 
 from pipelines.hooks import mlflow_failure_hook
@@ -15,7 +24,9 @@ def logged(context, mlflow: MlflowTracking):
         run.log_metrics({"score": 0.5})
         logger = run.epoch_logger(flush_every=2)
         for epoch in range(1, 6):
-            logger.on_epoch_end(EpochLog(epoch, {"loss": 1.0 / epoch}, {"loss": 2.0 / epoch}, 0.1, 0.0))
+            logger.on_epoch_end(
+                EpochLog(epoch, {"loss": 1.0 / epoch}, {"loss": 2.0 / epoch}, 0.1, 0.0)
+            )
         logger.on_fit_end(None)
         run.log_dict({"rows": 3}, "data_summary.json")
     return Output(1, metadata=run.dagster_metadata())
@@ -109,10 +120,17 @@ def stored_badly(context, mlflow: MlflowTracking):
 
 
 def test_failure_after_the_asset_body_still_fails_the_runs(mlflow_store):
-    job = define_asset_job("hooked", AssetSelection.all(), hooks={mlflow_failure_hook},
-                           executor_def=in_process_executor)
-    defs = Definitions(assets=[stored_badly], jobs=[job],
-                       resources={"mlflow": mlflow_store, "failing_io": FailingStore()})
+    job = define_asset_job(
+        "hooked",
+        AssetSelection.all(),
+        hooks={mlflow_failure_hook},
+        executor_def=in_process_executor,
+    )
+    defs = Definitions(
+        assets=[stored_badly],
+        jobs=[job],
+        resources={"mlflow": mlflow_store, "failing_io": FailingStore()},
+    )
     result = defs.resolve_job_def("hooked").execute_in_process(raise_on_error=False)
     assert not result.success
     _, runs = runs_of(mlflow_store)
@@ -190,8 +208,11 @@ def test_a_retried_asset_that_then_succeeds_leaves_the_parent_finished(mlflow_st
     result = materialize([flaky], resources={"mlflow": mlflow_store})
     assert result.success and ATTEMPTS["flaky"] == 2
     _, runs = runs_of(mlflow_store)
-    attempts = sorted((r.data.tags["dagster.retry_number"], r.info.status) for r in runs
-                      if r.data.tags["dagster.level"] == "asset")
+    attempts = sorted(
+        (r.data.tags["dagster.retry_number"], r.info.status)
+        for r in runs
+        if r.data.tags["dagster.level"] == "asset"
+    )
     assert attempts == [("0", "FAILED"), ("1", "FINISHED")]
     assert next(r for r in runs if r.data.tags["dagster.level"] == "run").info.status == "FINISHED"
 
@@ -202,13 +223,18 @@ def test_deterministic_errors_fail_at_once_without_spending_retries(mlflow_store
     failure = next(e for e in result.all_events if e.is_step_failure)
     assert "ValueError: lr=-1 must be > 0" in failure.step_failure_data.error.message
     _, runs = runs_of(mlflow_store)
-    assert {r.data.tags["dagster.level"]: r.info.status for r in runs} == {"asset": "FAILED",
-                                                                          "run": "FAILED"}
+    assert {r.data.tags["dagster.level"]: r.info.status for r in runs} == {
+        "asset": "FAILED",
+        "run": "FAILED",
+    }
 
 
 def test_the_parent_run_carries_what_triggered_it(mlflow_store):
-    materialize([logged], resources={"mlflow": mlflow_store},
-                tags={"unsup/trigger": "sensor", "unsup/incoming_file": "/in/a.csv", "team": "x"})
+    materialize(
+        [logged],
+        resources={"mlflow": mlflow_store},
+        tags={"unsup/trigger": "sensor", "unsup/incoming_file": "/in/a.csv", "team": "x"},
+    )
     _, runs = runs_of(mlflow_store)
     parent = next(r for r in runs if r.data.tags["dagster.level"] == "run")
     assert parent.data.tags["unsup/trigger"] == "sensor"

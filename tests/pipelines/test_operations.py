@@ -36,8 +36,14 @@ class FakeRun:
         client = store.client()
         experiment_id = store.experiment_id(client)
         run_id = client.create_run(experiment_id).info.run_id
-        self.run = AssetRun(client, run_id, experiment_id, store.experiment_name, store.ui_url,
-                            {"dagster.run_id": "test"})
+        self.run = AssetRun(
+            client,
+            run_id,
+            experiment_id,
+            store.experiment_name,
+            store.ui_url,
+            {"dagster.run_id": "test"},
+        )
 
 
 def test_registry_promotes_only_a_challenger_that_beats_the_champion(mlflow_store):
@@ -50,11 +56,14 @@ def test_registry_promotes_only_a_challenger_that_beats_the_champion(mlflow_stor
     def register(seed, value, margin=0.0):
         model = tiny_model(seed)
         scores[seed] = value
-        return register_candidate(client, FakeRun(mlflow_store).run, "m", model, "acc", value,
-                                  score, margin)
+        return register_candidate(
+            client, FakeRun(mlflow_store).run, "m", model, "acc", value, score, margin
+        )
 
     first = register(0, 0.80)
-    assert first.promoted and first.version == "1" and first.reason == "first version: no champion yet"
+    assert (
+        first.promoted and first.version == "1" and first.reason == "first version: no champion yet"
+    )
     equal = register(1, 0.80)
     assert not equal.promoted and equal.champion_version == "1"
     assert "0.8000 <= champion v1's 0.8000 (re-scored on the same held-out data)" in equal.reason
@@ -68,8 +77,9 @@ def test_registry_promotes_only_a_challenger_that_beats_the_champion(mlflow_stor
     # The champion is re-scored on today's data: if its score there drops, a challenger wins.
     scores[2] = 0.5
     assert register(4, 0.6).promoted
-    checkpoint = client.download_artifacts(client.get_model_version("m", "5").run_id,
-                                           "m/checkpoint.pt")
+    checkpoint = client.download_artifacts(
+        client.get_model_version("m", "5").run_id, "m/checkpoint.pt"
+    )
     assert torch.load(checkpoint, weights_only=True)["config"]["seed"] == 4
     with pytest.raises(ValueError, match="min_improvement=-1 must be >= 0"):
         register(5, 0.9, margin=-1)
@@ -77,15 +87,20 @@ def test_registry_promotes_only_a_challenger_that_beats_the_champion(mlflow_stor
 
 def test_registry_falls_back_to_the_recorded_score_when_the_champion_cannot_run(mlflow_store):
     client = mlflow_store.client()
-    register_candidate(client, FakeRun(mlflow_store).run, "m", tiny_model(0), "acc", 0.7,
-                       lambda m: 0.7)
+    register_candidate(
+        client, FakeRun(mlflow_store).run, "m", tiny_model(0), "acc", 0.7, lambda m: 0.7
+    )
 
     def incompatible(model):
         raise RuntimeError("mat1 and mat2 shapes cannot be multiplied")
 
-    decision = register_candidate(client, FakeRun(mlflow_store).run, "m", tiny_model(1), "acc",
-                                  0.69, incompatible)
-    assert not decision.promoted and "recorded score; re-scoring failed: RuntimeError" in decision.reason
+    decision = register_candidate(
+        client, FakeRun(mlflow_store).run, "m", tiny_model(1), "acc", 0.69, incompatible
+    )
+    assert (
+        not decision.promoted
+        and "recorded score; re-scoring failed: RuntimeError" in decision.reason
+    )
 
 
 def test_model_names_are_per_data_source():
@@ -97,28 +112,48 @@ def test_changes_know_which_direction_is_better():
     headlines = (Headline("acc", "a", "acc"), Headline("err", "a", "err", higher_is_better=False))
     rows = [{"acc": 0.8, "err": 0.2}, {"acc": 0.9, "err": 0.3}]
     assert changes(rows, headlines) == [
-        {"metric": "acc", "this_run": 0.9, "previous_run": 0.8, "change": pytest.approx(0.1),
-         "better": True},
-        {"metric": "err", "this_run": 0.3, "previous_run": 0.2, "change": pytest.approx(0.1),
-         "better": False}]
-    assert Headline("best", "a", r"model/.+/accuracy").value(
-        {"model/x/accuracy": 0.5, "model/y/accuracy": 0.7, "other": 1.0}) == 0.7
+        {
+            "metric": "acc",
+            "this_run": 0.9,
+            "previous_run": 0.8,
+            "change": pytest.approx(0.1),
+            "better": True,
+        },
+        {
+            "metric": "err",
+            "this_run": 0.3,
+            "previous_run": 0.2,
+            "change": pytest.approx(0.1),
+            "better": False,
+        },
+    ]
+    assert (
+        Headline("best", "a", r"model/.+/accuracy").value(
+            {"model/x/accuracy": 0.5, "model/y/accuracy": 0.7, "other": 1.0}
+        )
+        == 0.7
+    )
 
 
 SMALL_GRAPH = [AssetKey(k) for k in ("raw_dataset", "prepared_dataset", "plain_autoencoder")]
 
 
 def small_job(mlflow_store, tmp_path, extra=()):
-    defs = build_definitions(mlflow=mlflow_store,
-                             model_io_manager=TorchModelIOManager(base_dir=str(tmp_path / "models")))
+    defs = build_definitions(
+        mlflow=mlflow_store, model_io_manager=TorchModelIOManager(base_dir=str(tmp_path / "models"))
+    )
     return defs.resolve_implicit_global_asset_job_def().get_subset(
-        asset_selection={*SMALL_GRAPH, *extra})
+        asset_selection={*SMALL_GRAPH, *extra}
+    )
 
 
 def small_config(code_dim: int) -> dict:
     config = copy.deepcopy(load_preset("tiny"))
-    config["ops"] = {k: v for k, v in config["ops"].items()  # the assets and their gates
-                     if k.startswith(("raw_dataset", "prepared_dataset", "plain_autoencoder"))}
+    config["ops"] = {
+        k: v
+        for k, v in config["ops"].items()  # the assets and their gates
+        if k.startswith(("raw_dataset", "prepared_dataset", "plain_autoencoder"))
+    }
     config["ops"]["plain_autoencoder"]["config"]["model"]["code_dim"] = code_dim
     return config
 
@@ -135,8 +170,10 @@ store = MlflowTracking(tracking_uri=db, artifact_root=artifacts, experiment_name
 defs = build_definitions(mlflow=store, model_io_manager=TorchModelIOManager(base_dir=models))
 job = defs.resolve_implicit_global_asset_job_def().get_subset(asset_selection={
     AssetKey(k) for k in ("raw_dataset", "prepared_dataset", "plain_autoencoder")})
-result = job.execute_in_process(run_config=json.loads(config), instance=DagsterInstance.ephemeral())
-gate = next(c for c in result.get_asset_check_evaluations() if c.check_name == "reconstruction_gate")
+instance = DagsterInstance.ephemeral()
+result = job.execute_in_process(run_config=json.loads(config), instance=instance)
+checks = result.get_asset_check_evaluations()
+gate = next(c for c in checks if c.check_name == "reconstruction_gate")
 print(json.dumps({"run_id": result.run_id, "success": result.success,
                   "gate_mse": gate.metadata["test_recon_mse"].value}))
 """
@@ -146,10 +183,24 @@ def test_two_runs_at_once_keep_their_own_runs_models_and_artifacts(mlflow_store,
     """Two pipeline runs as two processes at once (as Dagster launches them), one MLflow store
     and one model folder."""
     mlflow_store.experiment_id(mlflow_store.client())  # the store exists before both start
-    processes = {code_dim: subprocess.Popen(
-        [sys.executable, "-c", RUN_SMALL_GRAPH, mlflow_store.tracking_uri, mlflow_store.artifact_root,
-         str(tmp_path / "models"), json.dumps(small_config(code_dim))],
-        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for code_dim in (3, 9)}
+    processes = {
+        code_dim: subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                RUN_SMALL_GRAPH,
+                mlflow_store.tracking_uri,
+                mlflow_store.artifact_root,
+                str(tmp_path / "models"),
+                json.dumps(small_config(code_dim)),
+            ],
+            cwd=REPO,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for code_dim in (3, 9)
+    }
     results = {}
     for code_dim, process in processes.items():
         out, err = process.communicate(timeout=300)
@@ -164,8 +215,9 @@ def test_two_runs_at_once_keep_their_own_runs_models_and_artifacts(mlflow_store,
         assert len(mine) == 4 and all(r.info.status == "FINISHED" for r in mine)  # parent + 3
         ae = next(r for r in mine if r.data.tags.get("dagster.asset_key") == "plain_autoencoder")
         assert ae.data.params["model.code_dim"] == str(code_dim)
-        stored = torch.load(tmp_path / "models" / "plain_autoencoder" / f"{result['run_id']}.pt",
-                            weights_only=True)
+        stored = torch.load(
+            tmp_path / "models" / "plain_autoencoder" / f"{result['run_id']}.pt", weights_only=True
+        )
         assert stored["config"]["code_dim"] == code_dim
         # the gate loaded this run's model, not the other run's: same MSE as the asset logged
         assert result["gate_mse"] == pytest.approx(ae.data.metrics["test/recon"], rel=1e-5)
@@ -186,17 +238,22 @@ def test_report_compares_this_run_with_the_earlier_ones(mlflow_store, tmp_path):
     assert rows[1]["plain_ae/test_recon_mse"] < rows[0]["plain_ae/test_recon_mse"]  # trained longer
     metadata = second.asset_materializations_for_node("experiment_report")[0].metadata
     assert "| plain_ae/test_recon_mse |" in metadata["changes"].value
-    assert metadata["runs_compared"].value == 2 and metadata["plot_trends"].value.startswith("![trends]")
+    assert metadata["runs_compared"].value == 2 and metadata["plot_trends"].value.startswith(
+        "![trends]"
+    )
 
 
 def test_a_failing_gate_stops_what_is_downstream(mlflow_store, tmp_path):
     job = small_job(mlflow_store, tmp_path, extra=[AssetKey("experiment_report")])
     config = small_config(4)
     config["ops"]["plain_autoencoder_reconstruction_gate"] = {"config": {"max_relative_mse": 1e-6}}
-    result = job.execute_in_process(run_config=config, instance=DagsterInstance.ephemeral(),
-                                    raise_on_error=False)
+    result = job.execute_in_process(
+        run_config=config, instance=DagsterInstance.ephemeral(), raise_on_error=False
+    )
     assert not result.success
-    gate = next(c for c in result.get_asset_check_evaluations() if c.check_name == "reconstruction_gate")
+    gate = next(
+        c for c in result.get_asset_check_evaluations() if c.check_name == "reconstruction_gate"
+    )
     assert not gate.passed and gate.metadata["max_relative_mse"].value == 1e-6
     materialised = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
     assert "plain_autoencoder" in materialised and "experiment_report" not in materialised

@@ -20,11 +20,13 @@ pytestmark = pytest.mark.slow
 
 
 def run_pipeline(mlflow_store, tmp_path, run_config):
-    defs = build_definitions(mlflow=mlflow_store,
-                             model_io_manager=TorchModelIOManager(base_dir=str(tmp_path / "models")))
+    defs = build_definitions(
+        mlflow=mlflow_store, model_io_manager=TorchModelIOManager(base_dir=str(tmp_path / "models"))
+    )
     job = defs.resolve_job_def(JOB_NAME)
-    return job.execute_in_process(run_config=run_config, instance=DagsterInstance.ephemeral(),
-                                  raise_on_error=False)
+    return job.execute_in_process(
+        run_config=run_config, instance=DagsterInstance.ephemeral(), raise_on_error=False
+    )
 
 
 def mlflow_runs(store):
@@ -42,7 +44,9 @@ def test_tiny_preset_materialises_everything_and_tracks_it(mlflow_store, tmp_pat
 
     client, runs = mlflow_runs(mlflow_store)
     parents = [r for r in runs if r.data.tags["dagster.level"] == "run"]
-    children = {r.data.tags["dagster.asset_key"]: r for r in runs if r.data.tags["dagster.level"] == "asset"}
+    children = {
+        r.data.tags["dagster.asset_key"]: r for r in runs if r.data.tags["dagster.level"] == "asset"
+    }
     assert len(parents) == 1 and parents[0].info.status == "FINISHED"
     assert parents[0].data.tags["dagster.run_id"] == result.run_id
     assert set(children) == materialised
@@ -59,51 +63,91 @@ def test_tiny_preset_materialises_everything_and_tracks_it(mlflow_store, tmp_pat
     assert 0 < ae.data.metrics["test/recon"] < 0.2
     plots = {a.path for a in client.list_artifacts(ae.info.run_id, "plots")}
     assert plots == {"plots/loss_curves.png", "plots/reconstructions.png"}
-    checkpoint = Path(client.download_artifacts(ae.info.run_id, "model/checkpoint.pt", str(tmp_path)))
+    checkpoint = Path(
+        client.download_artifacts(ae.info.run_id, "model/checkpoint.pt", str(tmp_path))
+    )
     state = torch.load(checkpoint, weights_only=True)
     assert state["kind"] == "Autoencoder" and state["config"]["code_dim"] == 8
     prepared = children["prepared_dataset"]
-    assert prepared.data.metrics["n_train"] + prepared.data.metrics["n_test"] + \
-        prepared.data.metrics["n_val"] == 1797
+    assert (
+        prepared.data.metrics["n_train"]
+        + prepared.data.metrics["n_test"]
+        + prepared.data.metrics["n_val"]
+        == 1797
+    )
     assert [a.path for a in client.list_artifacts(prepared.info.run_id)] == ["data_summary.json"]
 
     som = children["data_som"]
-    assert 0 < som.data.metrics["quantization_error"] and 0 <= som.data.metrics["topographic_error"] <= 1
-    assert 0.5 < som.data.metrics["purity"] <= 1 and "test/majority_vote_accuracy" in som.data.metrics
-    assert [m.step for m in client.get_metric_history(som.info.run_id, "epoch/quantization_error")] \
-        == [1, 2, 3]
+    assert (
+        som.data.metrics["quantization_error"] > 0
+        and 0 <= som.data.metrics["topographic_error"] <= 1
+    )
+    assert (
+        0.5 < som.data.metrics["purity"] <= 1 and "test/majority_vote_accuracy" in som.data.metrics
+    )
+    assert [
+        m.step for m in client.get_metric_history(som.info.run_id, "epoch/quantization_error")
+    ] == [1, 2, 3]
     assert {a.path for a in client.list_artifacts(som.info.run_id, "plots")} == {
-        f"plots/{name}.png" for name in ("u_matrix", "density", "hit_map", "component_planes",
-                                         "label_overlay")}
+        f"plots/{name}.png"
+        for name in ("u_matrix", "density", "hit_map", "component_planes", "label_overlay")
+    }
 
     zoo_runs = {r.info.run_name: r for r in runs if r.data.tags["dagster.level"] == "nested"}
     assert set(zoo_runs) == set(ZOO_KINDS)
     for kind, run in zoo_runs.items():
         assert run.info.status == "FINISHED"
         assert run.data.tags["mlflow.parentRunId"] == children["autoencoder_zoo"].info.run_id
-        assert {"test/recon", "probe/accuracy", "codes/near_zero_fraction",
-                "codes/jacobian_norm", "train/loss"} <= set(run.data.metrics), kind
+        assert {
+            "test/recon",
+            "probe/accuracy",
+            "codes/near_zero_fraction",
+            "codes/jacobian_norm",
+            "train/loss",
+        } <= set(run.data.metrics), kind
     assert {"test/elbo", "vae/active_units"} <= set(zoo_runs["variational"].data.metrics)
-    assert {a.path for a in client.list_artifacts(zoo_runs["variational"].info.run_id, "plots")} == {
-        "plots/codes.png", "plots/reconstructions.png", "plots/samples.png",
-        "plots/interpolation.png"}
+    assert {
+        a.path for a in client.list_artifacts(zoo_runs["variational"].info.run_id, "plots")
+    } == {
+        "plots/codes.png",
+        "plots/reconstructions.png",
+        "plots/samples.png",
+        "plots/interpolation.png",
+    }
     zoo_metadata = result.asset_materializations_for_node("autoencoder_zoo")[0].metadata
     assert zoo_metadata["comparison"].value.count("\n") == len(ZOO_KINDS) + 1
 
     stacked = children["stacked_autoencoder"]
-    assert [m.step for m in client.get_metric_history(stacked.info.run_id, "layer2/train/loss")] == [1, 2]
-    assert "finetune/train/loss" in stacked.data.metrics and "probe/accuracy" in stacked.data.metrics
+    assert [
+        m.step for m in client.get_metric_history(stacked.info.run_id, "layer2/train/loss")
+    ] == [1, 2]
+    assert (
+        "finetune/train/loss" in stacked.data.metrics and "probe/accuracy" in stacked.data.metrics
+    )
     transfer = children["transfer_models"]
-    assert {f"accuracy/{encoder}/{mode}/k{k}" for encoder in ("stacked", "ssl")
-            for mode in ("frozen", "finetune", "scratch") for k in (1, "all")} <= set(transfer.data.metrics)
+    assert {
+        f"accuracy/{encoder}/{mode}/k{k}"
+        for encoder in ("stacked", "ssl")
+        for mode in ("frozen", "finetune", "scratch")
+        for k in (1, "all")
+    } <= set(transfer.data.metrics)
     assert {a.path for a in client.list_artifacts(transfer.info.run_id)} >= {
-        "transfer_curve.md", "transfer_curve.json", "plots", "model"}
+        "transfer_curve.md",
+        "transfer_curve.json",
+        "plots",
+        "model",
+    }
     ssl = children["ssl_encoder"]
     assert ssl.data.tags["pretext"] == "patch_position" and "test/accuracy" in ssl.data.metrics
 
     student = children["student_model"].data.metrics
-    assert {"test/accuracy", "baseline/test_accuracy", "agreement_with_teacher",
-            "size_ratio_teacher_to_student", "speed_ratio_teacher_to_student"} <= set(student)
+    assert {
+        "test/accuracy",
+        "baseline/test_accuracy",
+        "agreement_with_teacher",
+        "size_ratio_teacher_to_student",
+        "speed_ratio_teacher_to_student",
+    } <= set(student)
     assert student["size_ratio_teacher_to_student"] > 1
     lupi = children["privileged_student"].data.metrics
     assert lupi["n_features_student"] == 16 and lupi["n_features_privileged"] == 64
@@ -111,10 +155,13 @@ def test_tiny_preset_materialises_everything_and_tracks_it(mlflow_store, tmp_pat
 
     code_som = children["code_som"]
     assert code_som.data.params["code_dim"] == "16"  # the student's hidden layer (tiny: 16 units)
-    assert 0 <= code_som.data.metrics["topographic_error"] <= 1 and "purity" in code_som.data.metrics
+    assert (
+        0 <= code_som.data.metrics["topographic_error"] <= 1 and "purity" in code_som.data.metrics
+    )
     assert {a.path for a in client.list_artifacts(code_som.info.run_id, "plots")} == {
-        f"plots/{name}.png" for name in ("u_matrix", "density", "hit_map", "component_planes",
-                                         "label_overlay")}
+        f"plots/{name}.png"
+        for name in ("u_matrix", "density", "hit_map", "component_planes", "label_overlay")
+    }
 
     registry = children["registered_models"]
     for role, metric in (("student", "test_accuracy"), ("encoder", "probe_accuracy")):
@@ -122,21 +169,33 @@ def test_tiny_preset_materialises_everything_and_tracks_it(mlflow_store, tmp_pat
         champion = client.get_model_version_by_alias(name, "champion")
         assert str(champion.version) == "1" and champion.run_id == registry.info.run_id
         assert champion.tags["role"] == "champion"
-        assert float(champion.tags[metric]) == pytest.approx(registry.data.metrics[f"{role}/{metric}"])
+        assert float(champion.tags[metric]) == pytest.approx(
+            registry.data.metrics[f"{role}/{metric}"]
+        )
         assert registry.data.tags[f"{role}.decision"] == "first version: no champion yet"
     assert student["test/accuracy"] == pytest.approx(registry.data.metrics["student/test_accuracy"])
 
     report = children["experiment_report"]
     assert {a.path for a in client.list_artifacts(report.info.run_id)} >= {
-        "experiment_report.md", "experiment_report.csv", "experiment_report.json", "plots"}
+        "experiment_report.md",
+        "experiment_report.csv",
+        "experiment_report.json",
+        "plots",
+    }
     report_rows = result.output_for_node("experiment_report")
     assert len(report_rows) == 1 and report_rows[0]["dagster_run"] == result.run_id[:8]
     assert report_rows[0]["student/accuracy"] == pytest.approx(student["test/accuracy"])
     assert report_rows[0]["code_som/purity"] == pytest.approx(code_som.data.metrics["purity"])
-    checks = {(c.asset_key.to_user_string(), c.check_name) for c in result.get_asset_check_evaluations()}
-    assert {("student_model", "student_accuracy_gate"), ("code_som", "topographic_error_gate"),
-            ("plain_autoencoder", "reconstruction_gate"), ("student_model", "finite_outputs"),
-            ("transfer_models", "finite_outputs")} <= checks
+    checks = {
+        (c.asset_key.to_user_string(), c.check_name) for c in result.get_asset_check_evaluations()
+    }
+    assert {
+        ("student_model", "student_accuracy_gate"),
+        ("code_som", "topographic_error_gate"),
+        ("plain_autoencoder", "reconstruction_gate"),
+        ("student_model", "finite_outputs"),
+        ("transfer_models", "finite_outputs"),
+    } <= checks
 
     metadata = result.asset_materializations_for_node("plain_autoencoder")[0].metadata
     assert metadata["mlflow_run_id"].value == ae.info.run_id
@@ -161,8 +220,11 @@ def test_a_diverging_asset_leaves_its_run_and_the_parent_failed(mlflow_store, tm
 def test_bad_data_fails_the_raw_dataset_run_with_the_data_error(mlflow_store, tmp_path):
     bad = tmp_path / "bad.csv"
     bad.write_text("a,b,label\n1,2,x\n3,,y\n")
-    run_config = {"ops": {"raw_dataset": {"config": {"source": "file", "path": str(bad),
-                                                     "label_column": "label"}}}}
+    run_config = {
+        "ops": {
+            "raw_dataset": {"config": {"source": "file", "path": str(bad), "label_column": "label"}}
+        }
+    }
     result = run_pipeline(mlflow_store, tmp_path, run_config)
     assert not result.success
     _, runs = mlflow_runs(mlflow_store)
@@ -173,10 +235,14 @@ def test_bad_data_fails_the_raw_dataset_run_with_the_data_error(mlflow_store, tm
 
 def test_definitions_validate_from_the_command_line(tmp_path):
     dagster = Path(sys.executable).parent / "dagster"
-    completed = subprocess.run([str(dagster), "definitions", "validate", "-w", "workspace.yaml"],
-                               cwd=REPO, capture_output=True, text=True, timeout=120,
-                               env={"PATH": str(dagster.parent), "DAGSTER_HOME": str(tmp_path),
-                                    "HOME": str(tmp_path)})
+    completed = subprocess.run(
+        [str(dagster), "definitions", "validate", "-w", "workspace.yaml"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"PATH": str(dagster.parent), "DAGSTER_HOME": str(tmp_path), "HOME": str(tmp_path)},
+    )
     assert completed.returncode == 0, completed.stdout + completed.stderr
     assert "Validation successful" in completed.stdout + completed.stderr
 
@@ -188,19 +254,35 @@ def test_a_voting_record_csv_gets_its_som_with_one_plane_per_vote(mlflow_store, 
     for i in range(80):
         party = "democrat" if i % 2 else "republican"
         lean = 0.85 if party == "democrat" else 0.15
-        answers = ["?" if rng.random() < 0.05 else ("y" if rng.random() < lean else "n")
-                   for _ in votes]
+        answers = [
+            "?" if rng.random() < 0.05 else ("y" if rng.random() < lean else "n") for _ in votes
+        ]
         rows.append(",".join([party, *answers]))
     csv = tmp_path / "house-votes.csv"
     csv.write_text("\n".join(rows))
-    run_config = {"ops": {
-        "raw_dataset": {"config": {"source": "file", "path": str(csv), "label_column": "party",
-                                   "categorical": "ordinal"}},
-        "data_som": {"config": {"som": {"rows": 4, "cols": 4, "epochs": 5}}}}}
-    defs = build_definitions(mlflow=mlflow_store,
-                             model_io_manager=TorchModelIOManager(base_dir=str(tmp_path / "models")))
+    run_config = {
+        "ops": {
+            "raw_dataset": {
+                "config": {
+                    "source": "file",
+                    "path": str(csv),
+                    "label_column": "party",
+                    "categorical": "ordinal",
+                }
+            },
+            "data_som": {"config": {"som": {"rows": 4, "cols": 4, "epochs": 5}}},
+        }
+    }
+    defs = build_definitions(
+        mlflow=mlflow_store, model_io_manager=TorchModelIOManager(base_dir=str(tmp_path / "models"))
+    )
     job = defs.resolve_implicit_global_asset_job_def().get_subset(
-        asset_selection={AssetKey("raw_dataset"), AssetKey("prepared_dataset"), AssetKey("data_som")})
+        asset_selection={
+            AssetKey("raw_dataset"),
+            AssetKey("prepared_dataset"),
+            AssetKey("data_som"),
+        }
+    )
     result = job.execute_in_process(run_config=run_config, instance=DagsterInstance.ephemeral())
     assert result.success
     som = result.output_for_node("data_som")
@@ -213,10 +295,20 @@ def test_a_voting_record_csv_gets_its_som_with_one_plane_per_vote(mlflow_store, 
 def test_run_job_materialises_the_preset_and_prints_the_summary(tmp_path):
     """What `make run` does, with the tiny preset, into a temporary instance and store."""
     (tmp_path / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
-    env = {"PATH": str(Path(sys.executable).parent), "HOME": str(tmp_path),
-           "DAGSTER_HOME": str(tmp_path), "MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path / 'm.db'}"}
-    completed = subprocess.run([sys.executable, "-m", "pipelines.run_job", "--preset", "tiny"],
-                               cwd=REPO, capture_output=True, text=True, timeout=300, env=env)
+    env = {
+        "PATH": str(Path(sys.executable).parent),
+        "HOME": str(tmp_path),
+        "DAGSTER_HOME": str(tmp_path),
+        "MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path / 'm.db'}",
+    }
+    completed = subprocess.run(
+        [sys.executable, "-m", "pipelines.run_job", "--preset", "tiny"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
     assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
     out = completed.stdout
     assert "SUCCESS" in out and "registered_models" in out and "student_version=1" in out

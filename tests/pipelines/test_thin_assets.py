@@ -8,10 +8,24 @@ import textwrap
 from pipelines.definitions import ASSETS
 
 # Library calls that train something: each recipe, and the trainers themselves.
-TRAINING_CALLS = {"train_autoencoder", "train_zoo", "fit_map", "train_pretext",
-                  "train_stacked_autoencoder", "transfer_experiment", "train_teacher",
-                  "distil_student", "privileged_distillation", "train_gan", "Trainer",
-                  "AdversarialTrainer", "fit", "self_train", "fit_classifier", "fit_target"}
+TRAINING_CALLS = {
+    "train_autoencoder",
+    "train_zoo",
+    "fit_map",
+    "train_pretext",
+    "train_stacked_autoencoder",
+    "transfer_experiment",
+    "train_teacher",
+    "distil_student",
+    "privileged_distillation",
+    "train_gan",
+    "Trainer",
+    "AdversarialTrainer",
+    "fit",
+    "self_train",
+    "fit_classifier",
+    "fit_target",
+}
 MAX_BODY_LINES = 40
 
 
@@ -20,8 +34,13 @@ def called_names(tree: ast.AST) -> list[str]:
     for node in ast.walk(tree):
         if isinstance(node, ast.Call):
             function = node.func
-            names.append(function.id if isinstance(function, ast.Name) else
-                         function.attr if isinstance(function, ast.Attribute) else "")
+            names.append(
+                function.id
+                if isinstance(function, ast.Name)
+                else function.attr
+                if isinstance(function, ast.Attribute)
+                else ""
+            )
     return names
 
 

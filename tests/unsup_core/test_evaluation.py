@@ -4,8 +4,12 @@ import numpy as np
 import pytest
 import torch
 
-from unsup_core.evaluation import (few_label_probe, label_spreading_accuracy, mean_jacobian_norm,
-                                   near_zero_fraction)
+from unsup_core.evaluation import (
+    few_label_probe,
+    label_spreading_accuracy,
+    mean_jacobian_norm,
+    near_zero_fraction,
+)
 
 
 def test_probe_is_deterministic_and_sensible(prepared_digits):
@@ -45,4 +49,4 @@ def test_near_zero_fraction_ignores_a_uniform_rescaling():
 def test_jacobian_norm_of_a_linear_map_is_its_frobenius_norm():
     A = torch.randn(3, 5)
     x = np.random.default_rng(0).normal(size=(7, 5)).astype(np.float32)
-    assert mean_jacobian_norm(lambda z: z @ A.T, x) == pytest.approx(float((A ** 2).sum()), rel=1e-5)
+    assert mean_jacobian_norm(lambda z: z @ A.T, x) == pytest.approx(float((A**2).sum()), rel=1e-5)

@@ -18,7 +18,7 @@ def sigmoid_jacobian_norm(z: Tensor, weight: Tensor) -> Tensor:
 
     z: codes (B, code_dim); weight: A (code_dim, in_features). Returns (B,).
     """
-    return ((z * (1 - z)) ** 2) @ (weight ** 2).sum(dim=1)
+    return ((z * (1 - z)) ** 2) @ (weight**2).sum(dim=1)
 
 
 def jacobian_norm(encode: Callable[[Tensor], Tensor], x: Tensor) -> Tensor:
@@ -26,7 +26,7 @@ def jacobian_norm(encode: Callable[[Tensor], Tensor], x: Tensor) -> Tensor:
     autograd (``torch.func.jacrev`` under ``vmap``); differentiable w.r.t. the encoder's
     parameters. x: (B, in_features). Returns (B,)."""
     jacobians = vmap(jacrev(lambda row: encode(row[None])[0]))(x)  # (B, code_dim, in_features)
-    return (jacobians ** 2).sum(dim=(1, 2))
+    return (jacobians**2).sum(dim=(1, 2))
 
 
 @dataclass(frozen=True)
@@ -81,8 +81,12 @@ class ContractiveAutoencoder(Autoencoder):
     def loss(self, batch: dict[str, Tensor]) -> dict[str, Tensor]:
         x = batch["x"]
         z = self.encode(x)
-        recon = reconstruction_loss(self.decode(z), x, self.config.recon_loss,
-                                    batch.get("observed"))
+        recon = reconstruction_loss(
+            self.decode(z), x, self.config.recon_loss, batch.get("observed")
+        )
         contractive = self.contractive_penalty(x, z)
-        return {"loss": recon + self.config.contractive_weight * contractive,
-                "recon": recon, "contractive": contractive}
+        return {
+            "loss": recon + self.config.contractive_weight * contractive,
+            "recon": recon,
+            "contractive": contractive,
+        }

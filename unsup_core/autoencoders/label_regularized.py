@@ -87,8 +87,11 @@ class LabelRegularizedAutoencoder(Autoencoder):
     def __init__(self, config: LabelRegularizedAutoencoderConfig) -> None:
         super().__init__(config)
         with seeded(config.seed):
-            self.head = mlp([config.code_dim, *config.head_hidden, config.n_classes],
-                            config.activation, "identity")
+            self.head = mlp(
+                [config.code_dim, *config.head_hidden, config.n_classes],
+                config.activation,
+                "identity",
+            )
 
     def logits(self, x: Tensor) -> Tensor:
         """(B, in_features) -> (B, n_classes) class scores of the head on the codes."""
@@ -102,11 +105,16 @@ class LabelRegularizedAutoencoder(Autoencoder):
         x = batch["x"]
         noisy = self.training and self.config.noise_std > 0
         z = self.encode(gaussian_corruption(x, self.config.noise_std) if noisy else x)
-        recon = reconstruction_loss(self.decode(z), x, self.config.recon_loss,
-                                    batch.get("observed"))
+        recon = reconstruction_loss(
+            self.decode(z), x, self.config.recon_loss, batch.get("observed")
+        )
         y = batch.get("y")
         if y is None:
             y = torch.full((x.shape[0],), -1, dtype=torch.long, device=x.device)
         classification, accuracy = labelled_cross_entropy(self.head(z), y.long())
-        return {"loss": recon + self.config.label_weight * classification, "recon": recon,
-                "classification": classification, "accuracy": accuracy.detach()}
+        return {
+            "loss": recon + self.config.label_weight * classification,
+            "recon": recon,
+            "classification": classification,
+            "accuracy": accuracy.detach(),
+        }

@@ -48,8 +48,9 @@ def mlp(sizes: Sequence[int], hidden_activation: str, final_activation: str) -> 
     return nn.Sequential(*layers)
 
 
-def reconstruction_loss(x_hat: Tensor, x: Tensor, kind: str = "mse",
-                        observed: Tensor | None = None) -> Tensor:
+def reconstruction_loss(
+    x_hat: Tensor, x: Tensor, kind: str = "mse", observed: Tensor | None = None
+) -> Tensor:
     """Mean elementwise reconstruction error L(x^, x), over observed entries only if a mask is
     given: ``mse`` (x^ - x)^2, ``l1`` |x^ - x|, ``bce`` -x log x^ - (1 - x) log(1 - x^)."""
     if kind == "mse":
@@ -57,8 +58,9 @@ def reconstruction_loss(x_hat: Tensor, x: Tensor, kind: str = "mse",
     elif kind == "l1":
         elementwise = (x_hat - x).abs()
     elif kind == "bce":
-        elementwise = F.binary_cross_entropy(x_hat.clamp(1e-7, 1 - 1e-7), x.clamp(0, 1),
-                                             reduction="none")
+        elementwise = F.binary_cross_entropy(
+            x_hat.clamp(1e-7, 1 - 1e-7), x.clamp(0, 1), reduction="none"
+        )
     else:
         raise ValueError(f"recon_loss={kind!r} is not one of {list(RECON_LOSSES)}")
     if observed is None:

@@ -31,18 +31,24 @@ class LinearAutoencoderConfig(AutoencoderConfig):
     def __post_init__(self) -> None:
         super().__post_init__()
         if self.hidden:
-            raise ValueError(f"hidden={self.hidden} must be empty: a linear autoencoder has "
-                             "no hidden layers")
+            raise ValueError(
+                f"hidden={self.hidden} must be empty: a linear autoencoder has no hidden layers"
+            )
         for name in ("code_activation", "output_activation"):
             if getattr(self, name) != "identity":
-                raise ValueError(f"{name}={getattr(self, name)!r} must be 'identity' in a "
-                                 "linear autoencoder")
+                raise ValueError(
+                    f"{name}={getattr(self, name)!r} must be 'identity' in a linear autoencoder"
+                )
         if self.recon_loss != "mse":
-            raise ValueError(f"recon_loss={self.recon_loss!r} must be 'mse': the linear "
-                             "autoencoder minimises the quadratic loss")
+            raise ValueError(
+                f"recon_loss={self.recon_loss!r} must be 'mse': the linear "
+                "autoencoder minimises the quadratic loss"
+            )
         if self.in_features is not None and self.code_dim > self.in_features:
-            raise ValueError(f"code_dim={self.code_dim} must be <= in_features="
-                             f"{self.in_features} in a linear autoencoder")
+            raise ValueError(
+                f"code_dim={self.code_dim} must be <= in_features="
+                f"{self.in_features} in a linear autoencoder"
+            )
 
 
 class LinearAutoencoder(Autoencoder):
@@ -62,10 +68,12 @@ class LinearAutoencoder(Autoencoder):
         require_data(config, type(self).__name__)
         self.config = config
         with seeded(config.seed):
-            self.encoder = nn.Sequential(nn.Linear(config.in_features, config.code_dim,
-                                                   bias=config.bias))
-            self.decoder = nn.Sequential(nn.Linear(config.code_dim, config.in_features,
-                                                   bias=config.bias))
+            self.encoder = nn.Sequential(
+                nn.Linear(config.in_features, config.code_dim, bias=config.bias)
+            )
+            self.decoder = nn.Sequential(
+                nn.Linear(config.code_dim, config.in_features, bias=config.bias)
+            )
 
     @property
     def encoder_matrix(self) -> Tensor:

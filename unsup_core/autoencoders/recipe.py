@@ -35,7 +35,8 @@ class AutoencoderTrainingConfig:
 
     model: AutoencoderConfig = field(default_factory=AutoencoderConfig)
     trainer: TrainerConfig = field(
-        default_factory=lambda: TrainerConfig(epochs=30, early_stopping_patience=10))
+        default_factory=lambda: TrainerConfig(epochs=30, early_stopping_patience=10)
+    )
 
 
 @dataclass
@@ -48,8 +49,11 @@ class AutoencoderResult(ExperimentResult):
     reconstructions: np.ndarray | None = None
 
 
-def train_autoencoder(data: PreparedData, config: AutoencoderTrainingConfig | None = None,
-                      callbacks: StageCallbacks = no_callbacks) -> AutoencoderResult:
+def train_autoencoder(
+    data: PreparedData,
+    config: AutoencoderTrainingConfig | None = None,
+    callbacks: StageCallbacks = no_callbacks,
+) -> AutoencoderResult:
     """Minimise the mean reconstruction error L(g(f(x)), x) over the training split (the
     validation split, when there is one, for early stopping and the best weights). Metrics:
     ``test/recon``, ``n_params``, ``epochs_run``, ``best_epoch``, ``train_seconds``."""
@@ -60,9 +64,16 @@ def train_autoencoder(data: PreparedData, config: AutoencoderTrainingConfig | No
     test = evaluate(model, data.test.tensors())
     originals = data.test.X[:SHOWN_OBJECTS]
     return AutoencoderResult(
-        models={"checkpoint": model}, histories={"": history}, history=history,
-        metrics={"test/recon": test["recon"], "n_params": float(count_parameters(model)),
-                 "epochs_run": float(len(history.epochs)),
-                 "best_epoch": float(history.best_epoch or len(history.epochs)),
-                 "train_seconds": history.seconds},
-        originals=originals, reconstructions=apply_array(model, originals))
+        models={"checkpoint": model},
+        histories={"": history},
+        history=history,
+        metrics={
+            "test/recon": test["recon"],
+            "n_params": float(count_parameters(model)),
+            "epochs_run": float(len(history.epochs)),
+            "best_epoch": float(history.best_epoch or len(history.epochs)),
+            "train_seconds": history.seconds,
+        },
+        originals=originals,
+        reconstructions=apply_array(model, originals),
+    )

@@ -31,8 +31,9 @@ def pairwise_similarity(x: Tensor, kind: str = "dot") -> Tensor:
     raise ValueError(f"similarity={kind!r} is not one of {list(SIMILARITIES)}")
 
 
-def relational_loss(x_hat: Tensor, x: Tensor, threshold: float = 0.0,
-                    similarity: str = "dot") -> Tensor:
+def relational_loss(
+    x_hat: Tensor, x: Tensor, threshold: float = 0.0, similarity: str = "dot"
+) -> Tensor:
     """Mean over the pairs i < j of the batch of (sigma(s^_ij) - sigma(s_ij))^2, where s and s^
     are :func:`pairwise_similarity` of x (B, n) and of x^ (B, n), and sigma(s) = (s - s0)_+
     with s0 = ``threshold``: relations weaker than s0 are ignored. A batch of fewer than two
@@ -97,5 +98,8 @@ class RelationalAutoencoder(Autoencoder):
         x_hat = self(x)
         recon = reconstruction_loss(x_hat, x, cfg.recon_loss, batch.get("observed"))
         relational = relational_loss(x_hat, x, cfg.relation_threshold, cfg.similarity)
-        return {"loss": recon + cfg.relational_weight * relational, "recon": recon,
-                "relational": relational}
+        return {
+            "loss": recon + cfg.relational_weight * relational,
+            "recon": recon,
+            "relational": relational,
+        }

@@ -14,8 +14,9 @@ from .plain import Autoencoder, AutoencoderConfig
 def weight_norm(module: nn.Module, p: int) -> Tensor:
     """||W||_p of all weight matrices of the ``nn.Linear`` layers of ``module`` taken as one
     vector (biases excluded): sum |w| for p = 1, sqrt(sum w^2) for p = 2."""
-    weights = torch.cat([layer.weight.reshape(-1) for layer in module.modules()
-                         if isinstance(layer, nn.Linear)])
+    weights = torch.cat(
+        [layer.weight.reshape(-1) for layer in module.modules() if isinstance(layer, nn.Linear)]
+    )
     return weights.abs().sum() if p == 1 else weights.pow(2).sum().sqrt()
 
 
@@ -64,8 +65,10 @@ class SparseAutoencoderConfig(AutoencoderConfig):
         if not 0 < self.sparsity_target < 1:
             raise ValueError(f"sparsity_target={self.sparsity_target} must lie in (0, 1)")
         if self.kl_sparsity > 0 and self.code_activation != "sigmoid":
-            raise ValueError(f"kl_sparsity={self.kl_sparsity} > 0 needs code_activation='sigmoid' "
-                             f"(codes in [0, 1]), got code_activation={self.code_activation!r}")
+            raise ValueError(
+                f"kl_sparsity={self.kl_sparsity} > 0 needs code_activation='sigmoid' "
+                f"(codes in [0, 1]), got code_activation={self.code_activation!r}"
+            )
 
 
 class SparseAutoencoder(Autoencoder):
@@ -93,8 +96,9 @@ class SparseAutoencoder(Autoencoder):
         terms = {"recon": recon}
         total = recon
         if cfg.weight_penalty > 0:
-            terms["weight_penalty"] = (weight_norm(self.encoder, cfg.weight_norm)
-                                       + weight_norm(self.decoder, cfg.weight_norm))
+            terms["weight_penalty"] = weight_norm(self.encoder, cfg.weight_norm) + weight_norm(
+                self.decoder, cfg.weight_norm
+            )
             total = total + cfg.weight_penalty * terms["weight_penalty"]
         if cfg.code_l1 > 0:
             terms["code_l1"] = code_l1(z)

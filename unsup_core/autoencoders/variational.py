@@ -25,8 +25,8 @@ DECODER_VARIANCES = choices(DecoderVariance)
 def gaussian_kl(mu: Tensor, log_var: Tensor, prior_std: float = 1.0) -> Tensor:
     """KL(N(mu, diag exp(log_var)) || N(0, prior_std^2 I)) per latent unit, (B, d) -> (B, d):
     1/2 [(s^2 + mu^2) / p^2 - 1 - log s^2 + log p^2]."""
-    prior_var = prior_std ** 2
-    return 0.5 * ((log_var.exp() + mu ** 2) / prior_var - 1.0 - log_var + math.log(prior_var))
+    prior_var = prior_std**2
+    return 0.5 * ((log_var.exp() + mu**2) / prior_var - 1.0 - log_var + math.log(prior_var))
 
 
 def gaussian_nll(mean: Tensor, x: Tensor, log_std: Tensor | float) -> Tensor:
@@ -35,8 +35,9 @@ def gaussian_nll(mean: Tensor, x: Tensor, log_std: Tensor | float) -> Tensor:
     return 0.5 * math.log(2 * math.pi) + log_std + 0.5 * ((x - mean) * torch.exp(-log_std)) ** 2
 
 
-def _normal(shape: tuple[int, int], generator: torch.Generator | None,
-            device: torch.device) -> Tensor:
+def _normal(
+    shape: tuple[int, int], generator: torch.Generator | None, device: torch.device
+) -> Tensor:
     """N(0, I) draws of ``shape`` from ``generator`` (on its own device), moved to ``device``."""
     where = generator.device if generator is not None else device
     return torch.randn(*shape, generator=generator, device=where).to(device)
@@ -129,12 +130,16 @@ class VariationalAutoencoder(Autoencoder):
         cfg = self.config
         if cfg.likelihood == "bernoulli":  # x in [0, 1], not only {0, 1}
             return F.binary_cross_entropy_with_logits(out, x, reduction="none")
-        log_std = (self.log_std.clamp_min(math.log(1e-3)) if cfg.decoder_variance == "learned"
-                   else math.log(cfg.decoder_std))
+        log_std = (
+            self.log_std.clamp_min(math.log(1e-3))
+            if cfg.decoder_variance == "learned"
+            else math.log(cfg.decoder_std)
+        )
         return gaussian_nll(out, x, log_std)
 
-    def _terms(self, x: Tensor, eps: Tensor,
-               observed: Tensor | None = None) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    def _terms(
+        self, x: Tensor, eps: Tensor, observed: Tensor | None = None
+    ) -> tuple[Tensor, Tensor, Tensor, Tensor]:
         """Per-object nll (B,), kl (B,), decoder mean (B, n) at z = mu + sigma eps, and mu."""
         mu, log_var = self.posterior(x)
         out = self.decoder(mu + torch.exp(0.5 * log_var) * eps)
@@ -161,8 +166,9 @@ class VariationalAutoencoder(Autoencoder):
         return self.decode(self.config.prior_std * z)
 
     @torch.no_grad()
-    def interpolate(self, x_a: Tensor | np.ndarray, x_b: Tensor | np.ndarray,
-                    steps: int = 8) -> Tensor:
+    def interpolate(
+        self, x_a: Tensor | np.ndarray, x_b: Tensor | np.ndarray, steps: int = 8
+    ) -> Tensor:
         """Decoder means (steps, in_features) along the straight line from the code mu(x_a) to
         mu(x_b) (each of shape (in_features,) or (1, in_features)); the ends decode the codes."""
         if steps < 2:
@@ -183,8 +189,9 @@ class VariationalAutoencoder(Autoencoder):
         return int((self.kl_per_unit(X) > threshold).sum())
 
     @torch.no_grad()
-    def elbo(self, X: Tensor | np.ndarray, samples: int = 1,
-             generator: torch.Generator | None = None) -> float:
+    def elbo(
+        self, X: Tensor | np.ndarray, samples: int = 1, generator: torch.Generator | None = None
+    ) -> float:
         """Mean ELBO per object of X (N, in_features) in nats (the negative of the test loss),
         the expectation over q(z|x) estimated by ``samples`` draws of eps per object (a lower
         variance estimate of the same bound, not a tighter one)."""

@@ -44,9 +44,19 @@ from .relational import RelationalAutoencoder, RelationalAutoencoderConfig
 from .sparse import SparseAutoencoder, SparseAutoencoderConfig
 from .variational import VariationalAutoencoder, VariationalAutoencoderConfig
 
-ZooKind = Literal["plain", "linear", "sparse_l1", "sparse_kl", "denoising", "contractive",
-                  "relational", "variational", "label_regularized", "denoising_overcomplete",
-                  "label_regularized_overcomplete"]
+ZooKind = Literal[
+    "plain",
+    "linear",
+    "sparse_l1",
+    "sparse_kl",
+    "denoising",
+    "contractive",
+    "relational",
+    "variational",
+    "label_regularized",
+    "denoising_overcomplete",
+    "label_regularized_overcomplete",
+]
 ZOO_KINDS = choices(ZooKind)
 LABELLED_KINDS = ("label_regularized", "label_regularized_overcomplete")
 ACTIVE_UNIT_KL = 0.01  # nats: a latent unit whose mean KL is above this is in use
@@ -106,31 +116,41 @@ class ZooConfig:
     activation: Activation = "relu"
     plain: AutoencoderConfig = config_part(AutoencoderConfig(), SHARED)
     linear: LinearAutoencoderConfig = config_part(
-        LinearAutoencoderConfig(), ("code_dim", "seed", "activation"))  # no activation to set
+        LinearAutoencoderConfig(), ("code_dim", "seed", "activation")
+    )  # no activation to set
     sparse_l1: SparseAutoencoderConfig = config_part(SparseAutoencoderConfig(code_l1=1e-3), SHARED)
     sparse_kl: SparseAutoencoderConfig = config_part(
-        SparseAutoencoderConfig(code_activation="sigmoid", kl_sparsity=3e-3), SHARED)
+        SparseAutoencoderConfig(code_activation="sigmoid", kl_sparsity=3e-3), SHARED
+    )
     denoising: DenoisingAutoencoderConfig = config_part(
-        DenoisingAutoencoderConfig(noise_std=0.3), SHARED)
+        DenoisingAutoencoderConfig(noise_std=0.3), SHARED
+    )
     contractive: ContractiveAutoencoderConfig = config_part(
-        ContractiveAutoencoderConfig(contractive_weight=1e-3), SHARED)
+        ContractiveAutoencoderConfig(contractive_weight=1e-3), SHARED
+    )
     relational: RelationalAutoencoderConfig = config_part(
-        RelationalAutoencoderConfig(relational_weight=0.003), SHARED)
+        RelationalAutoencoderConfig(relational_weight=0.003), SHARED
+    )
     variational: VariationalAutoencoderConfig = config_part(
-        VariationalAutoencoderConfig(), (*SHARED, "likelihood"))  # likelihood from the data
+        VariationalAutoencoderConfig(), (*SHARED, "likelihood")
+    )  # likelihood from the data
     label_regularized: LabelRegularizedAutoencoderConfig = config_part(
-        LabelRegularizedAutoencoderConfig(label_weight=0.03), SHARED)
+        LabelRegularizedAutoencoderConfig(label_weight=0.03), SHARED
+    )
     denoising_overcomplete: DenoisingAutoencoderConfig = config_part(
-        DenoisingAutoencoderConfig(**OVERCOMPLETE, noise_std=0.3), ("seed",))
+        DenoisingAutoencoderConfig(**OVERCOMPLETE, noise_std=0.3), ("seed",)
+    )
     label_regularized_overcomplete: LabelRegularizedAutoencoderConfig = config_part(
         LabelRegularizedAutoencoderConfig(**OVERCOMPLETE, label_weight=0.03, noise_std=0.3),
-        ("seed",))  # label weight and noise: best on the validation split
+        ("seed",),
+    )  # label weight and noise: best on the validation split
     labels_per_class: int = 10
     probe_draws: int = 5
     probe_standardize: bool = False
     seed: int = 0
     trainer: TrainerConfig = field(
-        default_factory=lambda: TrainerConfig(epochs=50, early_stopping_patience=10))
+        default_factory=lambda: TrainerConfig(epochs=50, early_stopping_patience=10)
+    )
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "kinds", tuple(self.kinds))
@@ -140,13 +160,20 @@ class ZooConfig:
         for kind in self.kinds:
             check_choice("kind", kind, ZOO_KINDS)
         if self.labels_per_class < 1 or self.probe_draws < 1:
-            raise ValueError(f"labels_per_class={self.labels_per_class} and probe_draws="
-                             f"{self.probe_draws} must be >= 1")
+            raise ValueError(
+                f"labels_per_class={self.labels_per_class} and probe_draws="
+                f"{self.probe_draws} must be >= 1"
+            )
         for kind in ZOO_KINDS:  # every member with the shared settings is a valid config
             self.member_config(kind, None, None)
 
-    def member_config(self, kind: str, in_features: int | None, n_classes: int | None,
-                      data_in_unit_interval: bool = True) -> AutoencoderConfig:
+    def member_config(
+        self,
+        kind: str,
+        in_features: int | None,
+        n_classes: int | None,
+        data_in_unit_interval: bool = True,
+    ) -> AutoencoderConfig:
         """The config of ``kind``: its own settings, the zoo's shared ones, the data's sizes
         (``None``: not known yet)."""
         check_choice("kind", kind, ZOO_KINDS)
@@ -162,18 +189,25 @@ class ZooConfig:
         return replace(part, **values)
 
 
-def build_member(kind: str, config: ZooConfig, in_features: int, n_classes: int,
-                 data_in_unit_interval: bool = True) -> Autoencoder:
+def build_member(
+    kind: str,
+    config: ZooConfig,
+    in_features: int,
+    n_classes: int,
+    data_in_unit_interval: bool = True,
+) -> Autoencoder:
     """The autoencoder of ``kind`` with the zoo's shared architecture."""
     member = config.member_config(kind, in_features, n_classes, data_in_unit_interval)
     return MEMBERS[kind][0](member)
 
 
-def member_data(kind: str, data: PreparedData,
-                config: ZooConfig) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray] | None]:
+def member_data(
+    kind: str, data: PreparedData, config: ZooConfig
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray] | None]:
     """Trainer data (train, validation) for ``kind``. The label-regularised kind sees the labels
     of ``labels_per_class`` training objects per class only (-1 elsewhere); its validation loss
     is the reconstruction alone (no further labels are used)."""
+
     def features(split) -> dict[str, np.ndarray]:
         out = {"x": split.X}
         if split.observed is not None:
@@ -194,31 +228,51 @@ def evaluate_member(model: nn.Module, data: PreparedData, config: ZooConfig) -> 
     """The zoo's yardsticks for one trained model (see the module docstring)."""
     model.eval()
     test_recon = apply_array(model, data.test.X)
-    metrics = {"test/recon": float(np.mean((test_recon - data.test.X) ** 2)),
-               "n_params": float(count_parameters(model))}
+    metrics = {
+        "test/recon": float(np.mean((test_recon - data.test.X) ** 2)),
+        "n_params": float(count_parameters(model)),
+    }
     train_codes = apply_array(model, data.train.X, "encode")
     test_codes = apply_array(model, data.test.X, "encode")
     metrics["codes/near_zero_fraction"] = near_zero_fraction(train_codes)
-    metrics["codes/jacobian_norm"] = mean_jacobian_norm(model.encode, data.test.X[:JACOBIAN_SAMPLES])
+    metrics["codes/jacobian_norm"] = mean_jacobian_norm(
+        model.encode, data.test.X[:JACOBIAN_SAMPLES]
+    )
     if data.train.y is not None:
         # a label-regularised model is probed with the labels it was trained with only
         draws = 1 if isinstance(model, LabelRegularizedAutoencoder) else config.probe_draws
-        mean, std = few_label_probe(train_codes, data.train.y, test_codes, data.test.y,
-                                    config.labels_per_class, draws, config.seed,
-                                    standardize=config.probe_standardize)
+        mean, std = few_label_probe(
+            train_codes,
+            data.train.y,
+            test_codes,
+            data.test.y,
+            config.labels_per_class,
+            draws,
+            config.seed,
+            standardize=config.probe_standardize,
+        )
         metrics["probe/accuracy"], metrics["probe/accuracy_std"] = mean, std
     if isinstance(model, VariationalAutoencoder):
         seeded = torch.Generator().manual_seed(config.seed)  # the same draws every run
         metrics["test/elbo"] = float(model.elbo(data.test.X, generator=seeded))
-        metrics["vae/active_units"] = float((model.kl_per_unit(data.train.X) > ACTIVE_UNIT_KL).sum())
+        metrics["vae/active_units"] = float(
+            (model.kl_per_unit(data.train.X) > ACTIVE_UNIT_KL).sum()
+        )
     if isinstance(model, LabelRegularizedAutoencoder) and data.test.y is not None:
         predicted = apply_array(model, data.test.X, "predict")
         metrics["head/accuracy"] = float(np.mean(predicted == data.test.y))
     return metrics
 
 
-COMPARISON_COLUMNS = ("kind", "test/recon", "probe/accuracy", "codes/near_zero_fraction",
-                      "codes/jacobian_norm", "test/elbo", "train_seconds")
+COMPARISON_COLUMNS = (
+    "kind",
+    "test/recon",
+    "probe/accuracy",
+    "codes/near_zero_fraction",
+    "codes/jacobian_norm",
+    "test/elbo",
+    "train_seconds",
+)
 SHOWN_OBJECTS = 10  # test objects whose reconstructions a member keeps for figures
 
 
@@ -253,8 +307,9 @@ class ZooResult(ExperimentResult):
         return max(rows, key=lambda row: row.get("probe/accuracy", float("-inf")))["kind"]
 
 
-def train_zoo(data: PreparedData, config: ZooConfig | None = None,
-              callbacks: StageCallbacks = no_callbacks) -> ZooResult:
+def train_zoo(
+    data: PreparedData, config: ZooConfig | None = None, callbacks: StageCallbacks = no_callbacks
+) -> ZooResult:
     """Train every kind of ``config.kinds`` with the shared trainer (callbacks of stage
     ``"<kind>/"``) and measure each with :func:`evaluate_member`."""
     config = config or ZooConfig()
@@ -264,16 +319,30 @@ def train_zoo(data: PreparedData, config: ZooConfig | None = None,
         model = build_member(kind, config, data.n_features, data.n_classes, in_unit)
         train, val = member_data(kind, data, config)
         history = Trainer(config.trainer, callbacks(f"{kind}/")).fit(model, train, val)
-        metrics = {**evaluate_member(model, data, config), "train_seconds": history.seconds,
-                   "epochs_run": float(len(history.epochs))}
+        metrics = {
+            **evaluate_member(model, data, config),
+            "train_seconds": history.seconds,
+            "epochs_run": float(len(history.epochs)),
+        }
         originals = data.test.X[:SHOWN_OBJECTS]
-        member = ZooMember(kind, model, history, metrics, apply_array(model, data.test.X, "encode"),
-                           originals, apply_array(model, originals))
+        member = ZooMember(
+            kind,
+            model,
+            history,
+            metrics,
+            apply_array(model, data.test.X, "encode"),
+            originals,
+            apply_array(model, originals),
+        )
         if isinstance(model, VariationalAutoencoder):
             member.samples = model.sample(20, torch.Generator().manual_seed(config.seed)).numpy()
-            member.interpolation = model.interpolate(data.test.X[0], data.test.X[1], 10).detach().numpy()
+            member.interpolation = (
+                model.interpolate(data.test.X[0], data.test.X[1], 10).detach().numpy()
+            )
         result.members[kind] = member
         result.models[kind] = model
         result.histories[f"{kind}/"] = history
-    result.tables["comparison"] = [{"kind": kind, **m.metrics} for kind, m in result.members.items()]
+    result.tables["comparison"] = [
+        {"kind": kind, **m.metrics} for kind, m in result.members.items()
+    ]
     return result

@@ -34,8 +34,9 @@ def check_input(X: np.ndarray, n_features: int | None, nan_policy: str, who: str
     if X.shape[0] == 0:
         raise ValueError(f"{who}: X has no samples")
     if n_features is not None and X.shape[1] != n_features:
-        raise ValueError(f"{who}: X has {X.shape[1]} features, but the model was fitted with "
-                         f"{n_features}")
+        raise ValueError(
+            f"{who}: X has {X.shape[1]} features, but the model was fitted with {n_features}"
+        )
     if not np.issubdtype(X.dtype, np.floating):
         X = X.astype(np.float64)
     if np.isinf(X).any():
@@ -43,13 +44,16 @@ def check_input(X: np.ndarray, n_features: int | None, nan_policy: str, who: str
         raise ValueError(f"{who}: X[{row}, {col}] = {X[row, col]} is infinite")
     if nan_policy == "error" and np.isnan(X).any():
         row, col = np.argwhere(np.isnan(X))[0]
-        raise ValueError(f"{who}: X[{row}, {col}] is NaN; impute it, or pass nan_policy='ignore' for "
-                         "a NaN-aware distance")
+        raise ValueError(
+            f"{who}: X[{row}, {col}] is NaN; impute it, or pass nan_policy='ignore' for "
+            "a NaN-aware distance"
+        )
     return X
 
 
-def pairwise_torch(X: torch.Tensor, W: torch.Tensor, metric: str = "euclidean",
-                   squared: bool = False) -> torch.Tensor:
+def pairwise_torch(
+    X: torch.Tensor, W: torch.Tensor, metric: str = "euclidean", squared: bool = False
+) -> torch.Tensor:
     """(N, D), (K, D) -> (N, K) distances. NaN entries of X are treated as unobserved."""
     observed = ~torch.isnan(X)
     if not bool(observed.all()):
@@ -67,8 +71,9 @@ def pairwise_torch(X: torch.Tensor, W: torch.Tensor, metric: str = "euclidean",
     raise ValueError(f"metric={metric!r} is not one of {list(METRICS)}")
 
 
-def _nan_euclidean(X: torch.Tensor, W: torch.Tensor, observed: torch.Tensor,
-                   squared: bool) -> torch.Tensor:
+def _nan_euclidean(
+    X: torch.Tensor, W: torch.Tensor, observed: torch.Tensor, squared: bool
+) -> torch.Tensor:
     mask = observed.to(X.dtype)
     Xz = torch.where(observed, X, torch.zeros_like(X))
     d2 = (Xz * Xz).sum(1, keepdim=True) - 2 * Xz @ W.T + mask @ (W * W).T
@@ -86,18 +91,26 @@ def nearest(scores: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     return scores.gather(1, index[:, None])[:, 0], index
 
 
-def pairwise(X: np.ndarray, W: np.ndarray, metric: str = "euclidean", squared: bool = False,
-             chunk: int = 8192) -> np.ndarray:
+def pairwise(
+    X: np.ndarray,
+    W: np.ndarray,
+    metric: str = "euclidean",
+    squared: bool = False,
+    chunk: int = 8192,
+) -> np.ndarray:
     """numpy front end of :func:`pairwise_torch`, chunked over rows of X (bounded memory)."""
     dtype = torch.float64 if X.dtype == np.float64 or W.dtype == np.float64 else torch.float32
     Wt = torch.as_tensor(W, dtype=dtype)
-    out = [pairwise_torch(torch.as_tensor(X[i:i + chunk], dtype=dtype), Wt, metric, squared)
-           for i in range(0, len(X), chunk)]
+    out = [
+        pairwise_torch(torch.as_tensor(X[i : i + chunk], dtype=dtype), Wt, metric, squared)
+        for i in range(0, len(X), chunk)
+    ]
     return torch.cat(out).numpy()
 
 
-def best_matching(X: np.ndarray, W: np.ndarray, metric: str = "euclidean", k: int = 1,
-                  chunk: int = 8192) -> tuple[np.ndarray, np.ndarray]:
+def best_matching(
+    X: np.ndarray, W: np.ndarray, metric: str = "euclidean", k: int = 1, chunk: int = 8192
+) -> tuple[np.ndarray, np.ndarray]:
     """Indices (N, k) of the k nearest prototypes of each row and their distances (N, k).
 
     Euclidean search on complete rows ranks ||w||^2 - 2 x.w (one matrix product) and takes the
@@ -108,7 +121,7 @@ def best_matching(X: np.ndarray, W: np.ndarray, metric: str = "euclidean", k: in
     w_sq = (Wt * Wt).sum(1)
     index, dist = [], []
     for i in range(0, len(X), chunk):
-        block = torch.as_tensor(X[i:i + chunk], dtype=dtype)
+        block = torch.as_tensor(X[i : i + chunk], dtype=dtype)
         if metric == "euclidean" and not bool(torch.isnan(block).any()):
             scores = torch.addmm(w_sq, block, Wt.T, alpha=-2.0)
             if k > 1:
@@ -118,7 +131,9 @@ def best_matching(X: np.ndarray, W: np.ndarray, metric: str = "euclidean", k: in
             values = (values + (block * block).sum(1, keepdim=True)).clamp_min_(0).sqrt_()
         else:
             d = pairwise_torch(block, Wt, metric)
-            values, indices = torch.topk(d, k, dim=1, largest=False) if k > 1 else d.min(1, keepdim=True)
+            values, indices = (
+                torch.topk(d, k, dim=1, largest=False) if k > 1 else d.min(1, keepdim=True)
+            )
         index.append(indices)
         dist.append(values)
     return torch.cat(index).numpy(), torch.cat(dist).numpy()

@@ -34,7 +34,9 @@ class Grid:
                 raise ValueError(f"grid {name}={value} must be an integer >= 1")
         check_choice("topology", self.topology, TOPOLOGIES)
         if self.toroidal and self.topology == "hexagonal" and self.rows % 2:
-            raise ValueError(f"a toroidal hexagonal grid needs an even number of rows, got rows={self.rows}")
+            raise ValueError(
+                f"a toroidal hexagonal grid needs an even number of rows, got rows={self.rows}"
+            )
 
     @property
     def n_nodes(self) -> int:
@@ -68,9 +70,11 @@ class Grid:
         r^2 = dr^2 + dc^2 separates, which lets a gaussian factor into two small exps."""
         if self.topology != "rectangular":
             raise ValueError("axis offsets exist only for rectangular grids")
+
         def along(n: int) -> np.ndarray:
             d = np.abs(np.arange(n)[:, None] - np.arange(n)[None, :]).astype(float)
             return (np.minimum(d, n - d) if self.toroidal else d) ** 2
+
         return along(self.rows), along(self.cols)
 
     def adjacency(self, connectivity: int | None = None) -> np.ndarray:
@@ -95,7 +99,7 @@ def _squared_distances(grid: Grid) -> np.ndarray:
         height = grid.rows * (HEX_ROW_STEP if grid.topology == "hexagonal" else 1.0)
         dy = np.minimum(dy, height - dy)
         dx = np.minimum(dx, grid.cols - dx)
-    d2 = dy ** 2 + dx ** 2
+    d2 = dy**2 + dx**2
     d2.setflags(write=False)
     return d2
 
@@ -107,7 +111,7 @@ def _neighbour_lists(grid: Grid, connectivity: int | None) -> np.ndarray:
     lists = np.full((grid.n_nodes, width), -1, dtype=np.int64)
     for k, row in enumerate(adjacency):
         found = np.flatnonzero(row)
-        lists[k, :len(found)] = found
+        lists[k, : len(found)] = found
     lists.setflags(write=False)
     return lists
 

@@ -27,8 +27,9 @@ def hit_map(winners: np.ndarray, grid: Grid) -> np.ndarray:
     return np.bincount(winners, minlength=grid.n_nodes).reshape(grid.shape)
 
 
-def density_map(X: np.ndarray, W: np.ndarray, grid: Grid, k: int = 5,
-                metric: str = "euclidean") -> np.ndarray:
+def density_map(
+    X: np.ndarray, W: np.ndarray, grid: Grid, k: int = 5, metric: str = "euclidean"
+) -> np.ndarray:
     """For each node, the mean distance to its k nearest training objects (the classic
     definition: low values = dense regions of the data)."""
     if not 1 <= k <= len(X):
@@ -55,5 +56,3 @@ def majority_labels(winners: np.ndarray, y: np.ndarray, grid: Grid, n_classes: i
     labels = hits.argmax(axis=0)
     labels[hits.sum(axis=0) == 0] = -1
     return labels.reshape(grid.shape)
-
-

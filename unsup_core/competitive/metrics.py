@@ -18,8 +18,13 @@ def quantization_error(X: np.ndarray, W: np.ndarray, metric: str = "euclidean") 
     return float(distance.mean())
 
 
-def topographic_error(X: np.ndarray, W: np.ndarray, grid: Grid, connectivity: int | None = None,
-                      metric: str = "euclidean") -> float:
+def topographic_error(
+    X: np.ndarray,
+    W: np.ndarray,
+    grid: Grid,
+    connectivity: int | None = None,
+    metric: str = "euclidean",
+) -> float:
     """Share of objects whose two best-matching nodes are not neighbours on the grid.
 
     Rectangular grids: ``connectivity=8`` counts diagonal nodes as neighbours (MiniSom's
@@ -39,9 +44,14 @@ def node_purity(winners: np.ndarray, y: np.ndarray, n_nodes: int, n_classes: int
     return float(table.max(axis=1).sum() / len(y))
 
 
-def majority_vote_accuracy(train_winners: np.ndarray, y_train: np.ndarray,
-                           test_winners: np.ndarray, y_test: np.ndarray, n_nodes: int,
-                           n_classes: int) -> float:
+def majority_vote_accuracy(
+    train_winners: np.ndarray,
+    y_train: np.ndarray,
+    test_winners: np.ndarray,
+    y_test: np.ndarray,
+    n_nodes: int,
+    n_classes: int,
+) -> float:
     """Accuracy of labelling each test object with the majority training label of its node
     (objects landing on a node no training object won count as errors)."""
     table = np.zeros((n_nodes, n_classes), dtype=np.int64)

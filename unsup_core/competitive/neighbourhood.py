@@ -30,7 +30,9 @@ def kernel(squared_distance, sigma: float, name: str):
         return lib.exp(-squared_distance / (2 * s2))
     if name == "bubble":
         mask = squared_distance <= s2 + 1e-9
-        return mask.to(squared_distance.dtype) if lib is torch else mask.astype(squared_distance.dtype)
+        return (
+            mask.to(squared_distance.dtype) if lib is torch else mask.astype(squared_distance.dtype)
+        )
     if name == "mexican_hat":
         return (1 - squared_distance / s2) * lib.exp(-squared_distance / (2 * s2))
     raise ValueError(f"neighbourhood={name!r} is not one of {list(NEIGHBOURHOODS)}")

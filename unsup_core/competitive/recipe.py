@@ -55,10 +55,15 @@ class MapResult(ExperimentResult):
     class_names: tuple[str, ...] | None = None
 
 
-def fit_map(X_train: np.ndarray, X_test: np.ndarray, feature_names: Sequence[str],
-            config: MapConfig | None = None, y_train: np.ndarray | None = None,
-            y_test: np.ndarray | None = None,
-            class_names: Sequence[str] | None = None) -> MapResult:
+def fit_map(
+    X_train: np.ndarray,
+    X_test: np.ndarray,
+    feature_names: Sequence[str],
+    config: MapConfig | None = None,
+    y_train: np.ndarray | None = None,
+    y_test: np.ndarray | None = None,
+    class_names: Sequence[str] | None = None,
+) -> MapResult:
     """Fit ``config.som`` on X_train (n, d). Metrics: ``quantization_error``,
     ``topographic_error`` (and ``topographic_error_4`` on rectangular grids), ``empty_nodes``,
     ``n_nodes``, ``train_seconds``, ``test/quantization_error``; with labels ``purity`` and
@@ -71,24 +76,36 @@ def fit_map(X_train: np.ndarray, X_test: np.ndarray, feature_names: Sequence[str
     grid, W = som.grid_, som.weights_
     winners = som.predict(X_train)
     hits = hit_map(winners, grid)
-    metrics = {"quantization_error": som.quantization_error(X_train),
-               "topographic_error": som.topographic_error(X_train),
-               "empty_nodes": float((hits == 0).sum()), "n_nodes": float(grid.n_nodes),
-               "train_seconds": seconds}
+    metrics = {
+        "quantization_error": som.quantization_error(X_train),
+        "topographic_error": som.topographic_error(X_train),
+        "empty_nodes": float((hits == 0).sum()),
+        "n_nodes": float(grid.n_nodes),
+        "train_seconds": seconds,
+    }
     if grid.topology == "rectangular":
         metrics["topographic_error_4"] = som.topographic_error(X_train, 4)
     if len(X_test):
         metrics["test/quantization_error"] = som.quantization_error(X_test)
     k = min(config.density_k, len(X_train))
-    result = MapResult(metrics=metrics, som=som, grid=grid, u_matrix=u_matrix(W, grid),
-                       density=density_map(X_train, W, grid, k), density_k=k, hits=hits,
-                       planes=component_planes(W, grid), feature_names=tuple(feature_names))
+    result = MapResult(
+        metrics=metrics,
+        som=som,
+        grid=grid,
+        u_matrix=u_matrix(W, grid),
+        density=density_map(X_train, W, grid, k),
+        density_k=k,
+        hits=hits,
+        planes=component_planes(W, grid),
+        feature_names=tuple(feature_names),
+    )
     if y_train is not None and class_names is not None:
         n_classes = len(class_names)
         metrics["purity"] = node_purity(winners, y_train, grid.n_nodes, n_classes)
         if y_test is not None and len(X_test):
             metrics["test/majority_vote_accuracy"] = majority_vote_accuracy(
-                winners, y_train, som.predict(X_test), y_test, grid.n_nodes, n_classes)
+                winners, y_train, som.predict(X_test), y_test, grid.n_nodes, n_classes
+            )
         result.majority = majority_labels(winners, y_train, grid, n_classes)
         result.class_hits = class_hit_maps(winners, y_train, grid, n_classes)
         result.class_names = tuple(class_names)
@@ -98,6 +115,11 @@ def fit_map(X_train: np.ndarray, X_test: np.ndarray, feature_names: Sequence[str
 def weights_npz(som: KohonenMap, feature_names: Sequence[str]) -> bytes:
     """The fitted map as an .npz: weights (rows, cols, n), feature names, topology."""
     buffer = io.BytesIO()
-    np.savez(buffer, weights=som.weights_grid, feature_names=np.array(list(feature_names)),
-             topology=som.topology, toroidal=som.toroidal)
+    np.savez(
+        buffer,
+        weights=som.weights_grid,
+        feature_names=np.array(list(feature_names)),
+        topology=som.topology,
+        toroidal=som.toroidal,
+    )
     return buffer.getvalue()

@@ -27,15 +27,18 @@ def check_schedule(name: str, schedule: ScheduleLike, start: float, end: float) 
     if callable(schedule):
         return
     if schedule not in SCHEDULES:
-        raise ValueError(f"{name}={schedule!r} is not one of {list(SCHEDULES)} or a callable f(t, total)")
+        raise ValueError(
+            f"{name}={schedule!r} is not one of {list(SCHEDULES)} or a callable f(t, total)"
+        )
     if schedule == "exponential" and not (start > 0 and end > 0):
         raise ValueError(f"{name}='exponential' needs positive start and end, got {start} -> {end}")
     if schedule == "inverse" and end < 0:
         raise ValueError(f"{name}='inverse' needs end >= 0, got {end}")
 
 
-def schedule_values(schedule: ScheduleLike, start: float, end: float, total: int,
-                    steps: np.ndarray | None = None) -> np.ndarray:
+def schedule_values(
+    schedule: ScheduleLike, start: float, end: float, total: int, steps: np.ndarray | None = None
+) -> np.ndarray:
     """The schedule at ``steps`` (default ``0 .. total - 1``) as a float64 array."""
     t = np.arange(total, dtype=np.float64) if steps is None else np.asarray(steps, dtype=np.float64)
     total = max(int(total), 1)

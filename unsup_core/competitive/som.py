@@ -87,20 +87,39 @@ class KohonenMap(TransformerMixin, BaseEstimator):
     n_features_in_, n_iter_ (updates online, epochs batch).
     """
 
-    def __init__(self, rows: int = 10, cols: int = 10, *, topology: Topology = "rectangular",
-                 toroidal: bool = False, init: Init | np.ndarray = "pca",
-                 algorithm: Algorithm = "batch", epochs: int = 10,
-                 neighbourhood: Neighbourhood = "gaussian", sigma_start: float | None = None,
-                 sigma_end: float = 1.0, sigma_schedule: ScheduleLike = "linear",
-                 lr_start: float = 0.5, lr_end: float = 0.0, lr_schedule: ScheduleLike = "linear",
-                 metric: Metric = "euclidean", nan_policy: NanPolicy = "error",
-                 dtype: Dtype | None = None, chunk_size: int = 8192,
-                 num_threads: int | None = 1, device: str = "cpu",
-                 random_state: int | None = None) -> None:
+    def __init__(
+        self,
+        rows: int = 10,
+        cols: int = 10,
+        *,
+        topology: Topology = "rectangular",
+        toroidal: bool = False,
+        init: Init | np.ndarray = "pca",
+        algorithm: Algorithm = "batch",
+        epochs: int = 10,
+        neighbourhood: Neighbourhood = "gaussian",
+        sigma_start: float | None = None,
+        sigma_end: float = 1.0,
+        sigma_schedule: ScheduleLike = "linear",
+        lr_start: float = 0.5,
+        lr_end: float = 0.0,
+        lr_schedule: ScheduleLike = "linear",
+        metric: Metric = "euclidean",
+        nan_policy: NanPolicy = "error",
+        dtype: Dtype | None = None,
+        chunk_size: int = 8192,
+        num_threads: int | None = 1,
+        device: str = "cpu",
+        random_state: int | None = None,
+    ) -> None:
         self.rows, self.cols, self.topology, self.toroidal = rows, cols, topology, toroidal
         self.init, self.algorithm, self.epochs = init, algorithm, epochs
         self.neighbourhood = neighbourhood
-        self.sigma_start, self.sigma_end, self.sigma_schedule = sigma_start, sigma_end, sigma_schedule
+        self.sigma_start, self.sigma_end, self.sigma_schedule = (
+            sigma_start,
+            sigma_end,
+            sigma_schedule,
+        )
         self.lr_start, self.lr_end, self.lr_schedule = lr_start, lr_end, lr_schedule
         self.metric, self.nan_policy, self.dtype = metric, nan_policy, dtype
         self.chunk_size, self.num_threads, self.random_state = chunk_size, num_threads, random_state
@@ -112,8 +131,9 @@ class KohonenMap(TransformerMixin, BaseEstimator):
         return self.sigma_start if self.sigma_start is not None else max(self.rows, self.cols) / 2
 
     # ----------------------------------------------------------------------------- fitting
-    def fit(self, X: np.ndarray, y: None = None,
-            sample_order: Sequence[int] | None = None) -> KohonenMap:
+    def fit(
+        self, X: np.ndarray, y: None = None, sample_order: Sequence[int] | None = None
+    ) -> KohonenMap:
         """Train on X (n_samples, n_features).
 
         ``sample_order`` (online only) replays a given sequence of row indices instead of a
@@ -130,7 +150,9 @@ class KohonenMap(TransformerMixin, BaseEstimator):
         X = np.ascontiguousarray(X, dtype=dtype)
         has_nan = bool(np.isnan(X).any())
         if self.algorithm == "online" and has_nan:
-            raise ValueError("nan_policy='ignore' (NaN in X) is supported by algorithm='batch' only")
+            raise ValueError(
+                "nan_policy='ignore' (NaN in X) is supported by algorithm='batch' only"
+            )
         if isinstance(self.init, str) and self.init == "pca" and X.shape[1] < 2:
             raise ValueError("init='pca' needs at least 2 features; use init='sample'")
         rng = np.random.default_rng(self.random_state)
@@ -161,7 +183,9 @@ class KohonenMap(TransformerMixin, BaseEstimator):
             raise ValueError(f"epochs={self.epochs} must be an integer >= 1")
         sigma_start = self.sigma_start_value
         if not (sigma_start > 0 and self.sigma_end > 0):
-            raise ValueError(f"sigma_start={sigma_start} and sigma_end={self.sigma_end} must be > 0")
+            raise ValueError(
+                f"sigma_start={sigma_start} and sigma_end={self.sigma_end} must be > 0"
+            )
         if self.lr_start < 0 or self.lr_end < 0:
             raise ValueError(f"lr_start={self.lr_start} and lr_end={self.lr_end} must be >= 0")
         check_schedule("sigma_schedule", self.sigma_schedule, sigma_start, self.sigma_end)
@@ -171,15 +195,21 @@ class KohonenMap(TransformerMixin, BaseEstimator):
         resolve_device(self.device)
         return grid
 
-    def _initial_weights(self, X: np.ndarray, grid: Grid, rng: np.random.Generator,
-                         has_nan: bool = False) -> np.ndarray:
+    def _initial_weights(
+        self, X: np.ndarray, grid: Grid, rng: np.random.Generator, has_nan: bool = False
+    ) -> np.ndarray:
         K, n = grid.n_nodes, X.shape[1]
         if not isinstance(self.init, str):
-            W = np.array(self.init, dtype=np.float64).reshape(-1, n) if np.size(self.init) == K * n \
+            W = (
+                np.array(self.init, dtype=np.float64).reshape(-1, n)
+                if np.size(self.init) == K * n
                 else None
+            )
             if W is None or W.shape != (K, n):
-                raise ValueError(f"init array has shape {np.shape(self.init)}; expected ({K}, {n}) or "
-                                 f"({grid.rows}, {grid.cols}, {n})")
+                raise ValueError(
+                    f"init array has shape {np.shape(self.init)}; expected ({K}, {n}) or "
+                    f"({grid.rows}, {grid.cols}, {n})"
+                )
             return W
         if self.init == "uniform":
             return rng.uniform(-1 / (2 * n), 1 / (2 * n), size=(K, n))
@@ -190,8 +220,15 @@ class KohonenMap(TransformerMixin, BaseEstimator):
             return complete[rng.integers(0, len(complete), size=K)].astype(np.float64)
         return _pca_plane(complete, grid)
 
-    def _fit_online(self, W: np.ndarray, X: np.ndarray, grid: Grid, rng: np.random.Generator,
-                    sigma_start: float, sample_order: Sequence[int] | None) -> np.ndarray:
+    def _fit_online(
+        self,
+        W: np.ndarray,
+        X: np.ndarray,
+        grid: Grid,
+        rng: np.random.Generator,
+        sigma_start: float,
+        sample_order: Sequence[int] | None,
+    ) -> np.ndarray:
         n = len(X)
         if sample_order is None:
             order = np.concatenate([rng.permutation(n) for _ in range(self.epochs)])
@@ -207,19 +244,37 @@ class KohonenMap(TransformerMixin, BaseEstimator):
         per_epoch = max(n, 1)
         for epoch, start in enumerate(range(0, total, per_epoch), start=1):
             stop = min(start + per_epoch, total)
-            W = train_online(W, X, grid, order[start:stop], eta[start:stop], sigma[start:stop],
-                             self.neighbourhood)
-            self.history_.append({"epoch": epoch, "sigma": float(sigma[stop - 1]),
-                                  "lr": float(eta[stop - 1]),
-                                  "quantization_error": quantization_error(X, W, "euclidean")})
+            W = train_online(
+                W,
+                X,
+                grid,
+                order[start:stop],
+                eta[start:stop],
+                sigma[start:stop],
+                self.neighbourhood,
+            )
+            self.history_.append(
+                {
+                    "epoch": epoch,
+                    "sigma": float(sigma[stop - 1]),
+                    "lr": float(eta[stop - 1]),
+                    "quantization_error": quantization_error(X, W, "euclidean"),
+                }
+            )
         self.n_iter_ = total
         return np.ascontiguousarray(W)
 
-    def _fit_batch(self, W: np.ndarray, X: np.ndarray, grid: Grid, sigma_start: float,
-                   has_nan: bool) -> np.ndarray:
+    def _fit_batch(
+        self, W: np.ndarray, X: np.ndarray, grid: Grid, sigma_start: float, has_nan: bool
+    ) -> np.ndarray:
         epochs = self.epochs
-        sigma = schedule_values(self.sigma_schedule, sigma_start, self.sigma_end, max(epochs - 1, 1),
-                                steps=np.arange(epochs))
+        sigma = schedule_values(
+            self.sigma_schedule,
+            sigma_start,
+            self.sigma_end,
+            max(epochs - 1, 1),
+            steps=np.arange(epochs),
+        )
         self.history_ = []
         device = resolve_device(self.device)
         with torch.no_grad():
@@ -228,10 +283,25 @@ class KohonenMap(TransformerMixin, BaseEstimator):
             x_sq = (Xt * Xt).sum(1)
             grid_d2 = torch.tensor(grid.squared_distances, dtype=Wt.dtype, device=device)
             for epoch in range(epochs):
-                Wt, qe = batch_epoch(Wt, Xt, x_sq, has_nan, grid_d2, float(sigma[epoch]),
-                                     self.neighbourhood, self.metric, self.chunk_size)
-                self.history_.append({"epoch": epoch + 1, "sigma": float(sigma[epoch]),
-                                      "lr": 1.0, "quantization_error": qe})
+                Wt, qe = batch_epoch(
+                    Wt,
+                    Xt,
+                    x_sq,
+                    has_nan,
+                    grid_d2,
+                    float(sigma[epoch]),
+                    self.neighbourhood,
+                    self.metric,
+                    self.chunk_size,
+                )
+                self.history_.append(
+                    {
+                        "epoch": epoch + 1,
+                        "sigma": float(sigma[epoch]),
+                        "lr": 1.0,
+                        "quantization_error": qe,
+                    }
+                )
         self.n_iter_ = epochs
         return Wt.cpu().numpy()
 
@@ -256,7 +326,9 @@ class KohonenMap(TransformerMixin, BaseEstimator):
         return pairwise(X, self.weights_, self.metric, chunk=self.chunk_size)
 
     def quantization_error(self, X: np.ndarray) -> float:
-        return quantization_error(self._checked(X, "quantization_error"), self.weights_, self.metric)
+        return quantization_error(
+            self._checked(X, "quantization_error"), self.weights_, self.metric
+        )
 
     def topographic_error(self, X: np.ndarray, connectivity: int | None = None) -> float:
         """Share of objects whose two best nodes are not adjacent (rectangular grids:

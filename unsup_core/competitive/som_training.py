@@ -4,7 +4,8 @@ online (Kohonen 1982, the classic rule; numpy, one sample per step):
     pick x_i; winner c = argmin_k ||x_i - w_k||; for every node k:
     w_k += eta(t) K(r(c, k); sigma(t)) (x_i - w_k)
 batch (Kohonen's batch map; torch, one pass over the data per epoch):
-    c_i = argmin_k rho(x_i, w_k) for all i (chunked);  S_j = sum_{i: c_i = j} x_i,  n_j = |{i: c_i = j}|
+    c_i = argmin_k rho(x_i, w_k) for all i (chunked);
+    S_j = sum_{i: c_i = j} x_i,  n_j = |{i: c_i = j}|
     w_k = sum_j K(r(j, k); sigma) S_j / sum_j K(r(j, k); sigma) n_j
 Neither builds an (N, K, D) intermediate.
 """
@@ -21,8 +22,16 @@ from .neighbourhood import kernel
 
 FOLD_BELOW = 1e-30  # fold the lazy row scale back into the weights below this
 
-def train_online(W: np.ndarray, X: np.ndarray, grid: Grid, order: np.ndarray, eta: np.ndarray,
-                 sigma: np.ndarray, neighbourhood: str) -> np.ndarray:
+
+def train_online(
+    W: np.ndarray,
+    X: np.ndarray,
+    grid: Grid,
+    order: np.ndarray,
+    eta: np.ndarray,
+    sigma: np.ndarray,
+    neighbourhood: str,
+) -> np.ndarray:
     """Run ``len(order)`` online updates on ``W`` (K, D) with Euclidean winners; returns W.
 
     ``eta[t]`` and ``sigma[t]`` are the schedules at step t. The update
@@ -71,9 +80,17 @@ def train_online(W: np.ndarray, X: np.ndarray, grid: Grid, order: np.ndarray, et
     return V
 
 
-def batch_epoch(W: torch.Tensor, X: torch.Tensor, x_sq: torch.Tensor, has_nan: bool,
-                grid_d2: torch.Tensor, sigma: float, neighbourhood: str, metric: str,
-                chunk: int) -> tuple[torch.Tensor, float]:
+def batch_epoch(
+    W: torch.Tensor,
+    X: torch.Tensor,
+    x_sq: torch.Tensor,
+    has_nan: bool,
+    grid_d2: torch.Tensor,
+    sigma: float,
+    neighbourhood: str,
+    metric: str,
+    chunk: int,
+) -> tuple[torch.Tensor, float]:
     """One batch-map epoch; returns the new weights and the quantisation error of the old ones.
     ``x_sq`` holds the squared norms of the rows of X, ``has_nan`` whether X has NaN.
 
@@ -87,10 +104,10 @@ def batch_epoch(W: torch.Tensor, X: torch.Tensor, x_sq: torch.Tensor, has_nan: b
     fast = metric == "euclidean" and not has_nan
     w_sq = (W * W).sum(1) if fast else None
     for start in range(0, X.shape[0], chunk):
-        block = X[start:start + chunk]
+        block = X[start : start + chunk]
         if fast:  # argmin_k ||w_k||^2 - 2 x.w_k; the distance itself only for the error
             partial, winners = nearest(torch.addmm(w_sq, block, W.T, alpha=-2.0))
-            distance = (partial + x_sq[start:start + chunk]).clamp_min_(0).sqrt_()
+            distance = (partial + x_sq[start : start + chunk]).clamp_min_(0).sqrt_()
         else:
             distance, winners = pairwise_torch(block, W, metric).min(dim=1)
         total_distance += distance.sum()

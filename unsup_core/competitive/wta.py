@@ -74,15 +74,18 @@ class _CompetitiveClustering(ClusterMixin, TransformerMixin, BaseEstimator):
         else:
             init = np.asarray(self.init, dtype=np.float64)
             if init.shape != (self.n_clusters, n_features) or not np.isfinite(init).all():
-                raise ValueError(f"init array of shape {init.shape} should be finite with shape "
-                                 f"(n_clusters, n_features) = ({self.n_clusters}, {n_features})")
+                raise ValueError(
+                    f"init array of shape {init.shape} should be finite with shape "
+                    f"(n_clusters, n_features) = ({self.n_clusters}, {n_features})"
+                )
         for name in ("n_init", "epochs"):
             value = getattr(self, name)
             if not isinstance(value, numbers.Integral) or value < 1:
                 raise ValueError(f"{name}={value!r} should be an integer >= 1")
         if not 0 < self.lr_start <= 1 or not 0 <= self.lr_end <= 1:
-            raise ValueError(f"lr_start={self.lr_start} should lie in (0, 1] and "
-                             f"lr_end={self.lr_end} in [0, 1]")
+            raise ValueError(
+                f"lr_start={self.lr_start} should lie in (0, 1] and lr_end={self.lr_end} in [0, 1]"
+            )
         check_schedule("lr_schedule", self.lr_schedule, self.lr_start, self.lr_end)
         if self.ema_lambda is not None and not 0 < self.ema_lambda <= 1:
             raise ValueError(f"ema_lambda={self.ema_lambda} should lie in (0, 1] or be None")
@@ -98,8 +101,10 @@ class _CompetitiveClustering(ClusterMixin, TransformerMixin, BaseEstimator):
         X = check_input(X, n_features, nan_policy="ignore", who=who)
         if np.isnan(X).any():
             row, col = np.argwhere(np.isnan(X))[0]
-            raise ValueError(f"{who}: X[{row}, {col}] is NaN; {type(self).__name__} needs complete "
-                             "data, so impute or drop missing values first")
+            raise ValueError(
+                f"{who}: X[{row}, {col}] is NaN; {type(self).__name__} needs complete "
+                "data, so impute or drop missing values first"
+            )
         return np.ascontiguousarray(X, dtype=np.float64)
 
     def _initial_centres(self, X: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -109,8 +114,9 @@ class _CompetitiveClustering(ClusterMixin, TransformerMixin, BaseEstimator):
             return X[rng.choice(len(X), size=self.n_clusters, replace=False)].copy()
         return kmeans_plusplus(X, self.n_clusters, rng)
 
-    def _schedule(self, schedule: ScheduleLike, start: float, end: float, epoch: int,
-                  n: int) -> list[float]:
+    def _schedule(
+        self, schedule: ScheduleLike, start: float, end: float, epoch: int, n: int
+    ) -> list[float]:
         """One epoch's values of a schedule that runs over ``epochs * n`` updates."""
         steps = np.arange(epoch * n, (epoch + 1) * n)
         return schedule_values(schedule, start, end, self.epochs * n, steps).tolist()
@@ -131,8 +137,15 @@ class _CompetitiveClustering(ClusterMixin, TransformerMixin, BaseEstimator):
             inertia = float(d2.min(1).sum())
             if best is None or inertia < best[0]:
                 best = (inertia, d2.argmin(1), *run)
-        (self.inertia_, self.labels_, self.cluster_centers_, q_history, self.n_iter_,
-         self.n_epochs_, wins) = best
+        (
+            self.inertia_,
+            self.labels_,
+            self.cluster_centers_,
+            q_history,
+            self.n_iter_,
+            self.n_epochs_,
+            wins,
+        ) = best
         self.q_history_ = np.asarray(q_history)
         self.win_counts_ = np.asarray(wins, dtype=np.int64)
         self.dead_units_ = int((self.win_counts_ == 0).sum())
@@ -142,8 +155,9 @@ class _CompetitiveClustering(ClusterMixin, TransformerMixin, BaseEstimator):
     def _validate_extra(self) -> None:
         """Checks of the subclass's own parameters."""
 
-    def _run(self, X: np.ndarray, w: np.ndarray, rng: np.random.Generator, lam: float,
-             spread: float) -> tuple[np.ndarray, list[float], int, int, list[int]]:
+    def _run(
+        self, X: np.ndarray, w: np.ndarray, rng: np.random.Generator, lam: float, spread: float
+    ) -> tuple[np.ndarray, list[float], int, int, list[int]]:
         """One run from centres ``w``: (centres, q_history, n_updates, epochs, win counts)."""
         n = len(X)
         wins = [0] * len(w)
@@ -151,16 +165,29 @@ class _CompetitiveClustering(ClusterMixin, TransformerMixin, BaseEstimator):
         for epoch in range(self.epochs):
             etas = self._schedule(self.lr_schedule, self.lr_start, self.lr_end, epoch, n)
             w_before = w.copy()
-            history.append(self._epoch(X, w, rng.permutation(n).tolist(), etas, epoch, spread,
-                                       history[-1], lam, wins))
+            history.append(
+                self._epoch(
+                    X, w, rng.permutation(n).tolist(), etas, epoch, spread, history[-1], lam, wins
+                )
+            )
             q_change = abs(history[-1] - history[-2]) / max(abs(history[-2]), 1e-300)
             w_change = float(np.sqrt(((w - w_before) ** 2).sum(1).max())) / spread
             if q_change < self.tol and w_change < self.tol:
                 break
         return w, history, (epoch + 1) * n, epoch + 1, wins
 
-    def _epoch(self, X: np.ndarray, w: np.ndarray, order: list[int], etas: list[float],
-               epoch: int, spread: float, q: float, lam: float, wins: list[int]) -> float:
+    def _epoch(
+        self,
+        X: np.ndarray,
+        w: np.ndarray,
+        order: list[int],
+        etas: list[float],
+        epoch: int,
+        spread: float,
+        q: float,
+        lam: float,
+        wins: list[int],
+    ) -> float:
         """Present the objects ``X[order]`` with steps ``etas``, updating ``w`` (K, D) and
         ``wins`` in place; return the running Q."""
         raise NotImplementedError
@@ -221,10 +248,20 @@ class OnlineKMeans(_CompetitiveClustering):
     dead_units_ : int                    centres that never won
     """
 
-    def __init__(self, n_clusters: int = 8, *, init: InitLike = "k-means++", n_init: int = 1,
-                 epochs: int = 20, lr_start: float = 0.5, lr_end: float = 0.002,
-                 lr_schedule: ScheduleLike = "exponential", ema_lambda: float | None = None,
-                 tol: float = 1e-4, random_state: int | np.random.Generator | None = None) -> None:
+    def __init__(
+        self,
+        n_clusters: int = 8,
+        *,
+        init: InitLike = "k-means++",
+        n_init: int = 1,
+        epochs: int = 20,
+        lr_start: float = 0.5,
+        lr_end: float = 0.002,
+        lr_schedule: ScheduleLike = "exponential",
+        ema_lambda: float | None = None,
+        tol: float = 1e-4,
+        random_state: int | np.random.Generator | None = None,
+    ) -> None:
         self.n_clusters = n_clusters
         self.init = init
         self.n_init = n_init
@@ -236,8 +273,18 @@ class OnlineKMeans(_CompetitiveClustering):
         self.tol = tol
         self.random_state = random_state
 
-    def _epoch(self, X: np.ndarray, w: np.ndarray, order: list[int], etas: list[float],
-               epoch: int, spread: float, q: float, lam: float, wins: list[int]) -> float:
+    def _epoch(
+        self,
+        X: np.ndarray,
+        w: np.ndarray,
+        order: list[int],
+        etas: list[float],
+        epoch: int,
+        spread: float,
+        q: float,
+        lam: float,
+        wins: list[int],
+    ) -> float:
         # Distances by ||x||^2 + ||w||^2 - 2 w.x with W2 = -2 W and the squared norms cached:
         # one matrix-vector product and one argmin per object; the winner's new norm follows
         # from ||(1 - eta) w + eta x||^2 without touching the other rows.
@@ -300,12 +347,24 @@ class SoftCompetitiveLearning(_CompetitiveClustering):
     As :class:`OnlineKMeans`; a centre "wins" an object when it is the nearest one.
     """
 
-    def __init__(self, n_clusters: int = 8, *, init: InitLike = "k-means++", n_init: int = 1,
-                 epochs: int = 30, lr_start: float = 0.5, lr_end: float = 0.002,
-                 lr_schedule: ScheduleLike = "exponential", kernel: str = "gaussian",
-                 width_start: float | None = None, width_end: float | None = None,
-                 width_schedule: ScheduleLike = "exponential", ema_lambda: float | None = None,
-                 tol: float = 1e-4, random_state: int | np.random.Generator | None = None) -> None:
+    def __init__(
+        self,
+        n_clusters: int = 8,
+        *,
+        init: InitLike = "k-means++",
+        n_init: int = 1,
+        epochs: int = 30,
+        lr_start: float = 0.5,
+        lr_end: float = 0.002,
+        lr_schedule: ScheduleLike = "exponential",
+        kernel: str = "gaussian",
+        width_start: float | None = None,
+        width_end: float | None = None,
+        width_schedule: ScheduleLike = "exponential",
+        ema_lambda: float | None = None,
+        tol: float = 1e-4,
+        random_state: int | np.random.Generator | None = None,
+    ) -> None:
         self.n_clusters = n_clusters
         self.init = init
         self.n_init = n_init
@@ -330,15 +389,27 @@ class SoftCompetitiveLearning(_CompetitiveClustering):
 
     def _widths(self) -> tuple[float, float]:
         start, end = DEFAULT_WIDTHS[self.kernel]
-        return (start if self.width_start is None else float(self.width_start),
-                end if self.width_end is None else float(self.width_end))
+        return (
+            start if self.width_start is None else float(self.width_start),
+            end if self.width_end is None else float(self.width_end),
+        )
 
-    def _epoch(self, X: np.ndarray, w: np.ndarray, order: list[int], etas: list[float],
-               epoch: int, spread: float, q: float, lam: float, wins: list[int]) -> float:
+    def _epoch(
+        self,
+        X: np.ndarray,
+        w: np.ndarray,
+        order: list[int],
+        etas: list[float],
+        epoch: int,
+        spread: float,
+        q: float,
+        lam: float,
+        wins: list[int],
+    ) -> float:
         widths = np.asarray(self._schedule(self.width_schedule, *self._widths(), epoch, len(X)))
         widths *= spread
         gaussian = self.kernel == "gaussian"
-        scales = (-0.5 / widths ** 2 if gaussian else -1.0 / widths).tolist()
+        scales = (-0.5 / widths**2 if gaussian else -1.0 / widths).tolist()
         diff = np.empty_like(w)
         d2 = np.empty(len(w))
         step = np.empty(len(w))

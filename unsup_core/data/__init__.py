@@ -8,7 +8,19 @@ from .summary import class_balance, summarize_dataset, summarize_prepared
 from .tables import load_table
 
 __all__ = [
-    "Dataset", "PrepareConfig", "PreparedData", "Scaler", "SourceConfig", "Split",
-    "class_balance", "few_label_indices", "load_dataset", "load_digits_dataset", "load_table",
-    "prepare", "stratified_split", "summarize_dataset", "summarize_prepared",
+    "Dataset",
+    "PrepareConfig",
+    "PreparedData",
+    "Scaler",
+    "SourceConfig",
+    "Split",
+    "class_balance",
+    "few_label_indices",
+    "load_dataset",
+    "load_digits_dataset",
+    "load_table",
+    "prepare",
+    "stratified_split",
+    "summarize_dataset",
+    "summarize_prepared",
 ]

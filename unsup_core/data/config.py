@@ -89,5 +89,7 @@ class PrepareConfig:
             if not 0.0 <= value < 1.0:
                 raise ValueError(f"{name}={value} must lie in [0, 1)")
         if self.test_fraction + self.val_fraction >= 1.0:
-            raise ValueError(f"test_fraction + val_fraction = {self.test_fraction + self.val_fraction} "
-                             "leaves no training data; it must be < 1")
+            raise ValueError(
+                f"test_fraction + val_fraction = {self.test_fraction + self.val_fraction} "
+                "leaves no training data; it must be < 1"
+            )

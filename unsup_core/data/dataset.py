@@ -44,8 +44,10 @@ class Dataset:
     def __post_init__(self) -> None:
         X = self.X
         if not isinstance(X, np.ndarray) or X.ndim != 2:
-            raise ValueError(f"{self.source}: X must be a 2-D array, got {type(X).__name__} "
-                             f"with shape {getattr(X, 'shape', None)}")
+            raise ValueError(
+                f"{self.source}: X must be a 2-D array, got {type(X).__name__} "
+                f"with shape {getattr(X, 'shape', None)}"
+            )
         if X.dtype != np.float32:
             raise ValueError(f"{self.source}: X must be float32, got {X.dtype}")
         n, d = X.shape
@@ -54,11 +56,15 @@ class Dataset:
         if d == 0:
             raise ValueError(f"{self.source}: the dataset has no feature columns")
         if len(self.feature_names) != d:
-            raise ValueError(f"{self.source}: {len(self.feature_names)} feature names for {d} columns")
+            raise ValueError(
+                f"{self.source}: {len(self.feature_names)} feature names for {d} columns"
+            )
         if np.isinf(X).any():
             row, col = np.argwhere(np.isinf(X))[0]
-            raise ValueError(f"{self.source}: column {self.feature_names[col]!r}, row {row}: "
-                             f"value {X[row, col]} is infinite")
+            raise ValueError(
+                f"{self.source}: column {self.feature_names[col]!r}, row {row}: "
+                f"value {X[row, col]} is infinite"
+            )
         if self.row_ids is None:
             object.__setattr__(self, "row_ids", np.arange(n, dtype=np.int64))
         elif len(self.row_ids) != n:
@@ -73,22 +79,29 @@ class Dataset:
             return
         y = self.y
         if y.shape != (n,) or y.dtype != np.int64:
-            raise ValueError(f"{self.source}: y must be int64 of shape ({n},), got {y.dtype} {y.shape}")
+            raise ValueError(
+                f"{self.source}: y must be int64 of shape ({n},), got {y.dtype} {y.shape}"
+            )
         k = len(self.class_names)  # type: ignore[arg-type]
         if n and (y.min() < 0 or y.max() >= k):
-            raise ValueError(f"{self.source}: class codes must lie in [0, {k}), got "
-                             f"[{y.min()}, {y.max()}]")
+            raise ValueError(
+                f"{self.source}: class codes must lie in [0, {k}), got [{y.min()}, {y.max()}]"
+            )
 
     def _check_image_shape(self, d: int) -> None:
         shape = self.image_shape
         if shape is None:
             return
         if len(shape) not in (2, 3) or any(int(s) < 1 for s in shape):
-            raise ValueError(f"{self.source}: image_shape must be (height, width) or "
-                             f"(channels, height, width) of positive ints, got {shape}")
+            raise ValueError(
+                f"{self.source}: image_shape must be (height, width) or "
+                f"(channels, height, width) of positive ints, got {shape}"
+            )
         if int(np.prod(shape)) != d:
-            raise ValueError(f"{self.source}: image_shape {tuple(shape)} holds {int(np.prod(shape))} "
-                             f"values but the data has {d} feature columns")
+            raise ValueError(
+                f"{self.source}: image_shape {tuple(shape)} holds {int(np.prod(shape))} "
+                f"values but the data has {d} feature columns"
+            )
 
     @property
     def n_samples(self) -> int:

@@ -38,8 +38,15 @@ class Scaler:
             offset, scale = np.zeros(d), np.ones(d)
         scale = np.where(scale > 0, scale, 1.0)  # a constant feature maps to 0, not to NaN
         low, high = filled.min(axis=0), filled.max(axis=0)
-        return cls(kind, offset.astype(np.float32), scale.astype(np.float32), fill.astype(np.float32),
-                   low.astype(np.float32), high.astype(np.float32), clip)
+        return cls(
+            kind,
+            offset.astype(np.float32),
+            scale.astype(np.float32),
+            fill.astype(np.float32),
+            low.astype(np.float32),
+            high.astype(np.float32),
+            clip,
+        )
 
     def transform(self, X: np.ndarray) -> np.ndarray:
         filled = np.where(np.isnan(X), self.fill, X)
@@ -102,10 +109,14 @@ class PreparedData:
         return few_label_indices(self.train.y, per_class, seed, self.class_names)
 
 
-def stratified_split(y: np.ndarray | None, n_samples: int, test_fraction: float,
-                     val_fraction: float, seed: int,
-                     class_names: tuple[str, ...] | None = None
-                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def stratified_split(
+    y: np.ndarray | None,
+    n_samples: int,
+    test_fraction: float,
+    val_fraction: float,
+    seed: int,
+    class_names: tuple[str, ...] | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Index arrays (train, val, test); each class split in the given proportions.
 
     Without labels the split is a plain random permutation.
@@ -122,16 +133,18 @@ def stratified_split(y: np.ndarray | None, n_samples: int, test_fraction: float,
         for c, members in enumerate(groups):
             if 0 < len(members) < needed:
                 name = class_names[c] if class_names is not None else c
-                raise ValueError(f"class {name!r} has {len(members)} sample(s); a stratified split "
-                                 f"into {needed} parts needs at least {needed} per class")
+                raise ValueError(
+                    f"class {name!r} has {len(members)} sample(s); a stratified split "
+                    f"into {needed} parts needs at least {needed} per class"
+                )
     parts: tuple[list, list, list] = ([], [], [])
     for members in groups:
         members = rng.permutation(members)
         n_test = _share(len(members), test_fraction)
         n_val = _share(len(members), val_fraction)
         parts[2].append(members[:n_test])
-        parts[1].append(members[n_test:n_test + n_val])
-        parts[0].append(members[n_test + n_val:])
+        parts[1].append(members[n_test : n_test + n_val])
+        parts[0].append(members[n_test + n_val :])
     return tuple(np.sort(np.concatenate(p)).astype(np.int64) for p in parts)  # type: ignore[return-value]
 
 
@@ -142,8 +155,9 @@ def _share(n: int, fraction: float) -> int:
     return int(min(max(1, round(n * fraction)), n - 1))
 
 
-def few_label_indices(y: np.ndarray, per_class: int, seed: int,
-                      class_names: tuple[str, ...] | None = None) -> np.ndarray:
+def few_label_indices(
+    y: np.ndarray, per_class: int, seed: int, class_names: tuple[str, ...] | None = None
+) -> np.ndarray:
     """``per_class`` random indices of each class in ``y`` (sorted), drawn with ``seed``."""
     if per_class < 1:
         raise ValueError(f"per_class={per_class} must be >= 1")
@@ -153,8 +167,10 @@ def few_label_indices(y: np.ndarray, per_class: int, seed: int,
         members = np.flatnonzero(y == c)
         if per_class > len(members):
             name = class_names[c] if class_names is not None else int(c)
-            raise ValueError(f"per_class={per_class} is larger than class {name!r}, which has "
-                             f"{len(members)} training samples")
+            raise ValueError(
+                f"per_class={per_class} is larger than class {name!r}, which has "
+                f"{len(members)} training samples"
+            )
         chosen.append(rng.choice(members, size=per_class, replace=False))
     return np.sort(np.concatenate(chosen))
 
@@ -166,14 +182,21 @@ def prepare(dataset: Dataset, config: PrepareConfig) -> PreparedData:
     observed-value mask per split (the ``mask`` missing-value policy).
     """
     train_idx, val_idx, test_idx = stratified_split(
-        dataset.y, dataset.n_samples, config.test_fraction, config.val_fraction, config.seed,
-        dataset.class_names)
+        dataset.y,
+        dataset.n_samples,
+        config.test_fraction,
+        config.val_fraction,
+        config.seed,
+        dataset.class_names,
+    )
     train_X = dataset.X[train_idx]
     all_missing = np.isnan(train_X).all(axis=0)
     if all_missing.any():
         name = dataset.feature_names[int(np.argmax(all_missing))]
-        raise ValueError(f"{dataset.source}: column {name!r} has no observed value in the "
-                         "training split; nothing to impute it from")
+        raise ValueError(
+            f"{dataset.source}: column {name!r} has no observed value in the "
+            "training split; nothing to impute it from"
+        )
     scaler = Scaler.fit(train_X, config.scaling, config.clip)
 
     def make(index: np.ndarray) -> Split:
@@ -183,7 +206,13 @@ def prepare(dataset: Dataset, config: PrepareConfig) -> PreparedData:
         return Split(scaler.transform(X), y, observed, dataset.row_ids[index])
 
     return PreparedData(
-        train=make(train_idx), val=make(val_idx), test=make(test_idx), scaler=scaler,
-        feature_names=dataset.feature_names, class_names=dataset.class_names,
-        image_shape=dataset.image_shape, source=dataset.source, config=config,
+        train=make(train_idx),
+        val=make(val_idx),
+        test=make(test_idx),
+        scaler=scaler,
+        feature_names=dataset.feature_names,
+        class_names=dataset.class_names,
+        image_shape=dataset.image_shape,
+        source=dataset.source,
+        config=config,
     )

@@ -28,8 +28,12 @@ def summarize_dataset(dataset: Dataset) -> dict:
         "class_counts": class_counts(dataset.y, dataset.class_names),
         "missing_values": int(missing.sum()),
         "features": [
-            {"name": name, "min": float(np.nanmin(col)) if m < len(col) else None,
-             "max": float(np.nanmax(col)) if m < len(col) else None, "missing": int(m)}
+            {
+                "name": name,
+                "min": float(np.nanmin(col)) if m < len(col) else None,
+                "max": float(np.nanmax(col)) if m < len(col) else None,
+                "missing": int(m),
+            }
             for name, col, m in zip(dataset.feature_names, X.T, missing)
         ],
     }
@@ -43,10 +47,14 @@ def summarize_prepared(data: PreparedData) -> dict:
         "n_features": data.n_features,
         "scaling": data.scaler.kind,
         "split_sizes": {name: len(split) for name, split in splits.items()},
-        "class_counts": {name: class_counts(split.y, data.class_names)
-                         for name, split in splits.items()},
-        "config": {"test_fraction": data.config.test_fraction,
-                   "val_fraction": data.config.val_fraction, "seed": data.config.seed},
+        "class_counts": {
+            name: class_counts(split.y, data.class_names) for name, split in splits.items()
+        },
+        "config": {
+            "test_fraction": data.config.test_fraction,
+            "val_fraction": data.config.val_fraction,
+            "seed": data.config.seed,
+        },
     }
 
 

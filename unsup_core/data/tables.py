@@ -16,7 +16,9 @@ from .dataset import Dataset
 
 CSV_SUFFIXES = (".csv", ".tsv", ".txt")
 PARQUET_SUFFIXES = (".parquet", ".pq")
-NUMERIC_SHARE = 0.9  # an object column this share of which parses as numbers is "numeric with typos"
+NUMERIC_SHARE = (
+    0.9  # an object column this share of which parses as numbers is "numeric with typos"
+)
 
 
 def load_table(config: SourceConfig) -> Dataset:
@@ -32,9 +34,16 @@ def load_table(config: SourceConfig) -> Dataset:
     X, names = _encode_features(frame, config, where)
     X, names = _handle_constant_columns(X, names, config, where)
     y, class_names = (None, None) if labels is None else _encode_labels(labels, config, where)
-    return Dataset(X=X, feature_names=tuple(names), y=y, class_names=class_names,
-                   image_shape=config.image_shape, row_ids=frame.index.to_numpy(np.int64),
-                   source=str(path), keep_mask=config.missing == "mask")
+    return Dataset(
+        X=X,
+        feature_names=tuple(names),
+        y=y,
+        class_names=class_names,
+        image_shape=config.image_shape,
+        row_ids=frame.index.to_numpy(np.int64),
+        source=str(path),
+        keep_mask=config.missing == "mask",
+    )
 
 
 def read_frame(path: Path, config: SourceConfig) -> pd.DataFrame:
@@ -47,8 +56,10 @@ def read_frame(path: Path, config: SourceConfig) -> pd.DataFrame:
         raise ValueError(f"file {str(path)!r} is empty (0 bytes)")
     suffix = path.suffix.lower()
     if suffix not in CSV_SUFFIXES + PARQUET_SUFFIXES:
-        raise ValueError(f"file {str(path)!r}: unknown format {suffix!r}; expected one of "
-                         f"{list(CSV_SUFFIXES + PARQUET_SUFFIXES)}")
+        raise ValueError(
+            f"file {str(path)!r}: unknown format {suffix!r}; expected one of "
+            f"{list(CSV_SUFFIXES + PARQUET_SUFFIXES)}"
+        )
     try:
         if suffix in CSV_SUFFIXES:
             sep = "\t" if suffix == ".tsv" and config.separator == "," else config.separator
@@ -107,8 +118,10 @@ def _select_columns(frame: pd.DataFrame, config: SourceConfig, where: _Where) ->
     frame = frame.drop(columns=[c for c in config.drop_columns if c in frame.columns])
     features = [c for c in frame.columns if c != config.label_column]
     if not features:
-        raise ValueError(f"{where()}: no feature columns left (columns {available}, label "
-                         f"{config.label_column!r}, dropped {list(config.drop_columns)})")
+        raise ValueError(
+            f"{where()}: no feature columns left (columns {available}, label "
+            f"{config.label_column!r}, dropped {list(config.drop_columns)})"
+        )
     return frame
 
 
@@ -121,29 +134,35 @@ def _first_missing(frame: pd.DataFrame) -> tuple[str, int] | None:
     return str(frame.columns[cols[first]]), int(frame.index[rows[first]])
 
 
-def _apply_row_policy(frame: pd.DataFrame, labels: pd.Series | None, config: SourceConfig,
-                      where: _Where) -> tuple[pd.DataFrame, pd.Series | None]:
+def _apply_row_policy(
+    frame: pd.DataFrame, labels: pd.Series | None, config: SourceConfig, where: _Where
+) -> tuple[pd.DataFrame, pd.Series | None]:
     """Missing labels are never imputed; missing features follow ``config.missing``."""
     if config.missing == "drop":
         keep = ~frame.isna().any(axis=1)
         if labels is not None:
             keep &= labels.notna()
         if not keep.any():
-            raise ValueError(f"{where()}: missing='drop' removes every row (each row has a "
-                             "missing value)")
+            raise ValueError(
+                f"{where()}: missing='drop' removes every row (each row has a missing value)"
+            )
         frame = frame[keep]
         labels = None if labels is None else labels[keep]
         return frame, labels
     if labels is not None and labels.isna().any():
         row = int(labels.index[labels.isna().to_numpy()][0])
-        raise ValueError(f"{where(config.label_column, row)}: label is missing (value "
-                         f"{_show(labels[row])}); use missing='drop' to skip unlabelled rows")
+        raise ValueError(
+            f"{where(config.label_column, row)}: label is missing (value "
+            f"{_show(labels[row])}); use missing='drop' to skip unlabelled rows"
+        )
     if config.missing == "error":
         first = _first_missing(frame)
         if first is not None:
             column, row = first
-            raise ValueError(f"{where(column, row)}: value {_show(frame.at[row, column])} is missing "
-                             f"and missing='error'; choose missing='drop', 'impute' or 'mask'")
+            raise ValueError(
+                f"{where(column, row)}: value {_show(frame.at[row, column])} is missing "
+                f"and missing='error'; choose missing='drop', 'impute' or 'mask'"
+            )
     return frame, labels
 
 
@@ -157,8 +176,9 @@ def _numeric_with_typo(column: pd.Series) -> tuple[int, object] | None:
     return int(bad), present[bad]
 
 
-def _encode_features(frame: pd.DataFrame, config: SourceConfig,
-                     where: _Where) -> tuple[np.ndarray, list[str]]:
+def _encode_features(
+    frame: pd.DataFrame, config: SourceConfig, where: _Where
+) -> tuple[np.ndarray, list[str]]:
     blocks: list[np.ndarray] = []
     names: list[str] = []
     unusable: list[str] = []
@@ -173,8 +193,10 @@ def _encode_features(frame: pd.DataFrame, config: SourceConfig,
         typo = _numeric_with_typo(column)
         if typo is not None:
             row, value = typo
-            raise ValueError(f"{where(name, row)}: value {_show(value)} is not a number, but the rest "
-                             "of the column is numeric")
+            raise ValueError(
+                f"{where(name, row)}: value {_show(value)} is not a number, but the rest "
+                "of the column is numeric"
+            )
         levels = sorted(column.dropna().astype(str).unique())
         if len(levels) > config.max_categories:
             unusable.append(name)
@@ -183,14 +205,18 @@ def _encode_features(frame: pd.DataFrame, config: SourceConfig,
         blocks.append(block)
         names.extend(block_names)
     if not blocks:
-        raise ValueError(f"{where()}: no numeric columns (columns {list(frame.columns)} hold text "
-                         f"with more than max_categories={config.max_categories} distinct values; "
-                         f"is the separator {config.separator!r} right?)")
+        raise ValueError(
+            f"{where()}: no numeric columns (columns {list(frame.columns)} hold text "
+            f"with more than max_categories={config.max_categories} distinct values; "
+            f"is the separator {config.separator!r} right?)"
+        )
     if unusable:
         sample = frame[unusable[0]].dropna().iloc[0]
-        raise ValueError(f"{where(unusable[0])}: text column with more than "
-                         f"max_categories={config.max_categories} distinct values (e.g. {_show(sample)}); "
-                         "drop it with drop_columns or raise max_categories")
+        raise ValueError(
+            f"{where(unusable[0])}: text column with more than "
+            f"max_categories={config.max_categories} distinct values (e.g. {_show(sample)}); "
+            "drop it with drop_columns or raise max_categories"
+        )
     return np.hstack(blocks).astype(np.float32), names
 
 
@@ -201,22 +227,25 @@ def _reject_inf(values: np.ndarray, column: pd.Series, where: _Where) -> None:
         raise ValueError(f"{where(str(column.name), row)}: value {_show(column[row])} is infinite")
 
 
-def _encode_categorical(column: pd.Series, name: str, levels: list[str],
-                        mode: str) -> tuple[np.ndarray, list[str]]:
+def _encode_categorical(
+    column: pd.Series, name: str, levels: list[str], mode: str
+) -> tuple[np.ndarray, list[str]]:
     """One-hot (one column per level) or ordinal (sorted level codes); NaN stays NaN."""
     text = column.astype(str).where(column.notna(), None)
     missing = column.isna().to_numpy()
     if mode == "ordinal":
-        codes = text.map({level: i for i, level in enumerate(levels)}).to_numpy(np.float64,
-                                                                               na_value=np.nan)
+        codes = text.map({level: i for i, level in enumerate(levels)}).to_numpy(
+            np.float64, na_value=np.nan
+        )
         return codes[:, None], [name]
     block = np.stack([(text == level).to_numpy(np.float64) for level in levels], axis=1)
     block[missing] = np.nan
     return block, [f"{name}={level}" for level in levels]
 
 
-def _handle_constant_columns(X: np.ndarray, names: list[str], config: SourceConfig,
-                             where: _Where) -> tuple[np.ndarray, list[str]]:
+def _handle_constant_columns(
+    X: np.ndarray, names: list[str], config: SourceConfig, where: _Where
+) -> tuple[np.ndarray, list[str]]:
     if config.constant_columns == "keep" or X.shape[0] < 2:
         return X, names
     with np.errstate(all="ignore"):
@@ -226,18 +255,23 @@ def _handle_constant_columns(X: np.ndarray, names: list[str], config: SourceConf
     if config.constant_columns == "error":
         j = int(np.argmax(constant))
         value = X[~np.isnan(X[:, j]), j][0]
-        raise ValueError(f"{where(names[j])}: column is constant (every row = {value:g}); it "
-                         "carries no information: set constant_columns='drop' or 'keep'")
+        raise ValueError(
+            f"{where(names[j])}: column is constant (every row = {value:g}); it "
+            "carries no information: set constant_columns='drop' or 'keep'"
+        )
     keep = ~constant
     return X[:, keep], [n for n, k in zip(names, keep) if k]
 
 
-def _encode_labels(labels: pd.Series, config: SourceConfig,
-                   where: _Where) -> tuple[np.ndarray, tuple[str, ...]]:
+def _encode_labels(
+    labels: pd.Series, config: SourceConfig, where: _Where
+) -> tuple[np.ndarray, tuple[str, ...]]:
     if pd.api.types.is_float_dtype(labels) and not np.all(np.mod(labels.to_numpy(), 1) == 0):
         row = int(labels.index[np.mod(labels.to_numpy(), 1) != 0][0])
-        raise ValueError(f"{where(config.label_column, row)}: label {_show(labels[row])} is not a class "
-                         "(labels must be integers or text)")
+        raise ValueError(
+            f"{where(config.label_column, row)}: label {_show(labels[row])} is not a class "
+            "(labels must be integers or text)"
+        )
     if pd.api.types.is_numeric_dtype(labels):
         classes = np.unique(labels.to_numpy())
         names = tuple(str(int(c)) if float(c).is_integer() else str(c) for c in classes)
@@ -248,6 +282,8 @@ def _encode_labels(labels: pd.Series, config: SourceConfig,
         names = tuple(str(c) for c in classes)
         codes = np.searchsorted(classes, text)
     if len(names) < 2:
-        raise ValueError(f"{where(config.label_column)}: only one class ({names[0]!r}); a label "
-                         "column needs at least two")
+        raise ValueError(
+            f"{where(config.label_column)}: only one class ({names[0]!r}); a label "
+            "column needs at least two"
+        )
     return codes.astype(np.int64), names

@@ -15,7 +15,9 @@ from ..autoencoders.label_regularized import labelled_cross_entropy
 
 def check_temperature(temperature: float, name: str = "temperature") -> float:
     """Return ``temperature`` as a float, or raise ``ValueError`` unless it is finite and > 0."""
-    if not (isinstance(temperature, (int, float)) and math.isfinite(temperature) and temperature > 0):
+    if not (
+        isinstance(temperature, (int, float)) and math.isfinite(temperature) and temperature > 0
+    ):
         raise ValueError(f"{name}={temperature!r} must be a finite number > 0")
     return float(temperature)
 
@@ -47,8 +49,13 @@ def hard_cross_entropy(student_logits: Tensor, y: Tensor) -> Tensor:
     return labelled_cross_entropy(student_logits, y.long())[0]
 
 
-def soft_kl(student_logits: Tensor, teacher_logits: Tensor, temperature: float = 1.0,
-            student_temperature: float | None = None, reduction: str = "mean") -> Tensor:
+def soft_kl(
+    student_logits: Tensor,
+    teacher_logits: Tensor,
+    temperature: float = 1.0,
+    student_temperature: float | None = None,
+    reduction: str = "mean",
+) -> Tensor:
     """KL(q || p) = sum_k q_k (log q_k - log p_k) with q = softmax(t / T) and
     p = softmax(s / T_s), ``T_s = T`` by default (Hinton) or 1 (Lopez-Paz et al.'s
     generalized distillation, where only the teacher is softened).
@@ -57,8 +64,11 @@ def soft_kl(student_logits: Tensor, teacher_logits: Tensor, temperature: float =
     cross-entropy -sum q log p by the entropy of q only, so the gradients are the same.
     Shapes: logits (B, K); ``reduction="mean"`` -> scalar, ``"none"`` -> (B,)."""
     T = check_temperature(temperature)
-    T_s = T if student_temperature is None else check_temperature(student_temperature,
-                                                                    "student_temperature")
+    T_s = (
+        T
+        if student_temperature is None
+        else check_temperature(student_temperature, "student_temperature")
+    )
     log_q = F.log_softmax(teacher_logits.detach() / T, dim=1)
     log_p = F.log_softmax(student_logits / T_s, dim=1)
     per_object = (log_q.exp() * (log_q - log_p)).sum(dim=1)
@@ -69,8 +79,13 @@ def soft_kl(student_logits: Tensor, teacher_logits: Tensor, temperature: float =
     return per_object.mean()
 
 
-def knowledge_distillation_loss(student_logits: Tensor, teacher_logits: Tensor, y: Tensor,
-                                temperature: float = 4.0, alpha: float = 0.5) -> dict[str, Tensor]:
+def knowledge_distillation_loss(
+    student_logits: Tensor,
+    teacher_logits: Tensor,
+    y: Tensor,
+    temperature: float = 4.0,
+    alpha: float = 0.5,
+) -> dict[str, Tensor]:
     """Hinton et al. (2015) knowledge distillation for classification:
 
         L = alpha * CE(s, y) + (1 - alpha) * T^2 * KL(softmax(t / T) || softmax(s / T))
@@ -94,8 +109,9 @@ def knowledge_distillation_loss(student_logits: Tensor, teacher_logits: Tensor, 
     return {"loss": a * hard + (1.0 - a) * T * T * soft, "hard_ce": hard, "soft_kl": soft}
 
 
-def regression_distillation_loss(student_out: Tensor, teacher_out: Tensor, y: Tensor,
-                                 alpha: float = 0.5) -> dict[str, Tensor]:
+def regression_distillation_loss(
+    student_out: Tensor, teacher_out: Tensor, y: Tensor, alpha: float = 0.5
+) -> dict[str, Tensor]:
     """Distillation of a regressor: L = alpha * mean_known (b(x) - y)^2 + (1 - alpha) *
     mean_all (b(x) - a(x))^2, the squared error to the labels where known (y finite; NaN
     marks an unknown target) and to the teacher's output a(x) everywhere.
@@ -106,13 +122,18 @@ def regression_distillation_loss(student_out: Tensor, teacher_out: Tensor, y: Te
     y = y.reshape(student_out.shape).to(student_out.dtype)
     known = torch.isfinite(y)
     diff = torch.where(known, student_out - torch.nan_to_num(y), torch.zeros_like(student_out))
-    hard = (diff ** 2).sum() / known.sum().clamp_min(1)
+    hard = (diff**2).sum() / known.sum().clamp_min(1)
     soft = ((student_out - teacher_out) ** 2).mean()
     return {"loss": a * hard + (1.0 - a) * soft, "hard_mse": hard, "soft_mse": soft}
 
 
-def generalized_distillation_loss(student_logits: Tensor, teacher_logits: Tensor, y: Tensor,
-                                  temperature: float = 2.0, mu: float = 1.0) -> dict[str, Tensor]:
+def generalized_distillation_loss(
+    student_logits: Tensor,
+    teacher_logits: Tensor,
+    y: Tensor,
+    temperature: float = 2.0,
+    mu: float = 1.0,
+) -> dict[str, Tensor]:
     """Generalized distillation (Lopez-Paz et al. 2016) in the LUPI form of Vapnik & Vashist
     (2009): sum_i L(a(x_i, w), y_i) + mu * sum_i L(a(x_i, w), a(x*_i, w*)), here
 

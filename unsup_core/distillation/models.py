@@ -101,8 +101,14 @@ def encoder_layers(encoder: nn.Module) -> list[tuple[nn.Linear, str]]:
     ``ACTIVATIONS``) of the activation that follows it (``"identity"`` if none does): read from
     ``encoder.layers`` / ``encoder.encoder`` / ``encoder.net`` or the module itself when it is
     an ``nn.Sequential`` of ``nn.Linear`` and activation modules (e.g. a ``StackedEncoder``)."""
-    seq = next((getattr(encoder, name) for name in ("layers", "encoder", "net")
-                if isinstance(getattr(encoder, name, None), nn.Sequential)), encoder)
+    seq = next(
+        (
+            getattr(encoder, name)
+            for name in ("layers", "encoder", "net")
+            if isinstance(getattr(encoder, name, None), nn.Sequential)
+        ),
+        encoder,
+    )
     if not isinstance(seq, nn.Sequential):
         raise TypeError(f"{type(encoder).__name__} has no nn.Sequential of layers to copy from")
     names = {cls: name for name, cls in ACTIVATIONS.items()}
@@ -113,14 +119,17 @@ def encoder_layers(encoder: nn.Module) -> list[tuple[nn.Linear, str]]:
         elif out and type(module) in names and out[-1][1] == "identity":
             out[-1] = (out[-1][0], names[type(module)])
         elif not isinstance(module, (nn.Dropout, nn.Identity)):
-            raise TypeError(f"{type(encoder).__name__}: cannot read layer {module!r} as an MLP layer")
+            raise TypeError(
+                f"{type(encoder).__name__}: cannot read layer {module!r} as an MLP layer"
+            )
     if not out:
         raise TypeError(f"{type(encoder).__name__} has no nn.Linear layer to copy from")
     return out
 
 
-def classifier_from_encoder(encoder: nn.Module, n_classes: int, depth: int | None = None,
-                            seed: int = 0) -> MLPClassifier:
+def classifier_from_encoder(
+    encoder: nn.Module, n_classes: int, depth: int | None = None, seed: int = 0
+) -> MLPClassifier:
     """A classifier whose first ``depth`` hidden layers (all of the encoder's by default) start
     from the encoder's affine maps W_h, b_h (copied, so the encoder is untouched), with the
     encoder's activation; the output layer ``hidden[-1] -> n_classes`` is fresh (``seed``).
@@ -134,9 +143,15 @@ def classifier_from_encoder(encoder: nn.Module, n_classes: int, depth: int | Non
     acts = {act for _, act in layers}
     if len(acts) != 1:
         raise ValueError(f"the encoder's first {depth} layers mix activations {sorted(acts)}")
-    model = MLPClassifier(MLPClassifierConfig(
-        in_features=layers[0][0].in_features, hidden=tuple(linear.out_features for linear, _ in layers),
-        n_classes=n_classes, activation=acts.pop(), seed=seed))
+    model = MLPClassifier(
+        MLPClassifierConfig(
+            in_features=layers[0][0].in_features,
+            hidden=tuple(linear.out_features for linear, _ in layers),
+            n_classes=n_classes,
+            activation=acts.pop(),
+            seed=seed,
+        )
+    )
     targets = [m for m in model.net if isinstance(m, nn.Linear)]
     with torch.no_grad():
         for (source, _), target in zip(layers, targets):
@@ -150,13 +165,20 @@ def agreement(a_pred: np.ndarray | Tensor, b_pred: np.ndarray | Tensor) -> float
     surrogate to its teacher). Both (n,)."""
     a, b = np.asarray(a_pred).ravel(), np.asarray(b_pred).ravel()
     if a.shape != b.shape or a.size == 0:
-        raise ValueError(f"predictions must be non-empty and of one length, got {a.shape} and {b.shape}")
+        raise ValueError(
+            f"predictions must be non-empty and of one length, got {a.shape} and {b.shape}"
+        )
     return float(np.mean(a == b))
 
 
 @torch.no_grad()
-def inference_seconds_per_1000(model: nn.Module, X: np.ndarray | Tensor, repeats: int = 7,
-                               method: str = "forward", warmup: int = 2) -> float:
+def inference_seconds_per_1000(
+    model: nn.Module,
+    X: np.ndarray | Tensor,
+    repeats: int = 7,
+    method: str = "forward",
+    warmup: int = 2,
+) -> float:
     """Median over ``repeats`` timed runs of ``getattr(model, method)`` on all of X (one batch,
     eval mode, one torch thread), in seconds per 1000 objects. X: (n, in_features)."""
     if repeats < 1:

@@ -30,8 +30,13 @@ Degrade = Literal["pool4x4", "pixel_subset"]
 DEGRADE_MODES = choices(Degrade)
 
 
-def degrade(X: np.ndarray, image_shape: Sequence[int], mode: str = "pool4x4",
-            n_pixels: int = 16, seed: int = 0) -> np.ndarray:
+def degrade(
+    X: np.ndarray,
+    image_shape: Sequence[int],
+    mode: str = "pool4x4",
+    n_pixels: int = 16,
+    seed: int = 0,
+) -> np.ndarray:
     """A degraded view x of images whose full version is the privileged x*.
 
     ``"pool4x4"``: average pooling down to a 4x4 grid (blocks of (h/4) x (w/4) pixels; for 8x8
@@ -54,8 +59,9 @@ def degrade(X: np.ndarray, image_shape: Sequence[int], mode: str = "pool4x4",
     return X[:, columns]
 
 
-def split_privileged(X: np.ndarray, feature_names: Sequence[str],
-                     privileged_columns: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+def split_privileged(
+    X: np.ndarray, feature_names: Sequence[str], privileged_columns: Sequence[str]
+) -> tuple[np.ndarray, np.ndarray]:
     """Split a table's features into (x, x*): x* the named ``privileged_columns`` (in that
     order), x the others (in table order). X: (n, d) -> ((n, d - p), (n, p))."""
     names = list(feature_names)
@@ -77,9 +83,13 @@ def split_privileged(X: np.ndarray, feature_names: Sequence[str],
     return X[:, rest], X[:, star]
 
 
-def privileged_data(teacher: nn.Module, X: np.ndarray, X_star: np.ndarray,
-                    y: np.ndarray | None = None, labelled: np.ndarray | None = None
-                    ) -> dict[str, np.ndarray]:
+def privileged_data(
+    teacher: nn.Module,
+    X: np.ndarray,
+    X_star: np.ndarray,
+    y: np.ndarray | None = None,
+    labelled: np.ndarray | None = None,
+) -> dict[str, np.ndarray]:
     """Trainer data for :class:`GeneralizedDistillationStudent`: ``{"x": X, "y", "teacher_logits"
     = a(x*, w*)}``, labels on the rows ``labelled`` (all if None) and -1 elsewhere. x* is
     used here only, so it never reaches the student."""
@@ -93,15 +103,18 @@ def privileged_data(teacher: nn.Module, X: np.ndarray, X_star: np.ndarray,
     return {"x": X, "y": targets, "teacher_logits": teacher_targets(teacher, X_star)}
 
 
-def joint_privileged_data(X: np.ndarray, X_star: np.ndarray, y: np.ndarray,
-                          labelled: np.ndarray | None = None) -> dict[str, np.ndarray]:
+def joint_privileged_data(
+    X: np.ndarray, X_star: np.ndarray, y: np.ndarray, labelled: np.ndarray | None = None
+) -> dict[str, np.ndarray]:
     """Trainer data for :class:`JointPrivilegedModel`: ``{"x": X (n, d), "x_star": X_star
     (n, d*), "y": (n,)}`` with the labels on the rows ``labelled`` (all if None) and -1
     elsewhere, so the coupling term runs on every row and the two cross-entropies on the
     labelled ones."""
     X, X_star = np.asarray(X, dtype=np.float32), np.asarray(X_star, dtype=np.float32)
     if X_star.shape[0] != X.shape[0] or np.asarray(y).shape[0] != X.shape[0]:
-        raise ValueError(f"X has {X.shape[0]} rows, X_star {X_star.shape[0]}, y {np.asarray(y).shape[0]}")
+        raise ValueError(
+            f"X has {X.shape[0]} rows, X_star {X_star.shape[0]}, y {np.asarray(y).shape[0]}"
+        )
     targets = np.full(X.shape[0], -1, dtype=np.int64)
     rows = np.arange(X.shape[0]) if labelled is None else np.asarray(labelled)
     targets[rows] = np.asarray(y)[rows]
@@ -133,22 +146,37 @@ class GeneralizedDistillationStudent(nn.Module):
 
     def loss(self, batch: dict[str, Tensor]) -> dict[str, Tensor]:
         if "teacher_logits" not in batch:
-            raise ValueError("GeneralizedDistillationStudent needs batch['teacher_logits'] "
-                             "(the teacher's logits on x*; see privileged_data)")
+            raise ValueError(
+                "GeneralizedDistillationStudent needs batch['teacher_logits'] "
+                "(the teacher's logits on x*; see privileged_data)"
+            )
         s, y = self.logits(batch["x"]), batch["y"].long()
-        terms = generalized_distillation_loss(s, batch["teacher_logits"], y, self.temperature,
-                                              self.mu)
+        terms = generalized_distillation_loss(
+            s, batch["teacher_logits"], y, self.temperature, self.mu
+        )
         terms["accuracy"] = labelled_cross_entropy(s.detach(), y)[1]
         return terms
 
 
 @dataclass(frozen=True)
 class JointPrivilegedConfig:
-    """Student MLP on x (``in_features``), teacher MLP on x* (``privileged_features``), both
-    ``n_classes``; coupling weight ``mu`` >= 0 and teacher temperature T > 0.
-    ``coupling_to_teacher``: if False (default) the coupling term moves only the student (the
-    teacher learns from its labels alone, as in separate training but simultaneously); if
-    True it also pulls the teacher toward the student."""
+    """Student MLP on x and teacher MLP on x*, trained at once with the coupling term.
+
+    Parameters
+    ----------
+    in_features : width of x, the student's input.
+    privileged_features : width of x*, the teacher's input.
+    n_classes : number of classes K >= 2.
+    student_hidden : hidden widths of the student.
+    teacher_hidden : hidden widths of the teacher.
+    activation : activation of both networks.
+    mu : weight >= 0 of the coupling term.
+    temperature : T > 0 of the teacher's softened distribution.
+    coupling_to_teacher : False (default): the coupling moves only the student (the teacher
+        learns from its labels alone, as in separate training but simultaneously); True: it
+        also pulls the teacher toward the student.
+    seed : seed of the initialisation (the teacher uses seed + 1).
+    """
 
     in_features: int
     privileged_features: int
@@ -167,12 +195,18 @@ class JointPrivilegedConfig:
         self.student_config(), self.teacher_config()  # validates widths, classes, activation
 
     def student_config(self) -> MLPClassifierConfig:
-        return MLPClassifierConfig(self.in_features, self.student_hidden, self.n_classes,
-                                   self.activation, seed=self.seed)
+        return MLPClassifierConfig(
+            self.in_features, self.student_hidden, self.n_classes, self.activation, seed=self.seed
+        )
 
     def teacher_config(self) -> MLPClassifierConfig:
-        return MLPClassifierConfig(self.privileged_features, self.teacher_hidden, self.n_classes,
-                                   self.activation, seed=self.seed + 1)
+        return MLPClassifierConfig(
+            self.privileged_features,
+            self.teacher_hidden,
+            self.n_classes,
+            self.activation,
+            seed=self.seed + 1,
+        )
 
 
 class JointPrivilegedModel(nn.Module):
@@ -205,7 +239,9 @@ class JointPrivilegedModel(nn.Module):
     def loss(self, batch: dict[str, Tensor]) -> dict[str, Tensor]:
         cfg = self.config
         if "x_star" not in batch or "y" not in batch:
-            raise ValueError(f"JointPrivilegedModel.loss needs batch keys x, x_star, y; got {sorted(batch)}")
+            raise ValueError(
+                f"JointPrivilegedModel.loss needs batch keys x, x_star, y; got {sorted(batch)}"
+            )
         y = batch["y"].long()
         s = self.student.logits(batch["x"])
         t = self.teacher.logits(batch["x_star"])
@@ -217,5 +253,10 @@ class JointPrivilegedModel(nn.Module):
             coupling = (log_q.exp() * (log_q - torch.log_softmax(s, dim=1))).sum(1).mean()
         else:
             coupling = soft_kl(s, q_source, cfg.temperature, student_temperature=1.0)
-        return {"loss": student_ce + teacher_ce + cfg.mu * coupling, "student_ce": student_ce,
-                "teacher_ce": teacher_ce, "coupling": coupling, "accuracy": accuracy.detach()}
+        return {
+            "loss": student_ce + teacher_ce + cfg.mu * coupling,
+            "student_ce": student_ce,
+            "teacher_ce": teacher_ce,
+            "coupling": coupling,
+            "accuracy": accuracy.detach(),
+        }

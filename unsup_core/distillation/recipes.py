@@ -26,6 +26,7 @@ from .models import (
     inference_seconds_per_1000,
 )
 from .privileged import (
+    DEGRADE_MODES,
     Degrade,
     GeneralizedDistillationStudent,
     JointPrivilegedConfig,
@@ -55,7 +56,8 @@ class TeacherConfig:
 
     model: MLPClassifierConfig = field(default_factory=MLPClassifierConfig)
     trainer: TrainerConfig = field(
-        default_factory=lambda: TrainerConfig(epochs=60, batch_size=32, lr=1e-3))
+        default_factory=lambda: TrainerConfig(epochs=60, batch_size=32, lr=1e-3)
+    )
 
 
 @dataclass(frozen=True)
@@ -83,14 +85,17 @@ class StudentConfig:
     labels_per_class: int = 10
     distillation: DistillationConfig = config_part(DistillationConfig(), ("task",))
     trainer: TrainerConfig = field(
-        default_factory=lambda: TrainerConfig(steps=12000, batch_size=32, lr=3e-3))
+        default_factory=lambda: TrainerConfig(steps=12000, batch_size=32, lr=3e-3)
+    )
     seed: int = 0
 
     def __post_init__(self) -> None:
         check_choice("init_from", self.init_from, INIT_FROM)
         if self.init_layers < 1 or self.labels_per_class < 1:
-            raise ValueError(f"init_layers={self.init_layers} and labels_per_class="
-                             f"{self.labels_per_class} must be >= 1")
+            raise ValueError(
+                f"init_layers={self.init_layers} and labels_per_class="
+                f"{self.labels_per_class} must be >= 1"
+            )
 
 
 @dataclass(frozen=True)
@@ -125,18 +130,21 @@ class PrivilegedConfig:
     variant: Variant = "separate"
     student: MLPClassifierConfig = field(default_factory=lambda: MLPClassifierConfig(hidden=(32,)))
     teacher: MLPClassifierConfig = field(
-        default_factory=lambda: MLPClassifierConfig(hidden=(256, 256), dropout=0.5))
+        default_factory=lambda: MLPClassifierConfig(hidden=(256, 256), dropout=0.5)
+    )
     coupling_to_teacher: bool = False
     labels_per_class: int = 20
     temperature: float = 2.0
     mu: float = 10.0
     trainer: TrainerConfig = field(
-        default_factory=lambda: TrainerConfig(steps=3000, batch_size=32, lr=3e-3))
+        default_factory=lambda: TrainerConfig(steps=3000, batch_size=32, lr=3e-3)
+    )
     student_steps: int | None = 6000
     seed: int = 0
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "privileged_columns", tuple(self.privileged_columns))
+        check_choice("degrade", self.degrade, DEGRADE_MODES)
         check_choice("teacher_labels", self.teacher_labels, TEACHER_LABELS)
         check_choice("variant", self.variant, VARIANTS)
         if self.student_steps is not None and self.student_steps < 1:
@@ -145,24 +153,33 @@ class PrivilegedConfig:
         check_temperature(self.temperature)
 
 
-def train_teacher(data: PreparedData, config: TeacherConfig | None = None,
-                  callbacks: StageCallbacks = no_callbacks) -> ExperimentResult:
+def train_teacher(
+    data: PreparedData,
+    config: TeacherConfig | None = None,
+    callbacks: StageCallbacks = no_callbacks,
+) -> ExperimentResult:
     """A(x, w) on every training label. Metrics: ``test/accuracy``, ``n_params``,
     ``inference_ms_per_1000``; ``models["teacher"]``."""
     config = config or TeacherConfig()
-    teacher = MLPClassifier(replace(config.model, in_features=data.n_features,
-                                    n_classes=data.n_classes))
+    teacher = MLPClassifier(
+        replace(config.model, in_features=data.n_features, n_classes=data.n_classes)
+    )
     val = data.val.tensors() if len(data.val) else None
     history = Trainer(config.trainer, callbacks("")).fit(teacher, data.train.tensors(), val)
     return ExperimentResult(
-        models={"teacher": teacher}, histories={"": history},
-        metrics={"test/accuracy": accuracy(teacher, data.test.X, data.test.y),
-                 "n_params": float(count_parameters(teacher)),
-                 "inference_ms_per_1000": 1000 * inference_seconds_per_1000(teacher, data.test.X)})
+        models={"teacher": teacher},
+        histories={"": history},
+        metrics={
+            "test/accuracy": accuracy(teacher, data.test.X, data.test.y),
+            "n_params": float(count_parameters(teacher)),
+            "inference_ms_per_1000": 1000 * inference_seconds_per_1000(teacher, data.test.X),
+        },
+    )
 
 
-def student_maker(config: StudentConfig, data: PreparedData,
-                  encoder: nn.Module | None) -> tuple[Callable[[], MLPClassifier], str]:
+def student_maker(
+    config: StudentConfig, data: PreparedData, encoder: nn.Module | None
+) -> tuple[Callable[[], MLPClassifier], str]:
     """A maker of fresh students and what they start from: the first ``init_layers`` layers of
     ``encoder`` when asked and when it is an MLP on the same inputs, else ``model`` from
     scratch (the reason in the description)."""
@@ -175,14 +192,22 @@ def student_maker(config: StudentConfig, data: PreparedData,
         return (lambda: MLPClassifier(scratch)), f"scratch ({err})"
     if layers[0][0].in_features != data.n_features or config.init_layers > len(layers):
         return (lambda: MLPClassifier(scratch)), (
-            f"scratch (encoder takes {layers[0][0].in_features} features in {len(layers)} layers)")
-    return (lambda: classifier_from_encoder(encoder, data.n_classes, config.init_layers,
-                                            config.model.seed)), "encoder"
+            f"scratch (encoder takes {layers[0][0].in_features} features in {len(layers)} layers)"
+        )
+    return (
+        lambda: classifier_from_encoder(
+            encoder, data.n_classes, config.init_layers, config.model.seed
+        )
+    ), "encoder"
 
 
-def distil_student(data: PreparedData, teacher: nn.Module, config: StudentConfig | None = None,
-                   encoder: nn.Module | None = None,
-                   callbacks: StageCallbacks = no_callbacks) -> ExperimentResult:
+def distil_student(
+    data: PreparedData,
+    teacher: nn.Module,
+    config: StudentConfig | None = None,
+    encoder: nn.Module | None = None,
+    callbacks: StageCallbacks = no_callbacks,
+) -> ExperimentResult:
     """The student on few labels plus the teacher's soft targets on every training object,
     minimising alpha CE(b(x), y) + (1 - alpha) T^2 KL(softmax(a(x) / T) || softmax(b(x) / T)),
     and the same network on the labels alone as the baseline. Metrics: ``test/accuracy``,
@@ -197,40 +222,57 @@ def distil_student(data: PreparedData, teacher: nn.Module, config: StudentConfig
     student = make_student()
     wrapper = DistillationStudent(student, config.distillation)
     history = Trainer(config.trainer, callbacks("")).fit(
-        wrapper, distillation_data(teacher, X, y, labelled))
+        wrapper, distillation_data(teacher, X, y, labelled)
+    )
     teacher_ms = inference_seconds_per_1000(teacher, test.X)
     student_ms = inference_seconds_per_1000(student, test.X)
-    metrics = {"test/accuracy": accuracy(student, test.X, test.y),
-               "baseline/test_accuracy": accuracy(baseline, test.X, test.y),
-               "teacher/test_accuracy": accuracy(teacher, test.X, test.y),
-               "agreement_with_teacher": agreement(apply_array(student, test.X, "predict"),
-                                                   apply_array(teacher, test.X, "predict")),
-               "n_params": float(count_parameters(student)),
-               "size_ratio_teacher_to_student": count_parameters(teacher) / count_parameters(student),
-               "speed_ratio_teacher_to_student": teacher_ms / student_ms}
-    return ExperimentResult(models={"student": student}, metrics=metrics,
-                            histories={"": history}, tags={"student_start": start})
+    metrics = {
+        "test/accuracy": accuracy(student, test.X, test.y),
+        "baseline/test_accuracy": accuracy(baseline, test.X, test.y),
+        "teacher/test_accuracy": accuracy(teacher, test.X, test.y),
+        "agreement_with_teacher": agreement(
+            apply_array(student, test.X, "predict"), apply_array(teacher, test.X, "predict")
+        ),
+        "n_params": float(count_parameters(student)),
+        "size_ratio_teacher_to_student": count_parameters(teacher) / count_parameters(student),
+        "speed_ratio_teacher_to_student": teacher_ms / student_ms,
+    }
+    return ExperimentResult(
+        models={"student": student},
+        metrics=metrics,
+        histories={"": history},
+        tags={"student_start": start},
+    )
 
 
-def privileged_views(data: PreparedData, config: PrivilegedConfig
-                     ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+def privileged_views(
+    data: PreparedData, config: PrivilegedConfig
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """(x, x*) of the training and test splits: the other and the privileged columns of a
     table, or a degraded view and the full image."""
     splits = {"train": data.train, "test": data.test}
     if config.privileged_columns:
-        return {name: split_privileged(split.X, data.feature_names, config.privileged_columns)
-                for name, split in splits.items()}
+        return {
+            name: split_privileged(split.X, data.feature_names, config.privileged_columns)
+            for name, split in splits.items()
+        }
     if data.image_shape is not None:
-        return {name: (degrade(split.X, data.image_shape, config.degrade), split.X)
-                for name, split in splits.items()}
+        return {
+            name: (degrade(split.X, data.image_shape, config.degrade), split.X)
+            for name, split in splits.items()
+        }
     raise ValueError(
         f"{data.source}: privileged distillation needs image data (x = a degraded view) or "
         "privileged_columns naming the columns only seen in training (in the pipeline: "
-        "ops.privileged_student.config.privileged_columns, e.g. in sensor.yaml)")
+        "ops.privileged_student.config.privileged_columns, e.g. in sensor.yaml)"
+    )
 
 
-def privileged_distillation(data: PreparedData, config: PrivilegedConfig | None = None,
-                            callbacks: StageCallbacks = no_callbacks) -> ExperimentResult:
+def privileged_distillation(
+    data: PreparedData,
+    config: PrivilegedConfig | None = None,
+    callbacks: StageCallbacks = no_callbacks,
+) -> ExperimentResult:
     """Generalized distillation (Lopez-Paz et al. 2016) with privileged x*: separate (a teacher
     on x*, then a student on x alone minimising (1 - lambda) CE(b(x), y) + lambda CE(b(x),
     softmax(a(x*) / T)), lambda = mu / (1 + mu)) and joint (teacher and student at once with the
@@ -241,33 +283,55 @@ def privileged_distillation(data: PreparedData, config: PrivilegedConfig | None 
     (x, x_star), (x_test, x_star_test) = views["train"], views["test"]
     y, y_test, n_classes = data.train.y, data.test.y, data.n_classes
     labelled = data.few_labels(config.labels_per_class, config.seed)
-    teacher = MLPClassifier(replace(config.teacher, in_features=x_star.shape[1], n_classes=n_classes))
+    teacher = MLPClassifier(
+        replace(config.teacher, in_features=x_star.shape[1], n_classes=n_classes)
+    )
     rows = labelled if config.teacher_labels == "same" else np.arange(len(x_star))
     Trainer(config.trainer).fit(teacher, {"x": x_star[rows], "y": y[rows]})
     student_config = replace(config.student, in_features=x.shape[1], n_classes=n_classes)
     alone = MLPClassifier(student_config)
     Trainer(config.trainer).fit(alone, {"x": x[labelled], "y": y[labelled]})
     student = MLPClassifier(student_config)
-    student_trainer = (config.trainer if config.student_steps is None
-                       else replace(config.trainer, epochs=None, steps=config.student_steps))
+    student_trainer = (
+        config.trainer
+        if config.student_steps is None
+        else replace(config.trainer, epochs=None, steps=config.student_steps)
+    )
     separate = Trainer(student_trainer, callbacks("separate/")).fit(
         GeneralizedDistillationStudent(student, config.temperature, config.mu),
-        privileged_data(teacher, x, x_star, y, labelled))
-    joint = JointPrivilegedModel(JointPrivilegedConfig(
-        x.shape[1], x_star.shape[1], n_classes, config.student.hidden, config.teacher.hidden,
-        config.student.activation, mu=config.mu, temperature=config.temperature,
-        coupling_to_teacher=config.coupling_to_teacher, seed=config.seed))
+        privileged_data(teacher, x, x_star, y, labelled),
+    )
+    joint = JointPrivilegedModel(
+        JointPrivilegedConfig(
+            x.shape[1],
+            x_star.shape[1],
+            n_classes,
+            config.student.hidden,
+            config.teacher.hidden,
+            config.student.activation,
+            mu=config.mu,
+            temperature=config.temperature,
+            coupling_to_teacher=config.coupling_to_teacher,
+            seed=config.seed,
+        )
+    )
     joint_history = Trainer(config.trainer, callbacks("joint/")).fit(
-        joint, joint_privileged_data(x, x_star, y, labelled))
+        joint, joint_privileged_data(x, x_star, y, labelled)
+    )
     chosen = student if config.variant == "separate" else joint.student
-    metrics = {"test/accuracy": accuracy(chosen, x_test, y_test),
-               "baseline/test_accuracy": accuracy(alone, x_test, y_test),
-               "separate/test_accuracy": accuracy(student, x_test, y_test),
-               "joint/test_accuracy": accuracy(joint.student, x_test, y_test),
-               "teacher/test_accuracy": accuracy(teacher, x_star_test, y_test),
-               "joint/teacher_test_accuracy": accuracy(joint.teacher, x_star_test, y_test),
-               "n_features_student": float(x.shape[1]),
-               "n_features_privileged": float(x_star.shape[1])}
-    return ExperimentResult(models={"privileged_student": chosen}, metrics=metrics,
-                            histories={"separate/": separate, "joint/": joint_history},
-                            tags={"variant": config.variant})
+    metrics = {
+        "test/accuracy": accuracy(chosen, x_test, y_test),
+        "baseline/test_accuracy": accuracy(alone, x_test, y_test),
+        "separate/test_accuracy": accuracy(student, x_test, y_test),
+        "joint/test_accuracy": accuracy(joint.student, x_test, y_test),
+        "teacher/test_accuracy": accuracy(teacher, x_star_test, y_test),
+        "joint/teacher_test_accuracy": accuracy(joint.teacher, x_star_test, y_test),
+        "n_features_student": float(x.shape[1]),
+        "n_features_privileged": float(x_star.shape[1]),
+    }
+    return ExperimentResult(
+        models={"privileged_student": chosen},
+        metrics=metrics,
+        histories={"separate/": separate, "joint/": joint_history},
+        tags={"variant": config.variant},
+    )

@@ -26,7 +26,8 @@ TASKS = choices(Task)
 
 @dataclass(frozen=True)
 class DistillationConfig:
-    """The soft-target loss; see :func:`~unsup_core.distillation.losses.knowledge_distillation_loss`.
+    """The soft-target loss (see
+    :func:`~unsup_core.distillation.losses.knowledge_distillation_loss`).
 
     Parameters
     ----------
@@ -66,8 +67,12 @@ class DistillationStudent(nn.Module):
     ``hard_mse``, ``soft_mse`` for regression. ``predict``/``logits`` use the student only.
     """
 
-    def __init__(self, student: nn.Module, config: DistillationConfig | None = None,
-                 teacher: nn.Module | None = None) -> None:
+    def __init__(
+        self,
+        student: nn.Module,
+        config: DistillationConfig | None = None,
+        teacher: nn.Module | None = None,
+    ) -> None:
         super().__init__()
         self.config = config or DistillationConfig()
         self.student = student
@@ -96,7 +101,9 @@ class DistillationStudent(nn.Module):
         if "teacher_logits" in batch:
             return batch["teacher_logits"]
         if self.teacher is None:
-            raise ValueError("DistillationStudent needs batch['teacher_logits'] or a teacher module")
+            raise ValueError(
+                "DistillationStudent needs batch['teacher_logits'] or a teacher module"
+            )
         with torch.no_grad():
             return _outputs(self.teacher, batch["x"])
 
@@ -115,14 +122,20 @@ class DistillationStudent(nn.Module):
         return terms
 
 
-def teacher_targets(teacher: nn.Module, X: np.ndarray | Tensor, batch_size: int = 4096) -> np.ndarray:
+def teacher_targets(
+    teacher: nn.Module, X: np.ndarray | Tensor, batch_size: int = 4096
+) -> np.ndarray:
     """The teacher's logits (or outputs) on X, (n, d) -> (n, K), computed once in eval mode."""
     method = "logits" if hasattr(teacher, "logits") else "forward"
     return apply_array(teacher, X, method, batch_size)
 
 
-def distillation_data(teacher: nn.Module, X: np.ndarray, y: np.ndarray | None = None,
-                      labelled: np.ndarray | None = None) -> dict[str, np.ndarray]:
+def distillation_data(
+    teacher: nn.Module,
+    X: np.ndarray,
+    y: np.ndarray | None = None,
+    labelled: np.ndarray | None = None,
+) -> dict[str, np.ndarray]:
     """Trainer data ``{"x", "y", "teacher_logits"}`` for a student: the teacher's soft targets
     on every row of X, the labels ``y[labelled]`` on the rows ``labelled`` (all rows if None)
     and -1 elsewhere (no labels at all if ``y`` is None: pure surrogate training)."""
@@ -134,8 +147,13 @@ def distillation_data(teacher: nn.Module, X: np.ndarray, y: np.ndarray | None = 
     return {"x": X, "y": targets, "teacher_logits": teacher_targets(teacher, X)}
 
 
-def noise_copies(X: np.ndarray, n_copies: int = 1, std: float = 0.1, seed: int = 0,
-                 clip: tuple[float, float] | None = None) -> np.ndarray:
+def noise_copies(
+    X: np.ndarray,
+    n_copies: int = 1,
+    std: float = 0.1,
+    seed: int = 0,
+    clip: tuple[float, float] | None = None,
+) -> np.ndarray:
     """Gaussian-noise copies x + eps, eps ~ N(0, std^2 I), of every row: (n, d) ->
     (n * n_copies, d), optionally clipped to ``clip`` (e.g. (0, 1) for min-max scaled data)."""
     if n_copies < 1 or not std >= 0:

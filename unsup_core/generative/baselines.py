@@ -29,8 +29,9 @@ def _count(n: int) -> int:
 def gaussian_samples(X: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
     """n draws (n, d) of N(mean, covariance) fitted to X (n_samples, d), float32, unclipped."""
     X = _data(X)
-    draws = rng.multivariate_normal(X.mean(axis=0), np.cov(X, rowvar=False), size=_count(n),
-                                    method="eigh")
+    draws = rng.multivariate_normal(
+        X.mean(axis=0), np.cov(X, rowvar=False), size=_count(n), method="eigh"
+    )
     return draws.astype(np.float32)
 
 
@@ -50,13 +51,21 @@ def random_pixels(X: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray
     return rng.uniform(X.min(), X.max(), size=(_count(n), X.shape[1])).astype(np.float32)
 
 
-def fit_vae(X: np.ndarray, code_dim: int = 8, hidden: Sequence[int] = (128,), epochs: int = 100,
-            seed: int = 0) -> VariationalAutoencoder:
+def fit_vae(
+    X: np.ndarray,
+    code_dim: int = 8,
+    hidden: Sequence[int] = (128,),
+    epochs: int = 100,
+    seed: int = 0,
+) -> VariationalAutoencoder:
     """A Bernoulli :class:`VariationalAutoencoder` trained on X in [0, 1] with the shared
     Trainer (Adam, lr 1e-3, batch 64); draw with ``model.sample(n, generator)``."""
     X = np.asarray(X, dtype=np.float32)
-    vae = VariationalAutoencoder(VariationalAutoencoderConfig(
-        in_features=X.shape[1], hidden=tuple(hidden), code_dim=code_dim, seed=seed))
+    vae = VariationalAutoencoder(
+        VariationalAutoencoderConfig(
+            in_features=X.shape[1], hidden=tuple(hidden), code_dim=code_dim, seed=seed
+        )
+    )
     Trainer(TrainerConfig(epochs=epochs, batch_size=64, lr=1e-3, seed=seed)).fit(vae, {"x": X})
     return vae
 
@@ -66,18 +75,26 @@ def vae_samples(vae: VariationalAutoencoder, n: int, seed: int = 0) -> np.ndarra
     return vae.sample(_count(n), torch.Generator().manual_seed(seed)).cpu().numpy()
 
 
-def baseline_qualities(judge: QualityJudge, X_train: np.ndarray, X_heldout: np.ndarray | None,
-                       n: int = 1000, noise_std: float = 0.5, seed: int = 0,
-                       vae: VariationalAutoencoder | None = None) -> dict[str, SampleQuality]:
+def baseline_qualities(
+    judge: QualityJudge,
+    X_train: np.ndarray,
+    X_heldout: np.ndarray | None,
+    n: int = 1000,
+    noise_std: float = 0.5,
+    seed: int = 0,
+    vae: VariationalAutoencoder | None = None,
+) -> dict[str, SampleQuality]:
     """The judge's measures of the reference sets that make a model's numbers readable:
     ``real_heldout`` (real objects the judge never saw: the best a model can hope for),
     ``gaussian`` (a Gaussian fitted to X_train), ``noisy_real`` (training objects plus
     N(0, noise_std^2) noise), ``random_pixels``, and ``vae`` samples if a VAE is given.
     n samples each (held-out: all of X_heldout), drawn with ``seed``."""
     rng = np.random.default_rng(seed)
-    sets = {"gaussian": gaussian_samples(X_train, n, rng),
-            "noisy_real": noisy_samples(X_train, n, noise_std, rng),
-            "random_pixels": random_pixels(X_train, n, rng)}
+    sets = {
+        "gaussian": gaussian_samples(X_train, n, rng),
+        "noisy_real": noisy_samples(X_train, n, noise_std, rng),
+        "random_pixels": random_pixels(X_train, n, rng),
+    }
     if X_heldout is not None and len(X_heldout) >= 2:
         sets = {"real_heldout": np.asarray(X_heldout, dtype=np.float32), **sets}
     if vae is not None:

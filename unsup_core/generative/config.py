@@ -26,21 +26,26 @@ def _widths(name: str, value: object) -> tuple[int, ...]:
     return widths
 
 
-def _check_image(kind: str, image_shape: tuple[int, ...] | None, features: int | None,
-                 features_name: str) -> tuple[int, ...] | None:
+def _check_image(
+    kind: str, image_shape: tuple[int, ...] | None, features: int | None, features_name: str
+) -> tuple[int, ...] | None:
     """The image shape as a tuple; a conv network needs (h, w) or (c, h, w), h and w divisible
     by 4, holding ``features`` values (not checked until the data sets ``features``)."""
     if features is None:
         return None if image_shape is None else tuple(int(s) for s in image_shape)
     if image_shape is None:
         if kind == "conv":
-            raise ValueError("kind='conv' needs image_shape=(height, width) or (channels, height, "
-                             "width); use kind='mlp' for tabular data")
+            raise ValueError(
+                "kind='conv' needs image_shape=(height, width) or (channels, height, "
+                "width); use kind='mlp' for tabular data"
+            )
         return None
     shape = tuple(int(s) for s in image_shape)
     if len(shape) not in (2, 3) or math.prod(shape) != features:
-        raise ValueError(f"image_shape={shape} must be (h, w) or (c, h, w) holding "
-                         f"{features_name}={features} values")
+        raise ValueError(
+            f"image_shape={shape} must be (h, w) or (c, h, w) holding "
+            f"{features_name}={features} values"
+        )
     if kind == "conv" and (shape[-1] % 4 or shape[-2] % 4):
         raise ValueError(f"image_shape={shape}: kind='conv' needs height and width divisible by 4")
     return shape
@@ -84,8 +89,11 @@ class GeneratorConfig:
         check_choice("kind", self.kind, NETWORK_KINDS)
         if self.kind == "conv" and not self.hidden:
             raise ValueError("kind='conv' needs hidden=(channels, ...) with at least one width")
-        object.__setattr__(self, "image_shape",
-                           _check_image(self.kind, self.image_shape, self.out_features, "out_features"))
+        object.__setattr__(
+            self,
+            "image_shape",
+            _check_image(self.kind, self.image_shape, self.out_features, "out_features"),
+        )
 
 
 @dataclass(frozen=True)
@@ -126,8 +134,11 @@ class DiscriminatorConfig:
             raise ValueError(f"dropout={self.dropout} must lie in [0, 1)")
         if self.kind == "conv" and not self.hidden:
             raise ValueError("kind='conv' needs hidden=(channels, ...) with at least one width")
-        object.__setattr__(self, "image_shape",
-                           _check_image(self.kind, self.image_shape, self.in_features, "in_features"))
+        object.__setattr__(
+            self,
+            "image_shape",
+            _check_image(self.kind, self.image_shape, self.in_features, "in_features"),
+        )
 
 
 @dataclass(frozen=True)

@@ -13,8 +13,9 @@ from ..validation import check_choice
 from .config import GENERATOR_LOSSES
 
 
-def discriminator_loss(real_logits: Tensor, fake_logits: Tensor,
-                       label_smoothing: float = 0.0) -> Tensor:
+def discriminator_loss(
+    real_logits: Tensor, fake_logits: Tensor, label_smoothing: float = 0.0
+) -> Tensor:
     """D's loss: the negative of its objective, averaged over the batch,
 
         -1/B sum_i [ln D(x_i) + ln(1 - D(G(z_i)))],
@@ -25,7 +26,9 @@ def discriminator_loss(real_logits: Tensor, fake_logits: Tensor,
     """
     if not 0.0 <= label_smoothing < 0.5:
         raise ValueError(f"label_smoothing={label_smoothing} must lie in [0, 0.5)")
-    real = (1.0 - label_smoothing) * F.softplus(-real_logits) + label_smoothing * F.softplus(real_logits)
+    real = (1.0 - label_smoothing) * F.softplus(-real_logits) + label_smoothing * F.softplus(
+        real_logits
+    )
     return real.mean() + F.softplus(fake_logits).mean()
 
 

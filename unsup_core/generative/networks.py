@@ -64,7 +64,8 @@ class Generator(nn.Module):
             nn.ConvTranspose2d(first, last, 4, stride=2, padding=1),
             *self._block(last, nn.BatchNorm2d),
             nn.ConvTranspose2d(last, channels, 4, stride=2, padding=1),
-            nn.Flatten())
+            nn.Flatten(),
+        )
 
     @property
     def device(self) -> torch.device:
@@ -77,7 +78,9 @@ class Generator(nn.Module):
     def noise(self, n: int, generator: torch.Generator | None = None) -> Tensor:
         """z ~ N(0, I), (n, noise_dim), drawn with ``generator`` (on its device) on G's device."""
         where = generator.device if generator is not None else self.device
-        return torch.randn(n, self.config.noise_dim, generator=generator, device=where).to(self.device)
+        return torch.randn(n, self.config.noise_dim, generator=generator, device=where).to(
+            self.device
+        )
 
     @torch.no_grad()
     def sample(self, n: int, generator: torch.Generator | None = None) -> Tensor:
@@ -125,9 +128,12 @@ class Discriminator(nn.Module):
         first, last = cfg.hidden[0], cfg.hidden[-1]
         net = nn.Sequential(
             nn.Unflatten(1, (channels, height, width)),
-            nn.Conv2d(channels, first, 4, stride=2, padding=1), *self._hidden(),
-            nn.Conv2d(first, last, 4, stride=2, padding=1), *self._hidden(),
-            nn.Flatten())
+            nn.Conv2d(channels, first, 4, stride=2, padding=1),
+            *self._hidden(),
+            nn.Conv2d(first, last, 4, stride=2, padding=1),
+            *self._hidden(),
+            nn.Flatten(),
+        )
         return net, last * math.prod((height // 4, width // 4))
 
     def logits(self, x: Tensor) -> Tensor:

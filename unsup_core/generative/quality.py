@@ -97,9 +97,13 @@ class SampleQuality:
 
     def metrics(self, prefix: str = "") -> dict[str, float]:
         """Flat scalars for logging (the shares as ``class_share/<k>``)."""
-        flat = {"frechet_distance": self.frechet_distance, "classifier_score": self.classifier_score,
-                "n_classes_present": float(self.n_classes_present),
-                "min_class_share": self.min_class_share, "mean_confidence": self.mean_confidence}
+        flat = {
+            "frechet_distance": self.frechet_distance,
+            "classifier_score": self.classifier_score,
+            "n_classes_present": float(self.n_classes_present),
+            "min_class_share": self.min_class_share,
+            "mean_confidence": self.mean_confidence,
+        }
         flat.update({f"class_share/{k}": share for k, share in enumerate(self.class_shares)})
         return {f"{prefix}{key}": value for key, value in flat.items()}
 
@@ -145,16 +149,21 @@ class QualityJudge:
         self.reference_features_ = self.features(reference)
 
     @classmethod
-    def fit(cls, X: np.ndarray, y: np.ndarray, n_classes: int,
-            config: QualityJudgeConfig | None = None) -> QualityJudge:
+    def fit(
+        cls, X: np.ndarray, y: np.ndarray, n_classes: int, config: QualityJudgeConfig | None = None
+    ) -> QualityJudge:
         """Train the classifier on (X, y) (the real training data) and keep X as the reference."""
         cfg = config or QualityJudgeConfig()
         if y is None:
             raise ValueError("the quality judge needs class labels y for the real data")
-        classifier = MLPClassifier(MLPClassifierConfig(in_features=X.shape[1], hidden=cfg.hidden,
-                                                       n_classes=n_classes, seed=cfg.seed))
-        Trainer(TrainerConfig(epochs=cfg.epochs, batch_size=cfg.batch_size, lr=cfg.lr,
-                              seed=cfg.seed)).fit(classifier, {"x": X, "y": y})
+        classifier = MLPClassifier(
+            MLPClassifierConfig(
+                in_features=X.shape[1], hidden=cfg.hidden, n_classes=n_classes, seed=cfg.seed
+            )
+        )
+        Trainer(
+            TrainerConfig(epochs=cfg.epochs, batch_size=cfg.batch_size, lr=cfg.lr, seed=cfg.seed)
+        ).fit(classifier, {"x": X, "y": y})
         return cls(classifier, X)
 
     def features(self, X: np.ndarray) -> np.ndarray:
@@ -175,6 +184,9 @@ class QualityJudge:
         shares = class_histogram(probs)
         return SampleQuality(
             frechet_distance=frechet_distance(self.reference_features_, self.features(samples)),
-            classifier_score=classifier_score(probs), n_classes_present=int((shares > 0).sum()),
-            min_class_share=float(shares.min()), mean_confidence=mean_confidence(probs),
-            class_shares=tuple(float(s) for s in shares))
+            classifier_score=classifier_score(probs),
+            n_classes_present=int((shares > 0).sum()),
+            min_class_share=float(shares.min()),
+            mean_confidence=mean_confidence(probs),
+            class_shares=tuple(float(s) for s in shares),
+        )

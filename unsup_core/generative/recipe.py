@@ -19,8 +19,14 @@ from .quality import QualityJudge, QualityJudgeConfig, SampleQuality
 from .snapshots import SampleSnapshots
 from .trainer import AdversarialTrainer
 
-QUALITY_COLUMNS = ("samples", "frechet_distance", "classifier_score", "n_classes_present",
-                   "min_class_share", "mean_confidence")
+QUALITY_COLUMNS = (
+    "samples",
+    "frechet_distance",
+    "classifier_score",
+    "n_classes_present",
+    "min_class_share",
+    "mean_confidence",
+)
 
 
 @dataclass(frozen=True)
@@ -53,12 +59,15 @@ class GanConfig:
 
     def __post_init__(self) -> None:
         if self.checkpoint_every < 1 or self.grid_samples < 1 or self.judged_samples < 2:
-            raise ValueError(f"checkpoint_every={self.checkpoint_every} and grid_samples="
-                             f"{self.grid_samples} must be >= 1, judged_samples="
-                             f"{self.judged_samples} >= 2")
+            raise ValueError(
+                f"checkpoint_every={self.checkpoint_every} and grid_samples="
+                f"{self.grid_samples} must be >= 1, judged_samples="
+                f"{self.judged_samples} >= 2"
+            )
         if self.noise_std < 0 or self.vae_epochs < 0:
-            raise ValueError(f"noise_std={self.noise_std} and vae_epochs={self.vae_epochs} "
-                             "must be >= 0")
+            raise ValueError(
+                f"noise_std={self.noise_std} and vae_epochs={self.vae_epochs} must be >= 0"
+            )
 
 
 @dataclass
@@ -73,35 +82,55 @@ class GanResult(ExperimentResult):
     qualities: dict[str, SampleQuality] = field(default_factory=dict)
 
 
-def train_gan(data: PreparedData, config: GanConfig | None = None,
-              callbacks: StageCallbacks = no_callbacks) -> GanResult:
+def train_gan(
+    data: PreparedData, config: GanConfig | None = None, callbacks: StageCallbacks = no_callbacks
+) -> GanResult:
     """Train G and D (Goodfellow et al. 2014) on the training split: D maximises
     E log D(x) + E log(1 - D(G(z))), G the non-saturating E log D(G(z)) (or the minimax loss).
     With labels, samples are judged at checkpoints and at the end beside the baselines.
     Metrics: ``train_seconds``, ``epochs_run`` and ``<samples>/<measure>`` of every set."""
     config = config or GanConfig()
-    generator = Generator(replace(config.generator, out_features=data.n_features,
-                                  image_shape=data.image_shape))
-    discriminator = Discriminator(replace(config.discriminator, in_features=data.n_features,
-                                          image_shape=data.image_shape))
-    judge = (QualityJudge.fit(data.train.X, data.train.y, data.n_classes, config.judge)
-             if data.train.y is not None else None)
+    generator = Generator(
+        replace(config.generator, out_features=data.n_features, image_shape=data.image_shape)
+    )
+    discriminator = Discriminator(
+        replace(config.discriminator, in_features=data.n_features, image_shape=data.image_shape)
+    )
+    judge = (
+        QualityJudge.fit(data.train.X, data.train.y, data.n_classes, config.judge)
+        if data.train.y is not None
+        else None
+    )
     seed = config.trainer.seed
-    snapshots = SampleSnapshots(config.checkpoint_every, config.grid_samples, judge,
-                                config.judged_samples, seed)
+    snapshots = SampleSnapshots(
+        config.checkpoint_every, config.grid_samples, judge, config.judged_samples, seed
+    )
     history = AdversarialTrainer(config.trainer, [*callbacks(""), snapshots]).fit(
-        generator, discriminator, data.train.X)
-    result = GanResult(models={"generator": generator, "discriminator": discriminator},
-                       metrics={"train_seconds": history.seconds,
-                                "epochs_run": float(len(history.epochs))},
-                       history=history, samples=snapshots.samples_,
-                       checkpoint_quality=snapshots.quality_)
+        generator, discriminator, data.train.X
+    )
+    result = GanResult(
+        models={"generator": generator, "discriminator": discriminator},
+        metrics={"train_seconds": history.seconds, "epochs_run": float(len(history.epochs))},
+        history=history,
+        samples=snapshots.samples_,
+        checkpoint_quality=snapshots.quality_,
+    )
     if judge is not None:
-        vae = fit_vae(data.train.X, epochs=config.vae_epochs, seed=seed) if config.vae_epochs else None
-        result.qualities = {"gan": snapshots.quality_[len(history.epochs)],
-                            **baseline_qualities(judge, data.train.X, data.test.X,
-                                                 config.judged_samples, config.noise_std, seed, vae)}
-        result.metrics.update({k: v for name, q in result.qualities.items()
-                               for k, v in q.metrics(f"{name}/").items()})
-    result.tables["quality"] = [{"samples": name, **q.metrics()} for name, q in result.qualities.items()]
+        vae = (
+            fit_vae(data.train.X, epochs=config.vae_epochs, seed=seed)
+            if config.vae_epochs
+            else None
+        )
+        result.qualities = {
+            "gan": snapshots.quality_[len(history.epochs)],
+            **baseline_qualities(
+                judge, data.train.X, data.test.X, config.judged_samples, config.noise_std, seed, vae
+            ),
+        }
+        result.metrics.update(
+            {k: v for name, q in result.qualities.items() for k, v in q.metrics(f"{name}/").items()}
+        )
+    result.tables["quality"] = [
+        {"samples": name, **q.metrics()} for name, q in result.qualities.items()
+    ]
     return result

@@ -16,11 +16,25 @@ class SampleSnapshots(Callback):
     a ``judge``, the :class:`SampleQuality` of ``n_judged`` fresh samples into ``quality_[epoch]``.
     Arrays out; drawing is the plotting module's job."""
 
-    def __init__(self, every: int, grid: int = 40, judge: QualityJudge | None = None,
-                 n_judged: int = 1000, seed: int = 0) -> None:
+    def __init__(
+        self,
+        every: int,
+        grid: int = 40,
+        judge: QualityJudge | None = None,
+        n_judged: int = 1000,
+        seed: int = 0,
+    ) -> None:
         if every < 1 or grid < 1 or n_judged < 2:
-            raise ValueError(f"every={every} and grid={grid} must be >= 1, n_judged={n_judged} >= 2")
-        self.every, self.grid, self.judge, self.n_judged, self.seed = every, grid, judge, n_judged, seed
+            raise ValueError(
+                f"every={every} and grid={grid} must be >= 1, n_judged={n_judged} >= 2"
+            )
+        self.every, self.grid, self.judge, self.n_judged, self.seed = (
+            every,
+            grid,
+            judge,
+            n_judged,
+            seed,
+        )
         self.samples_: dict[int, np.ndarray] = {}
         self.quality_: dict[int, SampleQuality] = {}
         self._generator: Generator | None = None

@@ -36,9 +36,15 @@ def _check_finite(values: Mapping[str, float], epoch: int) -> None:
             raise TrainingDiverged(epoch, term, value)
 
 
-def discriminator_step(generator: Generator, discriminator: Discriminator,
-                       optimizer: torch.optim.Optimizer, x_real: Tensor, z: Tensor,
-                       label_smoothing: float = 0.0, epoch: int = 0) -> dict[str, float]:
+def discriminator_step(
+    generator: Generator,
+    discriminator: Discriminator,
+    optimizer: torch.optim.Optimizer,
+    x_real: Tensor,
+    z: Tensor,
+    label_smoothing: float = 0.0,
+    epoch: int = 0,
+) -> dict[str, float]:
     """One ascent step of D on sum ln D(x_i) + ln(1 - D(G(z_i))) (G fixed: its samples carry no
     gradient). ``x_real`` (B, n), ``z`` (B', noise_dim). Returns ``d_loss``, the accuracies on
     real and fake, and the mean D(x) (``d_real``), D(G(z)) (``d_fake``); raises
@@ -47,10 +53,18 @@ def discriminator_step(generator: Generator, discriminator: Discriminator,
         fake = generator(z)
     real_logits, fake_logits = discriminator.logits(x_real), discriminator.logits(fake)
     loss = discriminator_loss(real_logits, fake_logits, label_smoothing)
-    real_accuracy, fake_accuracy = discriminator_accuracy(real_logits.detach(), fake_logits.detach())
-    values = _floats({"d_loss": loss, "d_real_accuracy": real_accuracy,
-                      "d_fake_accuracy": fake_accuracy, "d_real": torch.sigmoid(real_logits).mean(),
-                      "d_fake": torch.sigmoid(fake_logits).mean()})
+    real_accuracy, fake_accuracy = discriminator_accuracy(
+        real_logits.detach(), fake_logits.detach()
+    )
+    values = _floats(
+        {
+            "d_loss": loss,
+            "d_real_accuracy": real_accuracy,
+            "d_fake_accuracy": fake_accuracy,
+            "d_real": torch.sigmoid(real_logits).mean(),
+            "d_fake": torch.sigmoid(fake_logits).mean(),
+        }
+    )
     _check_finite(values, epoch)
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
@@ -58,9 +72,14 @@ def discriminator_step(generator: Generator, discriminator: Discriminator,
     return values
 
 
-def generator_step(generator: Generator, discriminator: Discriminator,
-                   optimizer: torch.optim.Optimizer, z: Tensor, kind: str = "non_saturating",
-                   epoch: int = 0) -> dict[str, float]:
+def generator_step(
+    generator: Generator,
+    discriminator: Discriminator,
+    optimizer: torch.optim.Optimizer,
+    z: Tensor,
+    kind: str = "non_saturating",
+    epoch: int = 0,
+) -> dict[str, float]:
     """One step of G on its loss (see :func:`generator_loss`) through a fixed D (D's parameters
     get no gradient). Returns ``g_loss``; raises :class:`TrainingDiverged` before updating if it
     is not finite."""
@@ -90,8 +109,9 @@ def update_average(average: nn.Module, online: nn.Module, decay: float) -> None:
 
 
 @torch.no_grad()
-def recalibrate_batch_norm(generator: Generator, noise: torch.Generator | None = None,
-                           n: int = CALIBRATION_SAMPLES) -> None:
+def recalibrate_batch_norm(
+    generator: Generator, noise: torch.Generator | None = None, n: int = CALIBRATION_SAMPLES
+) -> None:
     """Set the running statistics of G's batch-norm layers to those of one batch of ``n``
     samples (needed after weight averaging: the online network's statistics do not fit the
     averaged weights). No-op without batch norm."""
@@ -125,13 +145,18 @@ class AdversarialTrainer:
     >>> history = AdversarialTrainer(AdversarialTrainerConfig(epochs=200)).fit(G, D, X_train)
     """
 
-    def __init__(self, config: AdversarialTrainerConfig | None = None,
-                 callbacks: Sequence[Callback] = ()) -> None:
+    def __init__(
+        self, config: AdversarialTrainerConfig | None = None, callbacks: Sequence[Callback] = ()
+    ) -> None:
         self.config = config or AdversarialTrainerConfig()
         self.callbacks = list(callbacks)
 
-    def fit(self, generator: Generator, discriminator: Discriminator,
-            data: Tensor | np.ndarray | Mapping[str, Tensor | np.ndarray]) -> TrainingHistory:
+    def fit(
+        self,
+        generator: Generator,
+        discriminator: Discriminator,
+        data: Tensor | np.ndarray | Mapping[str, Tensor | np.ndarray],
+    ) -> TrainingHistory:
         """Train both networks in place on real objects ``data`` (n, n_features), or ``{"x":
         ...}``; return the history. Raises :class:`TrainingDiverged` on a NaN/inf term."""
         cfg = self.config
@@ -147,8 +172,12 @@ class AdversarialTrainer:
             online = copy.deepcopy(generator) if cfg.ema_decay is not None else generator
             betas = (cfg.beta1, cfg.beta2)
             opt_g = torch.optim.Adam(online.parameters(), lr=cfg.lr, betas=betas)
-            opt_d = torch.optim.Adam(discriminator.parameters(), lr=cfg.discriminator_lr, betas=betas)
-            schedules = [torch.optim.lr_scheduler.LambdaLR(opt, self._decay) for opt in (opt_g, opt_d)]
+            opt_d = torch.optim.Adam(
+                discriminator.parameters(), lr=cfg.discriminator_lr, betas=betas
+            )
+            schedules = [
+                torch.optim.lr_scheduler.LambdaLR(opt, self._decay) for opt in (opt_g, opt_d)
+            ]
             for callback in self.callbacks:
                 callback.on_fit_start(generator)
             try:
@@ -160,12 +189,14 @@ class AdversarialTrainer:
                 discriminator.train()
                 for epoch in range(1, cfg.epochs + 1):
                     tic = time.perf_counter()
-                    terms = self._epoch(online, generator, discriminator, opt_g, opt_d, x, epoch,
-                                        shuffle, noise)
+                    terms = self._epoch(
+                        online, generator, discriminator, opt_g, opt_d, x, epoch, shuffle, noise
+                    )
                     if online is not generator:
                         recalibrate_batch_norm(generator, calibration)
-                    log = EpochLog(epoch, terms, {}, opt_d.param_groups[0]["lr"],
-                                   time.perf_counter() - tic)
+                    log = EpochLog(
+                        epoch, terms, {}, opt_d.param_groups[0]["lr"], time.perf_counter() - tic
+                    )
                     for schedule in schedules:
                         schedule.step()
                     history.epochs.append(log)
@@ -186,36 +217,58 @@ class AdversarialTrainer:
 
     def _check(self, generator: Generator, discriminator: Discriminator, x: Tensor) -> None:
         if x.ndim != 2 or x.shape[0] == 0:
-            raise ValueError(f"data has shape {tuple(x.shape)}; expected (n_samples, n_features) "
-                             "with n_samples >= 1")
+            raise ValueError(
+                f"data has shape {tuple(x.shape)}; expected (n_samples, n_features) "
+                "with n_samples >= 1"
+            )
         out, width = generator.config.out_features, discriminator.config.in_features
         if not out == width == x.shape[1]:
-            raise ValueError(f"generator out_features={out}, discriminator in_features={width} "
-                             f"and the data's {x.shape[1]} features must agree")
+            raise ValueError(
+                f"generator out_features={out}, discriminator in_features={width} "
+                f"and the data's {x.shape[1]} features must agree"
+            )
         batches = math.ceil(x.shape[0] / self.config.batch_size)
         if self.config.d_steps > batches:
-            raise ValueError(f"d_steps={self.config.d_steps} exceeds the {batches} batches of an "
-                             f"epoch ({x.shape[0]} objects, batch_size={self.config.batch_size})")
+            raise ValueError(
+                f"d_steps={self.config.d_steps} exceeds the {batches} batches of an "
+                f"epoch ({x.shape[0]} objects, batch_size={self.config.batch_size})"
+            )
 
-    def _epoch(self, online: Generator, generator: Generator, discriminator: Discriminator,
-               opt_g: torch.optim.Optimizer, opt_d: torch.optim.Optimizer, x: Tensor, epoch: int,
-               shuffle: torch.Generator, noise: torch.Generator) -> dict[str, float]:
+    def _epoch(
+        self,
+        online: Generator,
+        generator: Generator,
+        discriminator: Discriminator,
+        opt_g: torch.optim.Optimizer,
+        opt_d: torch.optim.Optimizer,
+        x: Tensor,
+        epoch: int,
+        shuffle: torch.Generator,
+        noise: torch.Generator,
+    ) -> dict[str, float]:
         cfg = self.config
         order = torch.randperm(x.shape[0], generator=shuffle).to(x.device)
         d_sums: dict[str, float] = {}
         g_sum, d_batches, g_batches = 0.0, 0, 0
         for batch, start in enumerate(range(0, x.shape[0], cfg.batch_size)):
-            real = x[order[start:start + cfg.batch_size]]
+            real = x[order[start : start + cfg.batch_size]]
             fakes = online.noise(cfg.batch_size, noise)  # a full batch even after a short last one
-            values = discriminator_step(online, discriminator, opt_d, real, fakes,
-                                        cfg.label_smoothing, epoch)
+            values = discriminator_step(
+                online, discriminator, opt_d, real, fakes, cfg.label_smoothing, epoch
+            )
             for key, value in values.items():
                 d_sums[key] = d_sums.get(key, 0.0) + value
             d_batches += 1
             if (batch + 1) % cfg.d_steps:
                 continue
-            g_sum += generator_step(online, discriminator, opt_g, online.noise(cfg.batch_size, noise),
-                                    cfg.generator_loss, epoch)["g_loss"]
+            g_sum += generator_step(
+                online,
+                discriminator,
+                opt_g,
+                online.noise(cfg.batch_size, noise),
+                cfg.generator_loss,
+                epoch,
+            )["g_loss"]
             g_batches += 1
             if online is not generator:
                 update_average(generator, online, cfg.ema_decay)  # type: ignore[arg-type]

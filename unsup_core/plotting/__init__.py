@@ -7,15 +7,15 @@ from .reports import plot_metric_trends
 from .training import plot_accuracy_curve, plot_loss_curves, plot_reconstructions
 
 __all__ = [
-           "draw_map",
-           "plot_accuracy_curve",
-           "plot_code_scatter",
-           "plot_component_planes",
-           "plot_image_grid",
-           "plot_label_overlay",
-           "plot_loss_curves",
-           "plot_map",
-           "plot_metric_trends",
-           "plot_reconstructions",
-           "project_2d",
+    "draw_map",
+    "plot_accuracy_curve",
+    "plot_code_scatter",
+    "plot_component_planes",
+    "plot_image_grid",
+    "plot_label_overlay",
+    "plot_loss_curves",
+    "plot_map",
+    "plot_metric_trends",
+    "plot_reconstructions",
+    "project_2d",
 ]

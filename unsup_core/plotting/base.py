@@ -15,5 +15,6 @@ def hexagon_patches(centres, radius: float):
     from matplotlib.collections import PatchCollection
     from matplotlib.patches import RegularPolygon
 
-    return PatchCollection([RegularPolygon(tuple(c), numVertices=6, radius=radius)
-                            for c in centres])
+    return PatchCollection(
+        [RegularPolygon(tuple(c), numVertices=6, radius=radius) for c in centres]
+    )

@@ -18,8 +18,9 @@ def project_2d(codes: np.ndarray) -> np.ndarray:
     return centred @ vt[:2].T
 
 
-def plot_code_scatter(codes: np.ndarray, labels: np.ndarray | None,
-                      class_names: Sequence[str] | None, title: str) -> Figure:  # noqa: F821
+def plot_code_scatter(
+    codes: np.ndarray, labels: np.ndarray | None, class_names: Sequence[str] | None, title: str
+) -> Figure:  # noqa: F821
     """Codes in 2-D (first two principal axes when wider), coloured by label."""
     points = project_2d(np.asarray(codes, dtype=float))
     figure = new_figure(4.4, 3.8)
@@ -31,8 +32,14 @@ def plot_code_scatter(codes: np.ndarray, labels: np.ndarray | None,
         scatter = ax.scatter(points[:, 0], points[:, 1], c=labels, s=4, cmap=cmap, alpha=0.7)
         handles, _ = scatter.legend_elements(num=None)
         names = class_names if class_names is not None else [str(c) for c in np.unique(labels)]
-        ax.legend(handles, [str(n) for n in names][:len(handles)], fontsize=6, markerscale=0.6,
-                  loc="best", ncol=2)
+        ax.legend(
+            handles,
+            [str(n) for n in names][: len(handles)],
+            fontsize=6,
+            markerscale=0.6,
+            loc="best",
+            ncol=2,
+        )
     axis = "code" if codes.shape[1] <= 2 else "principal axis of codes"
     ax.set_xlabel(f"{axis} 1")
     ax.set_ylabel(f"{axis} 2")
@@ -40,8 +47,9 @@ def plot_code_scatter(codes: np.ndarray, labels: np.ndarray | None,
     return figure
 
 
-def plot_image_grid(images: np.ndarray, image_shape: Sequence[int], columns: int = 10,
-                    title: str = "") -> Figure:  # noqa: F821
+def plot_image_grid(
+    images: np.ndarray, image_shape: Sequence[int], columns: int = 10, title: str = ""
+) -> Figure:  # noqa: F821
     """Rows of images (e.g. samples from a generative model, or an interpolation strip)."""
     images = np.asarray(images)
     rows = int(np.ceil(len(images) / columns))
@@ -53,7 +61,9 @@ def plot_image_grid(images: np.ndarray, image_shape: Sequence[int], columns: int
         if i < len(images):
             image = images[i].reshape(tuple(image_shape))
             image = image.mean(axis=0) if image.ndim == 3 else image
-            ax.imshow(image.reshape(height, width), cmap="gray_r", vmin=0, vmax=max(1.0, image.max()))
+            ax.imshow(
+                image.reshape(height, width), cmap="gray_r", vmin=0, vmax=max(1.0, image.max())
+            )
     if title:
         figure.suptitle(title, fontsize=9)
     return figure

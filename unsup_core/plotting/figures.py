@@ -29,65 +29,87 @@ def autoencoder_figures(result: AutoencoderResult, data: PreparedData) -> Figure
     """Loss curves; reconstructions beside the originals for images."""
     figures = {"loss_curves": plot_loss_curves(result.history, "plain autoencoder")}
     if data.image_shape is not None:
-        figures["reconstructions"] = plot_reconstructions(result.originals,
-                                                          result.reconstructions, data.image_shape)
+        figures["reconstructions"] = plot_reconstructions(
+            result.originals, result.reconstructions, data.image_shape
+        )
     return figures
 
 
 def zoo_member_figures(member: ZooMember, data: PreparedData) -> Figures:
     """A 2-D scatter of the test codes; for images reconstructions, and a VAE's samples from
     the prior and interpolation between two test objects."""
-    figures = {"codes": plot_code_scatter(member.codes, data.test.y, data.class_names,
-                                          f"{member.kind}: test codes")}
+    figures = {
+        "codes": plot_code_scatter(
+            member.codes, data.test.y, data.class_names, f"{member.kind}: test codes"
+        )
+    }
     if data.image_shape is None:
         return figures
-    figures["reconstructions"] = plot_reconstructions(member.originals, member.reconstructions,
-                                                      data.image_shape)
+    figures["reconstructions"] = plot_reconstructions(
+        member.originals, member.reconstructions, data.image_shape
+    )
     if member.samples is not None:
-        figures["samples"] = plot_image_grid(member.samples, data.image_shape, 10,
-                                             "samples from the prior")
-        figures["interpolation"] = plot_image_grid(member.interpolation, data.image_shape, 10,
-                                                   "interpolation between two test objects")
+        figures["samples"] = plot_image_grid(
+            member.samples, data.image_shape, 10, "samples from the prior"
+        )
+        figures["interpolation"] = plot_image_grid(
+            member.interpolation, data.image_shape, 10, "interpolation between two test objects"
+        )
     return figures
 
 
 def stage_loss_figures(result: ExperimentResult, titles: dict[str, tuple[str, str]]) -> Figures:
     """One loss-curve figure per training stage: ``titles`` maps a stage of
     ``result.histories`` to (figure name, title)."""
-    return {titles[stage][0]: plot_loss_curves(history, titles[stage][1])
-            for stage, history in result.histories.items() if stage in titles}
+    return {
+        titles[stage][0]: plot_loss_curves(history, titles[stage][1])
+        for stage, history in result.histories.items()
+        if stage in titles
+    }
 
 
 def stacked_figures(result: ExperimentResult) -> Figures:
     """The loss curves of every pretrained layer and of the fine-tuning."""
-    titles = {stage: (f"{stage.rstrip('/')}_loss", f"layer {stage[5:-1]} pretraining")
-              for stage in result.histories if stage.startswith("layer")}
+    titles = {
+        stage: (f"{stage.rstrip('/')}_loss", f"layer {stage[5:-1]} pretraining")
+        for stage in result.histories
+        if stage.startswith("layer")
+    }
     titles["finetune/"] = ("finetune_loss", "fine-tuning as a deep autoencoder")
     return stage_loss_figures(result, titles)
 
 
 def transfer_figures(result: TransferResult) -> Figures:
     """Accuracy against labels per class, one figure per encoder."""
-    return {f"transfer_curve_{name}": plot_accuracy_curve(
-        [row for row in result.curve if row["encoder"] == name], f"transfer of the {name} encoder")
-        for name in result.encoders}
+    return {
+        f"transfer_curve_{name}": plot_accuracy_curve(
+            [row for row in result.curve if row["encoder"] == name],
+            f"transfer of the {name} encoder",
+        )
+        for name in result.encoders
+    }
 
 
 def map_figures(result: MapResult) -> Figures:
     """U-matrix, density, hit map, component planes and (with labels) the label overlay."""
     grid = result.grid
     figures = {
-        "u_matrix": plot_map(result.u_matrix, grid, "U-matrix", "bone_r",
-                             "mean distance to neighbours"),
-        "density": plot_map(result.density, grid,
-                            f"density: mean distance to {result.density_k} nearest objects",
-                            "magma_r"),
+        "u_matrix": plot_map(
+            result.u_matrix, grid, "U-matrix", "bone_r", "mean distance to neighbours"
+        ),
+        "density": plot_map(
+            result.density,
+            grid,
+            f"density: mean distance to {result.density_k} nearest objects",
+            "magma_r",
+        ),
         "hit_map": plot_map(result.hits, grid, "hit map", "Greys", "objects won"),
         "component_planes": plot_component_planes(result.planes, grid, result.feature_names),
     }
     if result.majority is not None:
-        figures["label_overlay"] = plot_label_overlay(result.majority, result.class_hits, grid,
-                                                      result.class_names)
+        figures["label_overlay"] = plot_label_overlay(
+            result.majority, result.class_hits, grid, result.class_names
+        )
     return figures
 
 
@@ -96,11 +118,20 @@ def gan_figures(result: GanResult, data: PreparedData) -> Figures:
     of the GAN's samples beside real held-out objects (with labels)."""
     figures: dict[str, Any] = {}
     if data.image_shape is not None:
-        figures.update({f"samples_epoch_{epoch:04d}": plot_sample_grid(
-            samples, data.image_shape, 10, f"epoch {epoch}") for epoch, samples in result.samples.items()})
+        figures.update(
+            {
+                f"samples_epoch_{epoch:04d}": plot_sample_grid(
+                    samples, data.image_shape, 10, f"epoch {epoch}"
+                )
+                for epoch, samples in result.samples.items()
+            }
+        )
     figures["adversarial_losses"] = plot_adversarial_history(result.history)
-    shares = {name: result.qualities[name].class_shares for name in ("gan", "real_heldout")
-              if name in result.qualities}
+    shares = {
+        name: result.qualities[name].class_shares
+        for name in ("gan", "real_heldout")
+        if name in result.qualities
+    }
     if shares:
         figures["class_shares"] = plot_class_shares(shares, data.class_names)
     return figures

@@ -10,8 +10,9 @@ from ..training.callbacks import TrainingHistory
 from .base import new_figure
 
 
-def plot_sample_grid(samples: np.ndarray, image_shape: Sequence[int], columns: int = 10,
-                     title: str = "") -> Figure:  # noqa: F821
+def plot_sample_grid(
+    samples: np.ndarray, image_shape: Sequence[int], columns: int = 10, title: str = ""
+) -> Figure:  # noqa: F821
     """Generated objects (n, n_features) as rows of ``columns`` images, values in [0, 1]."""
     samples = np.asarray(samples)
     rows = max(1, int(np.ceil(len(samples) / columns)))
@@ -47,8 +48,11 @@ def plot_adversarial_history(history: TrainingHistory, title: str = "GAN trainin
     return figure
 
 
-def plot_class_shares(shares: Mapping[str, Sequence[float]], class_names: Sequence[str],
-                      title: str = "class shares of samples (judged by the classifier)") -> Figure:  # noqa: F821
+def plot_class_shares(
+    shares: Mapping[str, Sequence[float]],
+    class_names: Sequence[str],
+    title: str = "class shares of samples (judged by the classifier)",
+) -> Figure:  # noqa: F821
     """Grouped bars: for each named sample set, the share of its samples per class."""
     names = list(shares)
     k = len(class_names)

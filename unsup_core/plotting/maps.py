@@ -33,8 +33,9 @@ def draw_map(ax, values: np.ndarray, grid: Grid, cmap: str = "viridis", vmin=Non
     return patches
 
 
-def plot_map(values: np.ndarray, grid: Grid, title: str, cmap: str = "viridis",
-             label: str = "") -> Figure:  # noqa: F821
+def plot_map(
+    values: np.ndarray, grid: Grid, title: str, cmap: str = "viridis", label: str = ""
+) -> Figure:  # noqa: F821
     """One map with a colour bar."""
     figure = new_figure(4.2, 3.6)
     ax = figure.subplots()
@@ -44,8 +45,13 @@ def plot_map(values: np.ndarray, grid: Grid, title: str, cmap: str = "viridis",
     return figure
 
 
-def plot_component_planes(planes: np.ndarray, grid: Grid, feature_names: Sequence[str],
-                          max_planes: int = 64, columns: int = 8) -> Figure:  # noqa: F821
+def plot_component_planes(
+    planes: np.ndarray,
+    grid: Grid,
+    feature_names: Sequence[str],
+    max_planes: int = 64,
+    columns: int = 8,
+) -> Figure:  # noqa: F821
     """One small map per feature (the j-th weight component), titled with the feature's name."""
     count = min(len(planes), max_planes)
     columns = min(columns, count)
@@ -63,20 +69,33 @@ def plot_component_planes(planes: np.ndarray, grid: Grid, feature_names: Sequenc
     return figure
 
 
-def plot_label_overlay(majority: np.ndarray, class_hits: np.ndarray, grid: Grid,
-                       class_names: Sequence[str], max_classes: int = 10) -> Figure:  # noqa: F821
+def plot_label_overlay(
+    majority: np.ndarray,
+    class_hits: np.ndarray,
+    grid: Grid,
+    class_names: Sequence[str],
+    max_classes: int = 10,
+) -> Figure:  # noqa: F821
     """The majority label of each node (empty nodes blank), then one hit map per class."""
     shown = min(len(class_names), max_classes)
     figure = new_figure(2.2 * (shown + 1), 2.6)
     axes = figure.subplots(1, shown + 1, squeeze=False)[0]
     masked = np.where(majority < 0, np.nan, majority)
-    draw_map(axes[0], masked, grid, "tab10" if len(class_names) <= 10 else "tab20", 0,
-             max(len(class_names) - 1, 1))
+    draw_map(
+        axes[0],
+        masked,
+        grid,
+        "tab10" if len(class_names) <= 10 else "tab20",
+        0,
+        max(len(class_names) - 1, 1),
+    )
     axes[0].set_title("majority label", fontsize=8)
     if grid.topology == "rectangular":
         for (r, c), label in np.ndenumerate(majority):
             if label >= 0:
-                axes[0].text(c, r, str(class_names[label])[:3], ha="center", va="center", fontsize=5)
+                axes[0].text(
+                    c, r, str(class_names[label])[:3], ha="center", va="center", fontsize=5
+                )
     for k in range(shown):
         draw_map(axes[k + 1], class_hits[k], grid, "Greys")
         axes[k + 1].set_title(f"hits: {class_names[k]}", fontsize=8)

@@ -12,8 +12,9 @@ from .base import new_figure
 
 def plot_loss_curves(history: TrainingHistory, title: str = "training") -> Figure:  # noqa: F821
     """One panel per loss term: train (solid) and validation (dashed) against epoch."""
-    terms = sorted({key.split("/", 1)[1] for log in history.epochs for key in log.metrics()
-                    if "/" in key})
+    terms = sorted(
+        {key.split("/", 1)[1] for log in history.epochs for key in log.metrics() if "/" in key}
+    )
     terms = ["loss"] + [t for t in terms if t != "loss"]
     figure = new_figure(3.2 * len(terms), 2.8)
     axes = figure.subplots(1, len(terms), squeeze=False)[0]
@@ -32,9 +33,13 @@ def plot_loss_curves(history: TrainingHistory, title: str = "training") -> Figur
     return figure
 
 
-def plot_reconstructions(originals: np.ndarray, reconstructions: np.ndarray,
-                         image_shape: Sequence[int], n: int = 10,
-                         title: str = "originals (top) and reconstructions (bottom)") -> Figure:  # noqa: F821
+def plot_reconstructions(
+    originals: np.ndarray,
+    reconstructions: np.ndarray,
+    image_shape: Sequence[int],
+    n: int = 10,
+    title: str = "originals (top) and reconstructions (bottom)",
+) -> Figure:  # noqa: F821
     """Two rows of images: ``n`` originals above their reconstructions."""
     n = min(n, len(originals))
     height, width = image_shape[-2], image_shape[-1]
@@ -52,7 +57,9 @@ def plot_reconstructions(originals: np.ndarray, reconstructions: np.ndarray,
     return figure
 
 
-def plot_accuracy_curve(summary: Sequence[dict], title: str = "target accuracy vs labels") -> Figure:  # noqa: F821
+def plot_accuracy_curve(
+    summary: Sequence[dict], title: str = "target accuracy vs labels"
+) -> Figure:  # noqa: F821
     """Mean test accuracy (+- std over label draws) against labels per class, one line per mode;
     ``labels_per_class == 0`` (all labels) is drawn as the last tick, "all"."""
     budgets = sorted({row["labels_per_class"] for row in summary}, key=lambda k: (k == 0, k))
@@ -60,9 +67,17 @@ def plot_accuracy_curve(summary: Sequence[dict], title: str = "target accuracy v
     figure = new_figure(5.0, 3.4)
     ax = figure.subplots()
     for mode in sorted({row["mode"] for row in summary}):
-        rows = sorted((r for r in summary if r["mode"] == mode), key=lambda r: position[r["labels_per_class"]])
-        ax.errorbar([position[r["labels_per_class"]] for r in rows], [r["accuracy"] for r in rows],
-                    yerr=[r.get("accuracy_std", 0.0) for r in rows], marker="o", capsize=3, label=mode)
+        rows = sorted(
+            (r for r in summary if r["mode"] == mode), key=lambda r: position[r["labels_per_class"]]
+        )
+        ax.errorbar(
+            [position[r["labels_per_class"]] for r in rows],
+            [r["accuracy"] for r in rows],
+            yerr=[r.get("accuracy_std", 0.0) for r in rows],
+            marker="o",
+            capsize=3,
+            label=mode,
+        )
     ax.set_xticks(range(len(budgets)), [str(k) if k else "all" for k in budgets])
     ax.set_xlabel("labels per class")
     ax.set_ylabel("test accuracy")

@@ -27,8 +27,9 @@ def nt_xent(z1: Tensor, z2: Tensor, temperature: float) -> Tensor:
     z1, z2 (B, k), the projections of two views of the same B images -> scalar.
     """
     if z1.shape != z2.shape or z1.ndim != 2:
-        raise ValueError(f"z1 and z2 must both be (B, k), got {tuple(z1.shape)} and "
-                         f"{tuple(z2.shape)}")
+        raise ValueError(
+            f"z1 and z2 must both be (B, k), got {tuple(z1.shape)} and {tuple(z2.shape)}"
+        )
     n = z1.shape[0]
     u = F.normalize(torch.cat([z1, z2]), dim=1)
     similarity = u @ u.T / temperature
@@ -125,10 +126,19 @@ class ContrastiveModel(nn.Module):
         require_data(config, type(self).__name__)
         self.config = config
         with seeded(config.seed):
-            self.encoder = build_encoder(config.encoder, config.image_shape, config.hidden,
-                                         config.conv_channels, config.code_dim, config.activation)
-            self.projection = mlp([config.code_dim, *config.projection_hidden,
-                                   config.projection_dim], config.activation, "identity")
+            self.encoder = build_encoder(
+                config.encoder,
+                config.image_shape,
+                config.hidden,
+                config.conv_channels,
+                config.code_dim,
+                config.activation,
+            )
+            self.projection = mlp(
+                [config.code_dim, *config.projection_hidden, config.projection_dim],
+                config.activation,
+                "identity",
+            )
 
     @property
     def out_features(self) -> int:
@@ -150,5 +160,5 @@ class ContrastiveModel(nn.Module):
         x = batch["x"]
         first, second = self.views(x, eval_generator(self, self.config.seed, x.device))
         z = self.projection(self.encoder(torch.cat([first, second])))
-        loss = nt_xent(z[: x.shape[0]], z[x.shape[0]:], self.config.temperature)
+        loss = nt_xent(z[: x.shape[0]], z[x.shape[0] :], self.config.temperature)
         return {"loss": loss, "nt_xent": loss}

@@ -17,9 +17,12 @@ MaskToken = Literal["zero", "learned"]
 MASK_TOKENS = choices(MaskToken)
 
 
-def sample_feature_mask(shape: torch.Size | tuple[int, ...], mask_prob: float,
-                        generator: torch.Generator | None = None,
-                        device: torch.device | str = "cpu") -> Tensor:
+def sample_feature_mask(
+    shape: torch.Size | tuple[int, ...],
+    mask_prob: float,
+    generator: torch.Generator | None = None,
+    device: torch.device | str = "cpu",
+) -> Tensor:
     """Boolean mask (B, d): every entry independently True (masked) with probability p."""
     return torch.rand(shape, generator=generator, device=device) < mask_prob
 
@@ -97,10 +100,14 @@ class MaskedFeatureModel(nn.Module):
         require_data(config, type(self).__name__)
         self.config = config
         with seeded(config.seed):
-            self.encoder = MLPEncoder(config.in_features, config.hidden, config.code_dim,
-                                      config.activation)
-            self.decoder = mlp([config.code_dim, *config.decoder_hidden, config.in_features],
-                               config.activation, "identity")
+            self.encoder = MLPEncoder(
+                config.in_features, config.hidden, config.code_dim, config.activation
+            )
+            self.decoder = mlp(
+                [config.code_dim, *config.decoder_hidden, config.in_features],
+                config.activation,
+                "identity",
+            )
             token = torch.zeros(config.in_features)
             if config.mask_token == "learned":
                 self.mask_token = nn.Parameter(token)

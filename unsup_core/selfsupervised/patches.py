@@ -32,13 +32,19 @@ NEIGHBOUR_OFFSETS = tuple((cell // 3 - 1, cell % 3 - 1) for cell in NEIGHBOUR_CE
 
 def check_patch_settings(patch_size: int, gap: int, jitter: int, upsample: int) -> None:
     """Integers in range, and a jitter that can never make two neighbouring patches touch."""
-    for name, value, low in (("patch_size", patch_size, 1), ("gap", gap, 0),
-                             ("jitter", jitter, 0), ("upsample", upsample, 1)):
+    for name, value, low in (
+        ("patch_size", patch_size, 1),
+        ("gap", gap, 0),
+        ("jitter", jitter, 0),
+        ("upsample", upsample, 1),
+    ):
         if not isinstance(value, Integral) or isinstance(value, bool) or value < low:
             raise ValueError(f"{name}={value!r} must be an int >= {low}")
     if jitter > 0 and 2 * jitter >= gap:
-        raise ValueError(f"jitter={jitter} with gap={gap}: neighbouring patches could touch; "
-                         f"jitter must be 0 or < gap / 2 = {gap / 2}")
+        raise ValueError(
+            f"jitter={jitter} with gap={gap}: neighbouring patches could touch; "
+            f"jitter must be 0 or < gap / 2 = {gap / 2}"
+        )
 
 
 @dataclass(frozen=True)
@@ -71,9 +77,11 @@ class PatchGrid:
         for axis, side in (("height", height), ("width", width)):
             if need > side:
                 how = f" upsampled x{self.upsample}" if self.upsample > 1 else ""
-                raise ValueError(f"3x3 patches of {self.patch_size} with gap {self.gap} need "
-                                 f"{need} pixels, image has {side} ({axis} of image_shape "
-                                 f"{self.image_shape}{how})")
+                raise ValueError(
+                    f"3x3 patches of {self.patch_size} with gap {self.gap} need "
+                    f"{need} pixels, image has {side} ({axis} of image_shape "
+                    f"{self.image_shape}{how})"
+                )
 
     @property
     def shape(self) -> tuple[int, int, int]:
@@ -90,13 +98,15 @@ class PatchGrid:
     @property
     def patch_features(self) -> int:
         """Length of a flattened patch, C * patch_size^2."""
-        return self.shape[0] * self.patch_size ** 2
+        return self.shape[0] * self.patch_size**2
 
     def to_images(self, x: Tensor) -> Tensor:
         """Flattened images (B, n_features) -> (B, C, H * upsample, W * upsample)."""
         if x.ndim != 2 or x.shape[1] != self.n_features:
-            raise ValueError(f"expected flattened images of shape (B, {self.n_features}) for "
-                             f"image_shape {self.image_shape}, got {tuple(x.shape)}")
+            raise ValueError(
+                f"expected flattened images of shape (B, {self.n_features}) for "
+                f"image_shape {self.image_shape}, got {tuple(x.shape)}"
+            )
         images = x.reshape(x.shape[0], *channel_first(self.image_shape))
         if self.upsample > 1:
             images = images.repeat_interleave(self.upsample, 2).repeat_interleave(self.upsample, 3)
@@ -132,8 +142,12 @@ def extract_patches(images: Tensor, image_index: Tensor, top_left: Tensor, size:
     rows = top_left[:, 0, None] + offsets  # (N, size)
     cols = top_left[:, 1, None] + offsets
     channels = torch.arange(images.shape[1], device=images.device)
-    return images[image_index[:, None, None, None], channels[None, :, None, None],
-                  rows[:, None, :, None], cols[:, None, None, :]]
+    return images[
+        image_index[:, None, None, None],
+        channels[None, :, None, None],
+        rows[:, None, :, None],
+        cols[:, None, None, :],
+    ]
 
 
 def _jittered(origins: Tensor, grid: PatchGrid, generator: torch.Generator | None) -> Tensor:
@@ -141,15 +155,20 @@ def _jittered(origins: Tensor, grid: PatchGrid, generator: torch.Generator | Non
     clamped so that the patch stays inside the image."""
     if grid.jitter == 0:
         return origins
-    shift = torch.randint(-grid.jitter, grid.jitter + 1, origins.shape, generator=generator,
-                          device=origins.device)
+    shift = torch.randint(
+        -grid.jitter, grid.jitter + 1, origins.shape, generator=generator, device=origins.device
+    )
     _, height, width = grid.shape
     upper = torch.tensor([height - grid.patch_size, width - grid.patch_size], device=origins.device)
     return torch.minimum((origins + shift).clamp_min(0), upper)
 
 
-def sample_patch_pairs(images: Tensor, grid: PatchGrid, pairs_per_image: int = 1,
-                       generator: torch.Generator | None = None) -> PatchPairs:
+def sample_patch_pairs(
+    images: Tensor,
+    grid: PatchGrid,
+    pairs_per_image: int = 1,
+    generator: torch.Generator | None = None,
+) -> PatchPairs:
     """Draw ``pairs_per_image`` distinct neighbour positions of every image (uniform, without
     replacement) and cut the jittered centre and neighbour patches, all images at once.
 
@@ -158,8 +177,9 @@ def sample_patch_pairs(images: Tensor, grid: PatchGrid, pairs_per_image: int = 1
     b * pairs_per_image ...). ``generator`` None draws from torch's global RNG.
     """
     if tuple(images.shape[1:]) != grid.shape:
-        raise ValueError(f"images of shape (B, *{grid.shape}) expected for this grid, got "
-                         f"{tuple(images.shape)}")
+        raise ValueError(
+            f"images of shape (B, *{grid.shape}) expected for this grid, got {tuple(images.shape)}"
+        )
     if not 1 <= pairs_per_image <= N_POSITIONS:
         raise ValueError(f"pairs_per_image={pairs_per_image} must lie in [1, {N_POSITIONS}]")
     device = images.device
@@ -171,9 +191,12 @@ def sample_patch_pairs(images: Tensor, grid: PatchGrid, pairs_per_image: int = 1
     cells = torch.tensor(NEIGHBOUR_CELLS, device=device)[label]
     centre_at = _jittered(origins[CENTRE_CELL].expand(label.shape[0], 2), grid, generator)
     neighbour_at = _jittered(origins[cells], grid, generator)
-    return PatchPairs(extract_patches(images, image_index, centre_at, grid.patch_size),
-                      extract_patches(images, image_index, neighbour_at, grid.patch_size),
-                      label, image_index)
+    return PatchPairs(
+        extract_patches(images, image_index, centre_at, grid.patch_size),
+        extract_patches(images, image_index, neighbour_at, grid.patch_size),
+        label,
+        image_index,
+    )
 
 
 def grid_cells(images: Tensor, grid: PatchGrid) -> Tensor:

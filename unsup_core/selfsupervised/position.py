@@ -29,8 +29,10 @@ IMAGE_CODES = choices(ImageCode)
 
 def _check_widths(name: str, widths: tuple[int, ...], allow_empty: bool = True) -> None:
     if (not widths and not allow_empty) or any(w < 1 for w in widths):
-        raise ValueError(f"{name}={widths}: every width must be >= 1"
-                         + ("" if allow_empty else " and at least one is needed"))
+        raise ValueError(
+            f"{name}={widths}: every width must be >= 1"
+            + ("" if allow_empty else " and at least one is needed")
+        )
 
 
 @dataclass(frozen=True)
@@ -89,8 +91,9 @@ class PatchPositionConfig:
         if self.embed_dim < 1:
             raise ValueError(f"embed_dim={self.embed_dim} must be >= 1")
         if not 1 <= self.pairs_per_image <= N_POSITIONS:
-            raise ValueError(f"pairs_per_image={self.pairs_per_image} must lie in "
-                             f"[1, {N_POSITIONS}]")
+            raise ValueError(
+                f"pairs_per_image={self.pairs_per_image} must lie in [1, {N_POSITIONS}]"
+            )
 
     @property
     def grid(self) -> PatchGrid:
@@ -153,11 +156,20 @@ class PatchPositionModel(nn.Module):
         grid = config.grid
         patch_shape = (grid.shape[0], grid.patch_size, grid.patch_size)
         with seeded(config.seed):
-            patch_encoder = build_encoder(config.encoder, patch_shape, config.hidden,
-                                          config.conv_channels, config.embed_dim, config.activation)
+            patch_encoder = build_encoder(
+                config.encoder,
+                patch_shape,
+                config.hidden,
+                config.conv_channels,
+                config.embed_dim,
+                config.activation,
+            )
             self.encoder = PatchImageEncoder(patch_encoder, grid, config.image_code)
-            self.head = mlp([2 * config.embed_dim, *config.head_hidden, N_POSITIONS],
-                            config.activation, "identity")
+            self.head = mlp(
+                [2 * config.embed_dim, *config.head_hidden, N_POSITIONS],
+                config.activation,
+                "identity",
+            )
 
     @property
     def patch_encoder(self) -> nn.Module:
@@ -187,8 +199,9 @@ class PatchPositionModel(nn.Module):
     def loss(self, batch: dict[str, Tensor]) -> dict[str, Tensor]:
         x = batch["x"]
         generator = eval_generator(self, self.config.seed, x.device)
-        pairs = sample_patch_pairs(self.config.grid.to_images(x), self.config.grid,
-                                   self.config.pairs_per_image, generator)
+        pairs = sample_patch_pairs(
+            self.config.grid.to_images(x), self.config.grid, self.config.pairs_per_image, generator
+        )
         logits = self(pairs.centre, pairs.neighbour)
         ce = F.cross_entropy(logits, pairs.label)
         accuracy = (logits.detach().argmax(dim=1) == pairs.label).float().mean()

@@ -51,10 +51,12 @@ class PretextTrainingConfig:
     pretext: Pretext = "contrastive"
     contrastive: ContrastiveConfig = config_part(ContrastiveConfig(), ("image_shape",))
     patch_position: PatchPositionConfig = config_part(PatchPositionConfig(), ("image_shape",))
-    masked_features: MaskedFeatureConfig = config_part(MaskedFeatureConfig(code_dim=128),
-                                                       ("in_features",))
+    masked_features: MaskedFeatureConfig = config_part(
+        MaskedFeatureConfig(code_dim=128), ("in_features",)
+    )
     trainer: TrainerConfig = field(
-        default_factory=lambda: TrainerConfig(epochs=100, batch_size=256, lr=2e-3))
+        default_factory=lambda: TrainerConfig(epochs=100, batch_size=256, lr=2e-3)
+    )
     probe_labels_per_class: int = 10
 
     def __post_init__(self) -> None:
@@ -63,8 +65,9 @@ class PretextTrainingConfig:
             raise ValueError(f"probe_labels_per_class={self.probe_labels_per_class} must be >= 1")
 
 
-def pretext_model(config: PretextTrainingConfig, in_features: int,
-                  image_shape: tuple[int, ...] | None) -> tuple[nn.Module, str]:
+def pretext_model(
+    config: PretextTrainingConfig, in_features: int, image_shape: tuple[int, ...] | None
+) -> tuple[nn.Module, str]:
     """The model of ``config.pretext`` for data of this width and image shape; data with no
     image shape fall back to masked features. Returns (model, the pretext used)."""
     pretext = config.pretext
@@ -88,8 +91,11 @@ class PretextResult(ExperimentResult):
         return self.models["checkpoint"]
 
 
-def train_pretext(data: PreparedData, config: PretextTrainingConfig | None = None,
-                  callbacks: StageCallbacks = no_callbacks) -> PretextResult:
+def train_pretext(
+    data: PreparedData,
+    config: PretextTrainingConfig | None = None,
+    callbacks: StageCallbacks = no_callbacks,
+) -> PretextResult:
     """Train the pretext model on the training split without labels (validation split for the
     best weights). Metrics: ``test/<term>`` of its loss terms on the test split and, when the
     data has labels, ``probe/accuracy`` of its codes."""
@@ -100,7 +106,15 @@ def train_pretext(data: PreparedData, config: PretextTrainingConfig | None = Non
     metrics = {f"test/{k}": v for k, v in evaluate(model, {"x": data.test.X}).items()}
     if data.train.y is not None:
         metrics["probe/accuracy"] = few_label_probe(
-            encoder_codes(model, data.train.X), data.train.y, encoder_codes(model, data.test.X),
-            data.test.y, config.probe_labels_per_class)[0]
-    return PretextResult(models={"checkpoint": model}, metrics=metrics, histories={"": history},
-                         tags={"pretext": used})
+            encoder_codes(model, data.train.X),
+            data.train.y,
+            encoder_codes(model, data.test.X),
+            data.test.y,
+            config.probe_labels_per_class,
+        )[0]
+    return PretextResult(
+        models={"checkpoint": model},
+        metrics=metrics,
+        histories={"": history},
+        tags={"pretext": used},
+    )

@@ -5,18 +5,25 @@ as a deep autoencoder (the networks) or with a head (:mod:`unsup_core.transfer`)
 pretrain-and-fine-tune experiment is one recipe."""
 
 from .networks import (
-                       LAYER_KINDS,
-                       DeepAutoencoder,
-                       StackedAutoencoderConfig,
-                       StackedEncoder,
-                       StackedOnEncoder,
-                       greedy_layerwise_pretrain,
-                       pretrain_layers,
+    LAYER_KINDS,
+    DeepAutoencoder,
+    StackedAutoencoderConfig,
+    StackedEncoder,
+    StackedOnEncoder,
+    greedy_layerwise_pretrain,
+    pretrain_layers,
 )
 from .recipe import StackedResult, StackedTrainingConfig, train_stacked_autoencoder
 
 __all__ = [
-    "LAYER_KINDS", "DeepAutoencoder", "StackedAutoencoderConfig", "StackedEncoder",
-    "StackedOnEncoder", "StackedResult", "StackedTrainingConfig", "greedy_layerwise_pretrain",
-    "pretrain_layers", "train_stacked_autoencoder",
+    "LAYER_KINDS",
+    "DeepAutoencoder",
+    "StackedAutoencoderConfig",
+    "StackedEncoder",
+    "StackedOnEncoder",
+    "StackedResult",
+    "StackedTrainingConfig",
+    "greedy_layerwise_pretrain",
+    "pretrain_layers",
+    "train_stacked_autoencoder",
 ]

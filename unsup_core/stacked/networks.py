@@ -30,14 +30,25 @@ from ..validation import check_choice, check_widths, choices, config_part, data_
 
 # layer_kind -> the single-layer model pretrained at every layer
 LAYER_KINDS: dict[str, type[Autoencoder]] = {
-    "plain": Autoencoder, "denoising": DenoisingAutoencoder, "sparse_l1": SparseAutoencoder,
-    "sparse_kl": SparseAutoencoder, "contractive": ContractiveAutoencoder,
+    "plain": Autoencoder,
+    "denoising": DenoisingAutoencoder,
+    "sparse_l1": SparseAutoencoder,
+    "sparse_kl": SparseAutoencoder,
+    "contractive": ContractiveAutoencoder,
 }
 LayerKind = Literal["plain", "denoising", "sparse_l1", "sparse_kl", "contractive"]
 assert tuple(LAYER_KINDS) == choices(LayerKind)
 # what the stack sets on every layer's config (the rest are the kind's own strengths)
-LAYER_FIELDS = ("in_features", "hidden", "code_dim", "activation", "code_activation",
-                "output_activation", "recon_loss", "seed")
+LAYER_FIELDS = (
+    "in_features",
+    "hidden",
+    "code_dim",
+    "activation",
+    "code_activation",
+    "output_activation",
+    "recon_loss",
+    "seed",
+)
 DECODER_INITS = ("pretrained", "fresh")
 LayerCallbacks = Callable[[int], Sequence[Callback]]  # h -> the callbacks of layer h's run
 
@@ -72,12 +83,15 @@ class StackedAutoencoderConfig:
     output_activation: Activation = "identity"
     recon_loss: ReconLoss = "mse"
     denoising: DenoisingAutoencoderConfig = config_part(DenoisingAutoencoderConfig(), LAYER_FIELDS)
-    sparse_l1: SparseAutoencoderConfig = config_part(SparseAutoencoderConfig(code_l1=1e-3),
-                                                     LAYER_FIELDS)
+    sparse_l1: SparseAutoencoderConfig = config_part(
+        SparseAutoencoderConfig(code_l1=1e-3), LAYER_FIELDS
+    )
     sparse_kl: SparseAutoencoderConfig = config_part(
-        SparseAutoencoderConfig(code_activation="sigmoid", kl_sparsity=3e-3), LAYER_FIELDS)
-    contractive: ContractiveAutoencoderConfig = config_part(ContractiveAutoencoderConfig(),
-                                                            LAYER_FIELDS)
+        SparseAutoencoderConfig(code_activation="sigmoid", kl_sparsity=3e-3), LAYER_FIELDS
+    )
+    contractive: ContractiveAutoencoderConfig = config_part(
+        ContractiveAutoencoderConfig(), LAYER_FIELDS
+    )
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -104,10 +118,17 @@ class StackedAutoencoderConfig:
         if not 1 <= h <= len(self.layer_sizes):
             raise ValueError(f"h={h} must lie in [1, {len(self.layer_sizes)}]")
         kind = getattr(self, self.layer_kind) if self.layer_kind != "plain" else AutoencoderConfig()
-        return replace(kind, in_features=self.widths[h - 1], hidden=(), code_dim=self.widths[h],
-                       activation=self.activation, code_activation=self.activation,
-                       output_activation=self.output_activation if h == 1 else self.activation,
-                       recon_loss=self.recon_loss, seed=self.seed + h - 1)
+        return replace(
+            kind,
+            in_features=self.widths[h - 1],
+            hidden=(),
+            code_dim=self.widths[h],
+            activation=self.activation,
+            code_activation=self.activation,
+            output_activation=self.output_activation if h == 1 else self.activation,
+            recon_loss=self.recon_loss,
+            seed=self.seed + h - 1,
+        )
 
 
 class StackedEncoder(nn.Module):
@@ -147,8 +168,9 @@ class StackedEncoder(nn.Module):
         return codes
 
     @classmethod
-    def from_layers(cls, config: StackedAutoencoderConfig,
-                    layers: Sequence[Autoencoder]) -> StackedEncoder:
+    def from_layers(
+        cls, config: StackedAutoencoderConfig, layers: Sequence[Autoencoder]
+    ) -> StackedEncoder:
         """Compose the encoders f_1..f_H of trained single-layer autoencoders (decoders dropped):
         W_h, b_h are copied from ``layers[h - 1].encoder[0]``."""
         if len(layers) != len(config.layer_sizes):
@@ -162,17 +184,21 @@ class StackedEncoder(nn.Module):
 
 def _copy_linear(source: nn.Linear, target: nn.Linear, name: str) -> None:
     if source.weight.shape != target.weight.shape:
-        raise ValueError(f"{name}: weight shape {tuple(source.weight.shape)} does not match "
-                         f"the config's {tuple(target.weight.shape)}")
+        raise ValueError(
+            f"{name}: weight shape {tuple(source.weight.shape)} does not match "
+            f"the config's {tuple(target.weight.shape)}"
+        )
     target.weight.copy_(source.weight)
     target.bias.copy_(source.bias)
 
 
-def pretrain_layers(config: StackedAutoencoderConfig, X: np.ndarray | Tensor,
-                    trainer_config: TrainerConfig | None = None,
-                    callbacks_for_layer: LayerCallbacks | None = None,
-                    X_val: np.ndarray | Tensor | None = None,
-                    ) -> tuple[list[Autoencoder], list[TrainingHistory]]:
+def pretrain_layers(
+    config: StackedAutoencoderConfig,
+    X: np.ndarray | Tensor,
+    trainer_config: TrainerConfig | None = None,
+    callbacks_for_layer: LayerCallbacks | None = None,
+    X_val: np.ndarray | Tensor | None = None,
+) -> tuple[list[Autoencoder], list[TrainingHistory]]:
     """Greedy layer-wise training: for h = 1..H train the pair (f_h, g_h) of ``layer_kind`` on
     {x_i^(h-1)} with the shared Trainer, minimising sum_i L(g_h(f_h(x_i^(h-1))), x_i^(h-1)),
     then x^h = f_h(x^(h-1)) (eval mode: a denoising layer's next layer sees clean codes).
@@ -195,17 +221,22 @@ def pretrain_layers(config: StackedAutoencoderConfig, X: np.ndarray | Tensor,
             val = None if val is None else apply_array(layers[-1], val, "encode")
         layer = model_class(config.layer_config(h))
         callbacks = list(callbacks_for_layer(h)) if callbacks_for_layer is not None else []
-        histories.append(Trainer(trainer_config, callbacks).fit(
-            layer, {"x": inputs}, None if val is None else {"x": val}))
+        histories.append(
+            Trainer(trainer_config, callbacks).fit(
+                layer, {"x": inputs}, None if val is None else {"x": val}
+            )
+        )
         layers.append(layer)
     return layers, histories
 
 
-def greedy_layerwise_pretrain(config: StackedAutoencoderConfig, X: np.ndarray | Tensor,
-                              trainer_config: TrainerConfig | None = None,
-                              callbacks_for_layer: LayerCallbacks | None = None,
-                              X_val: np.ndarray | Tensor | None = None,
-                              ) -> tuple[StackedEncoder, list[TrainingHistory]]:
+def greedy_layerwise_pretrain(
+    config: StackedAutoencoderConfig,
+    X: np.ndarray | Tensor,
+    trainer_config: TrainerConfig | None = None,
+    callbacks_for_layer: LayerCallbacks | None = None,
+    X_val: np.ndarray | Tensor | None = None,
+) -> tuple[StackedEncoder, list[TrainingHistory]]:
     """:func:`pretrain_layers`, then drop the decoders g_h and compose f_H o ... o f_1 into
     one :class:`StackedEncoder`, the starting point for fine-tuning. Returns (encoder,
     one TrainingHistory per layer)."""
@@ -230,8 +261,12 @@ class DeepAutoencoder(EncoderDecoder):
             self.decoder = mlp(config.widths[::-1], config.activation, config.output_activation)
 
     @classmethod
-    def from_layers(cls, config: StackedAutoencoderConfig, layers: Sequence[Autoencoder],
-                    decoder_init: str = "pretrained") -> DeepAutoencoder:
+    def from_layers(
+        cls,
+        config: StackedAutoencoderConfig,
+        layers: Sequence[Autoencoder],
+        decoder_init: str = "pretrained",
+    ) -> DeepAutoencoder:
         check_choice("decoder_init", decoder_init, DECODER_INITS)
         model = cls(config)
         model.encoder.load_state_dict(StackedEncoder.from_layers(config, layers).state_dict())
@@ -239,8 +274,7 @@ class DeepAutoencoder(EncoderDecoder):
             H = len(layers)
             with torch.no_grad():
                 for h, layer in enumerate(layers, 1):  # g_h maps n_h -> n_(h-1)
-                    _copy_linear(layer.decoder[0], model.decoder[2 * (H - h)],
-                                 f"layer {h} decoder")
+                    _copy_linear(layer.decoder[0], model.decoder[2 * (H - h)], f"layer {h} decoder")
         return model
 
     @classmethod
@@ -249,7 +283,6 @@ class DeepAutoencoder(EncoderDecoder):
         model = cls(encoder.config)
         model.encoder.load_state_dict(encoder.state_dict())
         return model
-
 
 
 class StackedOnEncoder(nn.Module):
@@ -267,8 +300,10 @@ class StackedOnEncoder(nn.Module):
         super().__init__()
         width = getattr(base, "out_features", None)
         if width != stacked.config.in_features:
-            raise ValueError(f"stacked.in_features={stacked.config.in_features} must equal the "
-                             f"base's out_features={width!r}")
+            raise ValueError(
+                f"stacked.in_features={stacked.config.in_features} must equal the "
+                f"base's out_features={width!r}"
+            )
         self.base = base
         self.stacked = stacked
 

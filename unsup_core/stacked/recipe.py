@@ -40,7 +40,8 @@ class StackedTrainingConfig:
     start_from: StartFrom = "encoder"
     pretrain: TrainerConfig = field(default_factory=lambda: TrainerConfig(epochs=30, lr=1e-2))
     finetune: TrainerConfig = field(
-        default_factory=lambda: TrainerConfig(epochs=30, lr=1e-3, early_stopping_patience=10))
+        default_factory=lambda: TrainerConfig(epochs=30, lr=1e-3, early_stopping_patience=10)
+    )
     probe_labels_per_class: int = 10
 
     def __post_init__(self) -> None:
@@ -59,9 +60,12 @@ class StackedResult(ExperimentResult):
         return self.models["encoder"]
 
 
-def train_stacked_autoencoder(data: PreparedData, config: StackedTrainingConfig | None = None,
-                              base: nn.Module | None = None,
-                              callbacks: StageCallbacks = no_callbacks) -> StackedResult:
+def train_stacked_autoencoder(
+    data: PreparedData,
+    config: StackedTrainingConfig | None = None,
+    base: nn.Module | None = None,
+    callbacks: StageCallbacks = no_callbacks,
+) -> StackedResult:
     """Greedy layer-wise pretraining of ``config.stack`` on the training split (or on the codes
     ``base`` gives it when ``start_from="encoder"``; ``base`` is then required and copied), then
     fine-tuning as a deep autoencoder. Metrics: ``test/recon_stacked`` (the composed stack
@@ -71,26 +75,39 @@ def train_stacked_autoencoder(data: PreparedData, config: StackedTrainingConfig 
     if config.start_from == "encoder" and base is None:
         raise ValueError("start_from='encoder' needs a pretrained base encoder (base=None given)")
     base = base if config.start_from == "encoder" else None
-    X = {name: split.X if base is None else encoder_codes(base, split.X)
-         for name, split in (("train", data.train), ("val", data.val), ("test", data.test))}
+    X = {
+        name: split.X if base is None else encoder_codes(base, split.X)
+        for name, split in (("train", data.train), ("val", data.val), ("test", data.test))
+    }
     stack = replace(config.stack, in_features=X["train"].shape[1])
     layers, layer_histories = pretrain_layers(
-        stack, X["train"], config.pretrain, callbacks_for_layer=lambda h: callbacks(f"layer{h}/"))
+        stack, X["train"], config.pretrain, callbacks_for_layer=lambda h: callbacks(f"layer{h}/")
+    )
     deep = DeepAutoencoder.from_layers(stack, layers)
     stacked_recon = reconstruction_mse(deep, X["test"])
     val = {"x": X["val"]} if len(data.val) else None
     history = Trainer(config.finetune, callbacks("finetune/")).fit(deep, {"x": X["train"]}, val)
     encoder = deep.encoder if base is None else StackedOnEncoder.from_parts(base, deep.encoder)
-    result = StackedResult(models={"encoder": encoder},
-                           metrics={"test/recon_stacked": stacked_recon,
-                                    "test/recon": reconstruction_mse(deep, X["test"])},
-                           histories={**{f"layer{h}/": hist for h, hist in
-                                         enumerate(layer_histories, 1)}, "finetune/": history},
-                           tags={"start_from": config.start_from})
+    result = StackedResult(
+        models={"encoder": encoder},
+        metrics={
+            "test/recon_stacked": stacked_recon,
+            "test/recon": reconstruction_mse(deep, X["test"]),
+        },
+        histories={
+            **{f"layer{h}/": hist for h, hist in enumerate(layer_histories, 1)},
+            "finetune/": history,
+        },
+        tags={"start_from": config.start_from},
+    )
     if data.train.y is not None:
         result.metrics["probe/accuracy"] = few_label_probe(
-            encoder_codes(encoder, data.train.X), data.train.y,
-            encoder_codes(encoder, data.test.X), data.test.y, config.probe_labels_per_class)[0]
+            encoder_codes(encoder, data.train.X),
+            data.train.y,
+            encoder_codes(encoder, data.test.X),
+            data.test.y,
+            config.probe_labels_per_class,
+        )[0]
     return result
 
 

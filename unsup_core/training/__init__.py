@@ -6,7 +6,17 @@ from .runtime import seeded, torch_threads
 from .trainer import Trainer, TrainingDiverged, as_tensors, evaluate
 
 __all__ = [
-    "Callback", "EpochLog", "StageCallbacks", "Trainer", "TrainerConfig", "TrainingDiverged",
-    "TrainingHistory", "as_tensors", "evaluate", "no_callbacks", "resolve_device", "seeded",
+    "Callback",
+    "EpochLog",
+    "StageCallbacks",
+    "Trainer",
+    "TrainerConfig",
+    "TrainingDiverged",
+    "TrainingHistory",
+    "as_tensors",
+    "evaluate",
+    "no_callbacks",
+    "resolve_device",
+    "seeded",
     "torch_threads",
 ]

@@ -64,8 +64,11 @@ class TrainerConfig:
     def __post_init__(self) -> None:
         check_choice("optimizer", self.optimizer, OPTIMIZERS)
         check_choice("lr_schedule", self.lr_schedule, LR_SCHEDULES)
-        positive = {"batch_size": self.batch_size, "lr": self.lr,
-                    "eval_batch_size": self.eval_batch_size}
+        positive = {
+            "batch_size": self.batch_size,
+            "lr": self.lr,
+            "eval_batch_size": self.eval_batch_size,
+        }
         for name in ("epochs", "steps"):
             if getattr(self, name) is not None:
                 positive[name] = getattr(self, name)
@@ -73,12 +76,16 @@ class TrainerConfig:
             if not value > 0:
                 raise ValueError(f"{name}={value} must be > 0")
         if self.steps is not None and self.epochs is not None:
-            raise ValueError(f"epochs={self.epochs} and steps={self.steps}: set one budget, "
-                             "not both (epochs=None to train for a number of steps)")
+            raise ValueError(
+                f"epochs={self.epochs} and steps={self.steps}: set one budget, "
+                "not both (epochs=None to train for a number of steps)"
+            )
         if self.steps is not None and self.early_stopping_patience is not None:
-            raise ValueError(f"early_stopping_patience={self.early_stopping_patience} with "
-                             f"steps={self.steps}: a step budget always runs to the end; use "
-                             "epochs to stop early")
+            raise ValueError(
+                f"early_stopping_patience={self.early_stopping_patience} with "
+                f"steps={self.steps}: a step budget always runs to the end; use "
+                "epochs to stop early"
+            )
         if self.weight_decay < 0:
             raise ValueError(f"weight_decay={self.weight_decay} must be >= 0")
         if not 0 <= self.momentum < 1:
@@ -86,8 +93,9 @@ class TrainerConfig:
         if self.grad_clip_norm is not None and not self.grad_clip_norm > 0:
             raise ValueError(f"grad_clip_norm={self.grad_clip_norm} must be > 0 or None")
         if self.early_stopping_patience is not None and self.early_stopping_patience < 1:
-            raise ValueError(f"early_stopping_patience={self.early_stopping_patience} must be >= 1 "
-                             "or None")
+            raise ValueError(
+                f"early_stopping_patience={self.early_stopping_patience} must be >= 1 or None"
+            )
         if self.num_threads is not None and self.num_threads < 1:
             raise ValueError(f"num_threads={self.num_threads} must be >= 1 or None")
         resolve_device(self.device)
@@ -105,7 +113,9 @@ def resolve_device(name: str) -> torch.device:
     try:
         device = torch.device(name)
     except (RuntimeError, TypeError) as err:
-        raise ValueError(f"device={name!r} is not a torch device (e.g. 'cpu', 'cuda', 'cuda:0')") from err
+        raise ValueError(
+            f"device={name!r} is not a torch device (e.g. 'cpu', 'cuda', 'cuda:0')"
+        ) from err
     if device.type == "cuda" and not torch.cuda.is_available():
         raise ValueError(f"device={name!r} requested but CUDA is not available on this machine")
     if device.type == "mps" and not torch.backends.mps.is_available():

@@ -36,7 +36,8 @@ class TrainingDiverged(RuntimeError):
         self.epoch, self.term, self.value, self.phase = epoch, term, value, phase
         super().__init__(
             f"training diverged at epoch {epoch} ({phase}): loss term {term!r} = {value}; "
-            "lower the learning rate, enable grad_clip_norm, or check the input scaling")
+            "lower the learning rate, enable grad_clip_norm, or check the input scaling"
+        )
 
 
 def as_tensors(data: Mapping[str, Tensor | np.ndarray], device: torch.device) -> dict[str, Tensor]:
@@ -53,7 +54,9 @@ def as_tensors(data: Mapping[str, Tensor | np.ndarray], device: torch.device) ->
         tensors[key] = tensor.to(device)
     lengths = {key: t.shape[0] if t.ndim else None for key, t in tensors.items()}
     if len(set(lengths.values())) != 1 or None in lengths.values():
-        raise ValueError(f"every tensor in the data must have the same first dimension, got {lengths}")
+        raise ValueError(
+            f"every tensor in the data must have the same first dimension, got {lengths}"
+        )
     if next(iter(lengths.values())) == 0:
         raise ValueError("training data has no samples")
     return tensors
@@ -76,13 +79,19 @@ def _check_finite(values: Mapping[str, float], epoch: int, phase: str) -> None:
 def _terms_of(model: TrainableModel, batch: TensorData) -> dict[str, Tensor]:
     terms = model.loss(batch)
     if "loss" not in terms:
-        raise ValueError(f"{type(model).__name__}.loss() must return a dict with a 'loss' key, "
-                         f"got keys {sorted(terms)}")
+        raise ValueError(
+            f"{type(model).__name__}.loss() must return a dict with a 'loss' key, "
+            f"got keys {sorted(terms)}"
+        )
     return terms
 
 
-def evaluate(model: nn.Module, data: Mapping[str, Tensor | np.ndarray], batch_size: int = 4096,
-             device: str | torch.device | None = None) -> dict[str, float]:
+def evaluate(
+    model: nn.Module,
+    data: Mapping[str, Tensor | np.ndarray],
+    batch_size: int = 4096,
+    device: str | torch.device | None = None,
+) -> dict[str, float]:
     """Mean of every loss term of ``model`` over ``data`` (eval mode; gradients only if the
     model declares ``loss_requires_grad``, e.g. an autograd Jacobian penalty)."""
     device = torch.device(device) if device is not None else next(model.parameters()).device
@@ -94,7 +103,7 @@ def evaluate(model: nn.Module, data: Mapping[str, Tensor | np.ndarray], batch_si
     try:
         with torch.set_grad_enabled(getattr(model, "loss_requires_grad", False)):
             for start in range(0, n, batch_size):
-                batch = {k: v[start:start + batch_size] for k, v in tensors.items()}
+                batch = {k: v[start : start + batch_size] for k, v in tensors.items()}
                 size = next(iter(batch.values())).shape[0]
                 for key, value in _scalars(_terms_of(model, batch)).items():
                     sums[key] = sums.get(key, 0.0) + value * size
@@ -109,14 +118,19 @@ class Trainer:
     >>> history = Trainer(TrainerConfig(epochs=5)).fit(model, {"x": X_train}, {"x": X_val})
     """
 
-    def __init__(self, config: TrainerConfig | None = None,
-                 callbacks: Sequence[Callback] = ()) -> None:
+    def __init__(
+        self, config: TrainerConfig | None = None, callbacks: Sequence[Callback] = ()
+    ) -> None:
         self.config = config or TrainerConfig()
         self.callbacks = list(callbacks)
 
-    def fit(self, model: nn.Module, train: Mapping[str, Tensor | np.ndarray],
-            val: Mapping[str, Tensor | np.ndarray] | None = None,
-            param_groups: Iterable[dict] | None = None) -> TrainingHistory:
+    def fit(
+        self,
+        model: nn.Module,
+        train: Mapping[str, Tensor | np.ndarray],
+        val: Mapping[str, Tensor | np.ndarray] | None = None,
+        param_groups: Iterable[dict] | None = None,
+    ) -> TrainingHistory:
         """Train ``model`` in place and return its history.
 
         ``param_groups`` (torch optimiser groups, e.g. a smaller ``lr`` for a pretrained
@@ -134,8 +148,11 @@ class Trainer:
             val_t = as_tensors(val, device) if val is not None else None
             optimizer = self._optimizer(model, param_groups)
             epochs = cfg.epochs_for(next(iter(train_t.values())).shape[0])
-            schedule = (torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=epochs)
-                        if cfg.lr_schedule == "cosine" else None)
+            schedule = (
+                torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=epochs)
+                if cfg.lr_schedule == "cosine"
+                else None
+            )
             for callback in self.callbacks:
                 callback.on_fit_start(model)
             try:
@@ -146,22 +163,34 @@ class Trainer:
                     callback.on_fit_end(history)
         return history
 
-    def _optimizer(self, model: nn.Module,
-                   param_groups: Iterable[dict] | None) -> torch.optim.Optimizer:
+    def _optimizer(
+        self, model: nn.Module, param_groups: Iterable[dict] | None
+    ) -> torch.optim.Optimizer:
         cfg = self.config
-        groups = list(param_groups) if param_groups is not None else [
-            {"params": [p for p in model.parameters() if p.requires_grad]}]
+        groups = (
+            list(param_groups)
+            if param_groups is not None
+            else [{"params": [p for p in model.parameters() if p.requires_grad]}]
+        )
         if not any(list(g["params"]) for g in groups):
             raise ValueError(f"{type(model).__name__} has no trainable parameters")
         if cfg.optimizer == "sgd":
-            return torch.optim.SGD(groups, lr=cfg.lr, momentum=cfg.momentum,
-                                   weight_decay=cfg.weight_decay)
+            return torch.optim.SGD(
+                groups, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay
+            )
         optimizer_class = torch.optim.Adam if cfg.optimizer == "adam" else torch.optim.AdamW
         return optimizer_class(groups, lr=cfg.lr, weight_decay=cfg.weight_decay)
 
-    def _run_epochs(self, model: nn.Module, optimizer: torch.optim.Optimizer, schedule,
-                    train: dict[str, Tensor], val: dict[str, Tensor] | None,
-                    history: TrainingHistory, epochs: int) -> None:
+    def _run_epochs(
+        self,
+        model: nn.Module,
+        optimizer: torch.optim.Optimizer,
+        schedule,
+        train: dict[str, Tensor],
+        val: dict[str, Tensor] | None,
+        history: TrainingHistory,
+        epochs: int,
+    ) -> None:
         cfg = self.config
         start = time.perf_counter()
         best_state, stale = None, 0
@@ -185,7 +214,10 @@ class Trainer:
                 callback.on_epoch_end(log)
             if val is None:
                 continue
-            if history.best_val_loss is None or val_terms["loss"] < history.best_val_loss - cfg.min_delta:
+            if (
+                history.best_val_loss is None
+                or val_terms["loss"] < history.best_val_loss - cfg.min_delta
+            ):
                 history.best_epoch, history.best_val_loss, stale = epoch, val_terms["loss"], 0
                 if cfg.restore_best:
                     best_state = copy.deepcopy(model.state_dict())
@@ -197,8 +229,14 @@ class Trainer:
         if best_state is not None and cfg.restore_best:
             model.load_state_dict(best_state)
 
-    def _train_epoch(self, model: nn.Module, optimizer: torch.optim.Optimizer,
-                     data: dict[str, Tensor], epoch: int, shuffle: torch.Generator) -> dict[str, float]:
+    def _train_epoch(
+        self,
+        model: nn.Module,
+        optimizer: torch.optim.Optimizer,
+        data: dict[str, Tensor],
+        epoch: int,
+        shuffle: torch.Generator,
+    ) -> dict[str, float]:
         cfg = self.config
         model.train()
         first = next(iter(data.values()))
@@ -206,7 +244,7 @@ class Trainer:
         n = first.shape[0]
         sums: dict[str, float] = {}
         for start in range(0, n, cfg.batch_size):
-            index = order[start:start + cfg.batch_size]
+            index = order[start : start + cfg.batch_size]
             batch = {key: value[index] for key, value in data.items()}
             terms = _terms_of(model, batch)
             values = _scalars(terms)

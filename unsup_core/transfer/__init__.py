@@ -3,30 +3,45 @@ self-training with pseudo-labels, accuracy curves over label budgets, and the wh
 experiment as one recipe."""
 
 from .classifier import (
-                         FIT_MODES,
-                         EncoderClassifier,
-                         EncoderClassifierConfig,
-                         PrecomputedCodes,
-                         fit_classifier,
+    FIT_MODES,
+    EncoderClassifier,
+    EncoderClassifierConfig,
+    PrecomputedCodes,
+    fit_classifier,
 )
 from .curves import (
-                         ALL_LABELS,
-                         TRANSFER_MODES,
-                         TransferConfig,
-                         class_split,
-                         fit_target,
-                         label_draw,
-                         summarize_curve,
-                         supervised_base_encoder,
-                         transfer_curve,
+    ALL_LABELS,
+    TRANSFER_MODES,
+    TransferConfig,
+    class_split,
+    fit_target,
+    label_draw,
+    summarize_curve,
+    supervised_base_encoder,
+    transfer_curve,
 )
 from .pseudo_labels import PseudoLabelConfig, select_pseudo_labels, self_train, spread_labels
 from .recipe import TransferResult, transfer_experiment
 
 __all__ = [
-    "ALL_LABELS", "FIT_MODES", "TRANSFER_MODES", "EncoderClassifier", "EncoderClassifierConfig",
-    "PrecomputedCodes", "PseudoLabelConfig", "TransferConfig", "TransferResult", "class_split",
-    "fit_classifier", "fit_target", "label_draw", "select_pseudo_labels", "self_train",
-    "spread_labels", "summarize_curve", "supervised_base_encoder", "transfer_curve",
+    "ALL_LABELS",
+    "FIT_MODES",
+    "TRANSFER_MODES",
+    "EncoderClassifier",
+    "EncoderClassifierConfig",
+    "PrecomputedCodes",
+    "PseudoLabelConfig",
+    "TransferConfig",
+    "TransferResult",
+    "class_split",
+    "fit_classifier",
+    "fit_target",
+    "label_draw",
+    "select_pseudo_labels",
+    "self_train",
+    "spread_labels",
+    "summarize_curve",
+    "supervised_base_encoder",
+    "transfer_curve",
     "transfer_experiment",
 ]

@@ -58,14 +58,17 @@ class EncoderClassifier(nn.Module):
 
     CHILDREN: ClassVar[tuple[str, ...]] = ("encoder",)
 
-    def __init__(self, encoder: nn.Module, n_classes: int, freeze_encoder: bool = False,
-                 seed: int = 0) -> None:
+    def __init__(
+        self, encoder: nn.Module, n_classes: int, freeze_encoder: bool = False, seed: int = 0
+    ) -> None:
         super().__init__()
         config = EncoderClassifierConfig(n_classes, freeze_encoder, seed)
         out_features = getattr(encoder, "out_features", None)
         if not isinstance(out_features, int) or out_features < 1:
-            raise TypeError(f"{type(encoder).__name__} needs an int attribute out_features >= 1 "
-                            f"(the code width), got {out_features!r}")
+            raise TypeError(
+                f"{type(encoder).__name__} needs an int attribute out_features >= 1 "
+                f"(the code width), got {out_features!r}"
+            )
         self.config = config
         self.encoder = encoder
         with seeded(config.seed):
@@ -118,10 +121,14 @@ class EncoderClassifier(nn.Module):
     def loss(self, batch: dict[str, Tensor]) -> dict[str, Tensor]:
         if "y" not in batch:
             raise ValueError("EncoderClassifier.loss needs batch['y'] (B,) (-1 for unlabelled)")
-        classification, accuracy = labelled_cross_entropy(self.logits(batch["x"]),
-                                                          batch["y"].long())
-        return {"loss": classification, "classification": classification,
-                "accuracy": accuracy.detach()}
+        classification, accuracy = labelled_cross_entropy(
+            self.logits(batch["x"]), batch["y"].long()
+        )
+        return {
+            "loss": classification,
+            "classification": classification,
+            "accuracy": accuracy.detach(),
+        }
 
 
 class PrecomputedCodes(nn.Module):
@@ -138,8 +145,9 @@ class PrecomputedCodes(nn.Module):
 class AugmentedViews(nn.Module):
     """Trains ``model`` on a fresh random view of the images of every batch (eval: as is)."""
 
-    def __init__(self, model: EncoderClassifier, image_shape: tuple[int, ...],
-                 augment: AugmentConfig) -> None:
+    def __init__(
+        self, model: EncoderClassifier, image_shape: tuple[int, ...], augment: AugmentConfig
+    ) -> None:
         super().__init__()
         self.model, self.augment = model, augment
         self.image_shape = channel_first(image_shape)
@@ -151,12 +159,19 @@ class AugmentedViews(nn.Module):
         return self.model.loss({**batch, "x": x})
 
 
-def fit_classifier(encoder: nn.Module, mode: str, X: np.ndarray, y: np.ndarray, n_classes: int,
-                   trainer_config: TrainerConfig, encoder_lr_scale: float = 0.1,
-                   codes: np.ndarray | None = None,
-                   image_shape: tuple[int, ...] | None = None,
-                   augment: AugmentConfig | None = None,
-                   copy_encoder: bool = True) -> EncoderClassifier:
+def fit_classifier(
+    encoder: nn.Module,
+    mode: str,
+    X: np.ndarray,
+    y: np.ndarray,
+    n_classes: int,
+    trainer_config: TrainerConfig,
+    encoder_lr_scale: float = 0.1,
+    codes: np.ndarray | None = None,
+    image_shape: tuple[int, ...] | None = None,
+    augment: AugmentConfig | None = None,
+    copy_encoder: bool = True,
+) -> EncoderClassifier:
     """A classifier with a fresh head on ``encoder`` (a copy unless ``copy_encoder`` is False)
     trained on (X, y) with ``trainer_config`` (a step budget keeps the amount of training the
     same whatever the number of labels): ``"frozen"`` the head only, ``"finetune"`` the encoder
@@ -165,18 +180,26 @@ def fit_classifier(encoder: nn.Module, mode: str, X: np.ndarray, y: np.ndarray, 
     optimisation: the frozen encoder is a fixed map); ``augment`` (with ``image_shape``) trains
     on a fresh random view of the images in every batch."""
     check_choice("mode", mode, FIT_MODES)
-    model = EncoderClassifier(copy.deepcopy(encoder) if copy_encoder else encoder, n_classes,
-                              freeze_encoder=mode == "frozen", seed=trainer_config.seed)
+    model = EncoderClassifier(
+        copy.deepcopy(encoder) if copy_encoder else encoder,
+        n_classes,
+        freeze_encoder=mode == "frozen",
+        seed=trainer_config.seed,
+    )
     if mode == "frozen" and codes is not None:
         if len(codes) != len(y):
             raise ValueError(f"codes has {len(codes)} rows for {len(y)} labels")
-        head_only = EncoderClassifier(PrecomputedCodes(codes.shape[1]), n_classes,
-                                      seed=trainer_config.seed)
+        head_only = EncoderClassifier(
+            PrecomputedCodes(codes.shape[1]), n_classes, seed=trainer_config.seed
+        )
         Trainer(trainer_config).fit(head_only, {"x": codes, "y": y})
         model.head.load_state_dict(head_only.head.state_dict())
         return model
-    groups = (model.param_groups(trainer_config.lr, trainer_config.lr * encoder_lr_scale)
-              if mode == "finetune" else None)
+    groups = (
+        model.param_groups(trainer_config.lr, trainer_config.lr * encoder_lr_scale)
+        if mode == "finetune"
+        else None
+    )
     trained = model if augment is None else AugmentedViews(model, image_shape, augment)
     Trainer(trainer_config).fit(trained, {"x": X, "y": y}, param_groups=groups)
     return model

@@ -7,7 +7,7 @@ m << l labelled objects, minimising sum_i L'(g'(f(x'_i, alpha), beta'), y'_i):
 ``frozen``    over beta' only (alpha fixed: the encoder is a feature extractor);
 ``finetune``  over beta' and alpha, the encoder at ``encoder_lr_scale`` times the head's rate;
 ``scratch``   the same network from random initialisation (the baseline transfer must beat);
-``pseudo_label`` self-training (:mod:`unsup_core.pseudo_labels`): the unlabelled training
+``pseudo_label`` self-training (:mod:`unsup_core.transfer.pseudo_labels`): the unlabelled training
               objects (their features only) get pseudo-labels, a student is fitted on both.
 
 Target tasks: the same classes with k labels per class, or a split of the classes
@@ -67,7 +67,8 @@ class TransferConfig:
     draws: int = 5
     encoder_lr_scale: float = 0.1
     trainer: TrainerConfig = field(
-        default_factory=lambda: TrainerConfig(steps=300, batch_size=32, lr=1e-2))
+        default_factory=lambda: TrainerConfig(steps=300, batch_size=32, lr=1e-2)
+    )
     pseudo_label: PseudoLabelConfig = field(default_factory=PseudoLabelConfig)
     task: TransferTask = "same_classes"
     target_classes: tuple[int, ...] = (5, 6, 7, 8, 9)
@@ -80,16 +81,19 @@ class TransferConfig:
         object.__setattr__(self, "modes", tuple(self.modes))
         object.__setattr__(self, "labels_per_class", tuple(int(k) for k in self.labels_per_class))
         object.__setattr__(self, "target_classes", tuple(int(c) for c in self.target_classes))
-        for name, value, kind in (("trainer", self.trainer, TrainerConfig),
-                                  ("pseudo_label", self.pseudo_label, PseudoLabelConfig)):
+        for name, value, kind in (
+            ("trainer", self.trainer, TrainerConfig),
+            ("pseudo_label", self.pseudo_label, PseudoLabelConfig),
+        ):
             if not isinstance(value, kind):
                 raise TypeError(f"{name} must be a {kind.__name__}, got {type(value).__name__}")
         for mode in self.modes:
             check_choice("mode", mode, TRANSFER_MODES)
         check_choice("task", self.task, TRANSFER_TASKS)
         if any(k < 0 for k in self.labels_per_class):
-            raise ValueError(f"labels_per_class={self.labels_per_class}: each must be >= 1, or 0 "
-                             "for all labels")
+            raise ValueError(
+                f"labels_per_class={self.labels_per_class}: each must be >= 1, or 0 for all labels"
+            )
         for name in ("draws", "base_steps", "model_labels_per_class"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name}={getattr(self, name)} must be >= 1")
@@ -111,16 +115,23 @@ def class_split(data: PreparedData, classes: Sequence[int]) -> PreparedData:
     def subset(split: Split) -> Split:
         keep = np.isin(split.y, classes)
         observed = None if split.observed is None else split.observed[keep]
-        return Split(split.X[keep], lookup[split.y[keep]].astype(np.int64), observed,
-                     split.row_ids[keep])
+        return Split(
+            split.X[keep], lookup[split.y[keep]].astype(np.int64), observed, split.row_ids[keep]
+        )
 
     names = tuple(data.class_names[c] for c in classes)
-    return replace(data, train=subset(data.train), val=subset(data.val), test=subset(data.test),
-                   class_names=names)
+    return replace(
+        data,
+        train=subset(data.train),
+        val=subset(data.val),
+        test=subset(data.test),
+        class_names=names,
+    )
 
 
-def supervised_base_encoder(encoder: nn.Module, base: PreparedData, trainer_config: TrainerConfig,
-                            steps: int = 1000) -> nn.Module:
+def supervised_base_encoder(
+    encoder: nn.Module, base: PreparedData, trainer_config: TrainerConfig, steps: int = 1000
+) -> nn.Module:
     """Supervised pretraining on a base task: ``encoder`` (trained in place) plus a linear head
     fitted on every labelled training object of ``base`` for ``steps`` optimiser steps; the head
     is dropped and the encoder returned, f(x, alpha) for a target task (Yosinski et al. 2014)."""
@@ -132,8 +143,13 @@ def supervised_base_encoder(encoder: nn.Module, base: PreparedData, trainer_conf
     return model.encoder
 
 
-def fit_target(encoder: nn.Module, mode: str, data: PreparedData, labelled: np.ndarray,
-               config: TransferConfig | None = None) -> tuple[EncoderClassifier, float]:
+def fit_target(
+    encoder: nn.Module,
+    mode: str,
+    data: PreparedData,
+    labelled: np.ndarray,
+    config: TransferConfig | None = None,
+) -> tuple[EncoderClassifier, float]:
     """Train a head (and, for ``finetune``/``scratch``, the encoder) on the labelled training
     objects ``labelled`` with ``config.trainer``; return the classifier and its test accuracy.
     ``encoder`` is used as given (pass a copy of a pretrained encoder, or a fresh one for
@@ -145,15 +161,32 @@ def fit_target(encoder: nn.Module, mode: str, data: PreparedData, labelled: np.n
     if mode == "pseudo_label":
         pool = np.setdiff1d(np.arange(len(data.train)), labelled)
         if len(pool):
-            model, _ = self_train(encoder, data.train.X[labelled], data.train.y[labelled],
-                                  data.train.X[pool], data.n_classes, config.trainer,
-                                  config.pseudo_label, config.encoder_lr_scale, data.image_shape)
+            model, _ = self_train(
+                encoder,
+                data.train.X[labelled],
+                data.train.y[labelled],
+                data.train.X[pool],
+                data.n_classes,
+                config.trainer,
+                config.pseudo_label,
+                config.encoder_lr_scale,
+                data.image_shape,
+            )
             return model, accuracy(model, data.test.X, data.test.y)
         mode = config.pseudo_label.student_mode
     X, y = data.train.X[labelled], data.train.y[labelled]
     codes = encoder_codes(encoder, X) if mode == "frozen" else None  # the head trains on f(X)
-    model = fit_classifier(encoder, mode, X, y, data.n_classes, config.trainer,
-                           config.encoder_lr_scale, codes=codes, copy_encoder=False)
+    model = fit_classifier(
+        encoder,
+        mode,
+        X,
+        y,
+        data.n_classes,
+        config.trainer,
+        config.encoder_lr_scale,
+        codes=codes,
+        copy_encoder=False,
+    )
     return model, accuracy(model, data.test.X, data.test.y)
 
 
@@ -164,8 +197,12 @@ def label_draw(data: PreparedData, per_class: int, draw: int, seed: int) -> np.n
     return few_label_indices(data.train.y, per_class, seed + draw, data.class_names)
 
 
-def transfer_curve(pretrained: nn.Module, make_scratch: Callable[[], nn.Module],
-                   data: PreparedData, config: TransferConfig) -> list[dict]:
+def transfer_curve(
+    pretrained: nn.Module,
+    make_scratch: Callable[[], nn.Module],
+    data: PreparedData,
+    config: TransferConfig,
+) -> list[dict]:
     """Test accuracy of every mode at every label budget and draw: rows of
     ``{"mode", "labels_per_class", "draw", "accuracy"}`` (labels_per_class 0 = all)."""
     rows = []
@@ -175,18 +212,30 @@ def transfer_curve(pretrained: nn.Module, make_scratch: Callable[[], nn.Module],
             for mode in config.modes:
                 encoder = make_scratch() if mode == "scratch" else copy.deepcopy(pretrained)
                 _, score = fit_target(encoder, mode, data, labelled, config)
-                rows.append({"mode": mode, "labels_per_class": per_class, "draw": draw,
-                             "accuracy": score})
+                rows.append(
+                    {"mode": mode, "labels_per_class": per_class, "draw": draw, "accuracy": score}
+                )
     return rows
 
 
 def summarize_curve(rows: list[dict]) -> list[dict]:
     """Mean and standard deviation of accuracy per (mode, labels_per_class)."""
-    keys = sorted({(r["mode"], r["labels_per_class"]) for r in rows},
-                  key=lambda k: (k[0], k[1] if k[1] != ALL_LABELS else math.inf))
+    keys = sorted(
+        {(r["mode"], r["labels_per_class"]) for r in rows},
+        key=lambda k: (k[0], k[1] if k[1] != ALL_LABELS else math.inf),
+    )
     summary = []
     for mode, per_class in keys:
-        scores = [r["accuracy"] for r in rows if r["mode"] == mode and r["labels_per_class"] == per_class]
-        summary.append({"mode": mode, "labels_per_class": per_class, "accuracy": float(np.mean(scores)),
-                        "accuracy_std": float(np.std(scores)), "draws": len(scores)})
+        scores = [
+            r["accuracy"] for r in rows if r["mode"] == mode and r["labels_per_class"] == per_class
+        ]
+        summary.append(
+            {
+                "mode": mode,
+                "labels_per_class": per_class,
+                "accuracy": float(np.mean(scores)),
+                "accuracy_std": float(np.std(scores)),
+                "draws": len(scores),
+            }
+        )
     return summary

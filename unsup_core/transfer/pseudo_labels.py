@@ -15,8 +15,9 @@ the kept pseudo-labelled ones, and its codes (or its softmax) make the next roun
     sum_{i labelled} L(g'(f(x_i)), y_i) + sum_{j kept} L(g'(f(x_j)), y^_j) -> min.
 
 Only the features of the pool are ever passed in: its true labels (and the test split) play no
-part. The student is trained as in :func:`~unsup_core.transfer.classifier.fit_classifier` (``"frozen"``: head
-only; ``"finetune"``: encoder at ``encoder_lr_scale`` times the head's rate); a frozen student's
+part. The student is trained as in :func:`~unsup_core.transfer.classifier.fit_classifier`
+(``"frozen"``: head only; ``"finetune"``: encoder at ``encoder_lr_scale`` times the head's rate);
+a frozen student's
 head is trained on codes computed once, which is the same optimisation and much faster.
 """
 
@@ -79,12 +80,14 @@ class PseudoLabelConfig:
         if self.n_neighbors < 1:
             raise ValueError(f"n_neighbors={self.n_neighbors} must be >= 1")
         if self.augment is not None and not isinstance(self.augment, AugmentConfig):
-            raise TypeError(f"augment must be an AugmentConfig or None, got "
-                            f"{type(self.augment).__name__}")
+            raise TypeError(
+                f"augment must be an AugmentConfig or None, got {type(self.augment).__name__}"
+            )
 
 
-def select_pseudo_labels(probabilities: np.ndarray, threshold: float,
-                         share: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+def select_pseudo_labels(
+    probabilities: np.ndarray, threshold: float, share: float = 1.0
+) -> tuple[np.ndarray, np.ndarray]:
     """Indices and labels of the pool objects kept as pseudo-labelled.
 
     probabilities (n, K), rows p(. | x_j). Within each predicted class c (n_c objects) the
@@ -103,34 +106,46 @@ def select_pseudo_labels(probabilities: np.ndarray, threshold: float,
     for c in np.unique(labels):
         members = np.flatnonzero(labels == c)
         ranked = members[np.argsort(-confidence[members], kind="stable")]
-        top = ranked[:math.ceil(share * len(members))]
+        top = ranked[: math.ceil(share * len(members))]
         keep.append(top[(confidence[top] >= threshold) & (confidence[top] > 0)])
     chosen = np.sort(np.concatenate(keep)) if keep else np.zeros(0, dtype=np.int64)
     return chosen.astype(np.int64), labels[chosen].astype(np.int64)
 
 
-def spread_labels(codes_labelled: np.ndarray, y_labelled: np.ndarray, codes_pool: np.ndarray,
-                  n_classes: int, n_neighbors: int = 7) -> np.ndarray:
+def spread_labels(
+    codes_labelled: np.ndarray,
+    y_labelled: np.ndarray,
+    codes_pool: np.ndarray,
+    n_classes: int,
+    n_neighbors: int = 7,
+) -> np.ndarray:
     """Label spreading (Zhou et al. 2004) over a kNN graph of the labelled and pool codes:
     rows p(. | x_j) (u, n_classes) of the pool objects; a pool object the graph does not reach
     gets a row of zeros (confidence 0, never kept)."""
     codes = np.concatenate([codes_labelled, codes_pool])
     y = np.concatenate([y_labelled, np.full(len(codes_pool), -1)])
-    spreading = LabelSpreading(kernel="knn", n_neighbors=min(n_neighbors, len(codes) - 1),
-                               max_iter=200)
+    spreading = LabelSpreading(
+        kernel="knn", n_neighbors=min(n_neighbors, len(codes) - 1), max_iter=200
+    )
     with np.errstate(divide="ignore", invalid="ignore"):
         spreading.fit(codes, y)
-    rows = np.nan_to_num(spreading.label_distributions_[len(codes_labelled):], nan=0.0)
+    rows = np.nan_to_num(spreading.label_distributions_[len(codes_labelled) :], nan=0.0)
     probabilities = np.zeros((len(codes_pool), n_classes))
     probabilities[:, spreading.classes_] = rows  # classes_ are the codes present in y_labelled
     return probabilities
 
 
-def self_train(encoder: nn.Module, X_labelled: np.ndarray, y_labelled: np.ndarray,
-               X_pool: np.ndarray, n_classes: int, trainer_config: TrainerConfig,
-               config: PseudoLabelConfig | None = None, encoder_lr_scale: float = 0.1,
-               image_shape: tuple[int, ...] | None = None,
-               ) -> tuple[EncoderClassifier, list[dict]]:
+def self_train(
+    encoder: nn.Module,
+    X_labelled: np.ndarray,
+    y_labelled: np.ndarray,
+    X_pool: np.ndarray,
+    n_classes: int,
+    trainer_config: TrainerConfig,
+    config: PseudoLabelConfig | None = None,
+    encoder_lr_scale: float = 0.1,
+    image_shape: tuple[int, ...] | None = None,
+) -> tuple[EncoderClassifier, list[dict]]:
     """Self-training of a classifier on ``encoder`` (used only through copies).
 
     X_labelled (k, n_features) with y_labelled (k,) in 0..n_classes-1; X_pool (u, n_features)
@@ -148,8 +163,10 @@ def self_train(encoder: nn.Module, X_labelled: np.ndarray, y_labelled: np.ndarra
     X_pool = np.asarray(X_pool, dtype=np.float32)
     y_labelled = np.asarray(y_labelled, dtype=np.int64)
     if X_labelled.ndim != 2 or X_pool.ndim != 2 or X_pool.shape[1] != X_labelled.shape[1]:
-        raise ValueError(f"X_labelled {X_labelled.shape} and X_pool {X_pool.shape} must be 2-D "
-                         "with the same number of columns")
+        raise ValueError(
+            f"X_labelled {X_labelled.shape} and X_pool {X_pool.shape} must be 2-D "
+            "with the same number of columns"
+        )
     if len(y_labelled) != len(X_labelled):
         raise ValueError(f"y_labelled has {len(y_labelled)} entries for {len(X_labelled)} rows")
     if len(y_labelled) == 0 or y_labelled.min() < 0 or y_labelled.max() >= n_classes:
@@ -164,8 +181,13 @@ def self_train(encoder: nn.Module, X_labelled: np.ndarray, y_labelled: np.ndarra
     if mode == "frozen" or config.teacher == "label_spreading":
         codes_labelled = encoder_codes(encoder, X_labelled)
         codes_pool = encoder_codes(encoder, X_pool)
-    fit = dict(n_classes=n_classes, trainer_config=trainer_config,
-               encoder_lr_scale=encoder_lr_scale, image_shape=image_shape, augment=augment)
+    fit = dict(
+        n_classes=n_classes,
+        trainer_config=trainer_config,
+        encoder_lr_scale=encoder_lr_scale,
+        image_shape=image_shape,
+        augment=augment,
+    )
     frozen_codes = codes_labelled if mode == "frozen" else None
     model = None
     if config.teacher == "head":
@@ -179,16 +201,22 @@ def self_train(encoder: nn.Module, X_labelled: np.ndarray, y_labelled: np.ndarra
             if model is not None and mode == "finetune":  # the student's own codes
                 codes_labelled = apply_array(model, X_labelled, "encode")
                 codes_pool = apply_array(model, X_pool, "encode")
-            probabilities = spread_labels(codes_labelled, y_labelled, codes_pool, n_classes,
-                                          config.n_neighbors)
+            probabilities = spread_labels(
+                codes_labelled, y_labelled, codes_pool, n_classes, config.n_neighbors
+            )
         share = r / config.rounds if config.curriculum else 1.0
         chosen, labels = select_pseudo_labels(probabilities, config.threshold, share)
-        history.append({"round": r, "pseudo_labelled": len(chosen),
-                        "mean_confidence": float(probabilities[chosen].max(axis=1).mean())
-                        if len(chosen) else float("nan")})
+        history.append(
+            {
+                "round": r,
+                "pseudo_labelled": len(chosen),
+                "mean_confidence": float(probabilities[chosen].max(axis=1).mean())
+                if len(chosen)
+                else float("nan"),
+            }
+        )
         X = np.concatenate([X_labelled, X_pool[chosen]])
         y = np.concatenate([y_labelled, labels])
-        codes = (None if frozen_codes is None else
-                 np.concatenate([frozen_codes, codes_pool[chosen]]))
+        codes = None if frozen_codes is None else np.concatenate([frozen_codes, codes_pool[chosen]])
         model = fit_classifier(encoder, mode, X, y, codes=codes, **fit)
     return model, history

@@ -38,8 +38,9 @@ class TransferResult(ExperimentResult):
         return self.tables["transfer_curve"]
 
 
-def transfer_experiment(data: PreparedData, encoders: Mapping[str, nn.Module],
-                        config: TransferConfig | None = None) -> TransferResult:
+def transfer_experiment(
+    data: PreparedData, encoders: Mapping[str, nn.Module], config: TransferConfig | None = None
+) -> TransferResult:
     """Transfer each of ``encoders`` (name -> pretrained encoder, used through copies) to the
     target task of ``config.task``; for a class split with ``supervised_base``, also an encoder
     of the last one's architecture trained on the labels of the other classes. Metrics:
@@ -54,14 +55,19 @@ def transfer_experiment(data: PreparedData, encoders: Mapping[str, nn.Module],
             others = [c for c in range(data.n_classes) if c not in config.target_classes]
             architecture = untrained_like(list(encoders.values())[-1])
             encoders["supervised_base"] = supervised_base_encoder(
-                architecture, class_split(data, others), config.trainer, config.base_steps)
+                architecture, class_split(data, others), config.trainer, config.base_steps
+            )
     curve = []
     for name, encoder in encoders.items():
-        rows = summarize_curve(transfer_curve(encoder, lambda e=encoder: untrained_like(e),
-                                              target, config))
+        rows = summarize_curve(
+            transfer_curve(encoder, lambda e=encoder: untrained_like(e), target, config)
+        )
         curve += [{"encoder": name, **row} for row in rows]
-    result = TransferResult(tables={"transfer_curve": curve}, encoders=tuple(encoders),
-                            labels_per_class=config.model_labels_per_class)
+    result = TransferResult(
+        tables={"transfer_curve": curve},
+        encoders=tuple(encoders),
+        labels_per_class=config.model_labels_per_class,
+    )
     for row in curve:
         budget = row["labels_per_class"] or "all"
         result.metrics[f"accuracy/{row['encoder']}/{row['mode']}/k{budget}"] = row["accuracy"]
@@ -71,7 +77,8 @@ def transfer_experiment(data: PreparedData, encoders: Mapping[str, nn.Module],
             start = untrained_like(encoder) if mode == "scratch" else copy.deepcopy(encoder)
             key = f"{name}_{mode}"
             result.models[key], result.metrics[f"model/{key}/accuracy"] = fit_target(
-                start, mode, target, labelled, config)
+                start, mode, target, labelled, config
+            )
     return result
 
 

@@ -1,9 +1,8 @@
-"""The linear autoencoder: contract, configuration, and agreement with PCA on digits."""
+"""The linear autoencoder: configuration, linear maps, and agreement with PCA on digits."""
 
 import numpy as np
 import pytest
 import torch
-from contract import check_bad_config, check_contract
 from scipy.linalg import subspace_angles
 from sklearn.decomposition import PCA
 
@@ -15,19 +14,18 @@ from unsup_core.training import Trainer, TrainerConfig
 FAST_PCA = TrainerConfig(epochs=150, lr=0.03, batch_size=64, lr_schedule="cosine")
 
 
-def test_linear_contract():
-    check_contract(lambda: LinearAutoencoder(LinearAutoencoderConfig(in_features=12, code_dim=3)),
-                   lambda X: {"x": X}, {"recon"})
-
-
-@pytest.mark.parametrize("kwargs, message", [
-    ({"hidden": (8,)}, r"hidden=\(8,\) must be empty"),
-    ({"code_activation": "sigmoid"}, "code_activation='sigmoid' must be 'identity'"),
-    ({"recon_loss": "l1"}, "recon_loss='l1' must be 'mse'"),
-    ({"code_dim": 13}, "code_dim=13 must be <= in_features=12"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"hidden": (8,)}, r"hidden=\(8,\) must be empty"),
+        ({"code_activation": "sigmoid"}, "code_activation='sigmoid' must be 'identity'"),
+        ({"recon_loss": "l1"}, "recon_loss='l1' must be 'mse'"),
+        ({"code_dim": 13}, "code_dim=13 must be <= in_features=12"),
+    ],
+)
 def test_linear_bad_config(kwargs, message):
-    check_bad_config(LinearAutoencoderConfig, message, **kwargs)
+    with pytest.raises(ValueError, match=message):
+        LinearAutoencoderConfig(in_features=12, **kwargs)
 
 
 def test_maps_are_linear_with_optional_bias():
@@ -43,13 +41,25 @@ def test_maps_are_linear_with_optional_bias():
 
 
 def _fit_and_compare(prepared_digits, k: int):
+    """Train a linear autoencoder with k codes on the digits and fit PCA(k) beside it.
+
+    Returns
+    -------
+    B : (64, k) the decoder matrix.
+    pca : PCA with every component, fitted on the training split.
+    mse : split -> (autoencoder MSE, PCA(k) MSE) on "train" and "test".
+    """
     X, X_test = prepared_digits.train.X, prepared_digits.test.X
     model = LinearAutoencoder(LinearAutoencoderConfig(in_features=X.shape[1], code_dim=k))
     Trainer(FAST_PCA).fit(model, {"x": X})
     pca = PCA(k).fit(X)
-    mse = {name: (((apply_array(model, Z) - Z) ** 2).mean(),
-                  ((pca.inverse_transform(pca.transform(Z)) - Z) ** 2).mean())
-           for name, Z in (("train", X), ("test", X_test))}
+    mse = {
+        name: (
+            ((apply_array(model, Z) - Z) ** 2).mean(),
+            ((pca.inverse_transform(pca.transform(Z)) - Z) ** 2).mean(),
+        )
+        for name, Z in (("train", X), ("test", X_test))
+    }
     return model.decoder_matrix.detach().numpy(), PCA().fit(X), mse
 
 
@@ -75,6 +85,7 @@ def test_recovers_the_principal_subspace_where_it_is_well_defined(prepared_digit
     assert abs(ae_test / pca_test - 1) < 0.01
 
 
+@pytest.mark.slow
 def test_principal_angle_at_k16_where_the_16th_gap_is_clear(digits):
     """The issue's claim verbatim (k = 16, largest principal angle < 3 degrees, test MSE within
     1% of PCA) on a 70/30 split whose eigenvalues 16 and 17 differ by 6.6%."""
@@ -85,9 +96,12 @@ def test_principal_angle_at_k16_where_the_16th_gap_is_clear(digits):
     lam = PCA().fit(X).explained_variance_
     assert lam[15] / lam[16] > 1.05
     model = LinearAutoencoder(LinearAutoencoderConfig(in_features=64, code_dim=16))
-    Trainer(TrainerConfig(epochs=300, lr=0.03, batch_size=64, lr_schedule="cosine")).fit(model, {"x": X})
+    Trainer(TrainerConfig(epochs=300, lr=0.03, batch_size=64, lr_schedule="cosine")).fit(
+        model, {"x": X}
+    )
     pca = PCA(16).fit(X)
-    angle = np.degrees(subspace_angles(model.decoder_matrix.detach().numpy(), pca.components_.T).max())
+    B = model.decoder_matrix.detach().numpy()
+    angle = np.degrees(subspace_angles(B, pca.components_.T).max())
     assert angle < 3.0
     ae = ((apply_array(model, X_test) - X_test) ** 2).mean()
     reference = ((pca.inverse_transform(pca.transform(X_test)) - X_test) ** 2).mean()

@@ -1,4 +1,4 @@
-"""The variational autoencoder: the family contract, the closed-form KL against Monte Carlo, the
+"""The variational autoencoder: configuration errors, the closed-form KL against Monte Carlo, the
 ELBO against an independent computation, training, sampling, interpolation and units in use."""
 
 import math
@@ -6,44 +6,57 @@ import math
 import numpy as np
 import pytest
 import torch
-from contract import check_bad_config, check_contract
 from torch.distributions import Normal
 
-from unsup_core.autoencoders.variational import (VariationalAutoencoder,
-                                                 VariationalAutoencoderConfig, gaussian_kl)
+from unsup_core.autoencoders.variational import (
+    VariationalAutoencoder,
+    VariationalAutoencoderConfig,
+    gaussian_kl,
+)
 from unsup_core.training import Trainer, TrainerConfig
 
 
 def vae(**kwargs) -> VariationalAutoencoder:
-    return VariationalAutoencoder(VariationalAutoencoderConfig(**{
-        "in_features": 64, "hidden": (64,), "code_dim": 8, **kwargs}))
+    """A 64 -> 64 -> 8 Bernoulli VAE; ``kwargs`` override its config."""
+    return VariationalAutoencoder(
+        VariationalAutoencoderConfig(
+            **{"in_features": 64, "hidden": (64,), "code_dim": 8, **kwargs}
+        )
+    )
 
 
-@pytest.mark.parametrize("variance", ["fixed", "learned"])
-def test_variational_contract(variance):
-    # Gaussian: a Bernoulli NLL of non-binary toy data has an entropy floor near the start value
-    check_contract(lambda: vae(in_features=12, hidden=(16,), code_dim=3, likelihood="gaussian",
-                               decoder_variance=variance),
-                   lambda X: {"x": X}, {"recon", "nll", "kl", "elbo"})
-
-
-@pytest.mark.parametrize("kwargs, message", [
-    ({"likelihood": "poisson"}, r"likelihood='poisson' is not one of \['bernoulli', 'gaussian'\]"),
-    ({"decoder_variance": "free"}, r"decoder_variance='free' is not one of \['fixed', 'learned'\]"),
-    ({"decoder_std": 0.0}, r"decoder_std=0.0 must be > 0 and finite"),
-    ({"prior_std": -1.0}, r"prior_std=-1.0 must be > 0 and finite"),
-    ({"code_activation": "tanh"}, r"code_activation='tanh' is not one of \['identity'\]"),
-    ({"output_activation": "sigmoid"}, r"output_activation='sigmoid' is not one of \['identity'\]"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (
+            {"likelihood": "poisson"},
+            r"likelihood='poisson' is not one of \['bernoulli', 'gaussian'\]",
+        ),
+        (
+            {"decoder_variance": "free"},
+            r"decoder_variance='free' is not one of \['fixed', 'learned'\]",
+        ),
+        ({"decoder_std": 0.0}, r"decoder_std=0.0 must be > 0 and finite"),
+        ({"prior_std": -1.0}, r"prior_std=-1.0 must be > 0 and finite"),
+        ({"code_activation": "tanh"}, r"code_activation='tanh' is not one of \['identity'\]"),
+        (
+            {"output_activation": "sigmoid"},
+            r"output_activation='sigmoid' is not one of \['identity'\]",
+        ),
+    ],
+)
 def test_variational_bad_config(kwargs, message):
-    check_bad_config(VariationalAutoencoderConfig, message, **kwargs)
+    with pytest.raises(ValueError, match=message):
+        VariationalAutoencoderConfig(in_features=12, **kwargs)
 
 
 @pytest.mark.parametrize("prior_std", [1.0, 2.0])
 def test_closed_form_kl_equals_a_monte_carlo_estimate(prior_std):
     g = torch.Generator().manual_seed(0)
-    mu, log_var = torch.randn(3, 4, generator=g, dtype=torch.float64), \
-        torch.randn(3, 4, generator=g, dtype=torch.float64)
+    mu, log_var = (
+        torch.randn(3, 4, generator=g, dtype=torch.float64),
+        torch.randn(3, 4, generator=g, dtype=torch.float64),
+    )
     q, p = Normal(mu, torch.exp(0.5 * log_var)), Normal(0.0, prior_std)
     z = mu + torch.exp(0.5 * log_var) * torch.randn(200_000, 3, 4, generator=g, dtype=torch.float64)
     log_ratio = q.log_prob(z) - p.log_prob(z)
@@ -53,8 +66,9 @@ def test_closed_form_kl_equals_a_monte_carlo_estimate(prior_std):
     assert ((estimate - closed).abs() <= 5 * stderr + 1e-4).all()
 
 
-@pytest.mark.parametrize("likelihood, variance", [("bernoulli", "fixed"), ("gaussian", "fixed"),
-                                                  ("gaussian", "learned")])
+@pytest.mark.parametrize(
+    "likelihood, variance", [("bernoulli", "fixed"), ("gaussian", "fixed"), ("gaussian", "learned")]
+)
 def test_elbo_and_loss_terms_match_an_independent_computation(likelihood, variance):
     model = vae(likelihood=likelihood, decoder_variance=variance, decoder_std=0.3)
     x = torch.rand(6, 64, generator=torch.Generator().manual_seed(1))

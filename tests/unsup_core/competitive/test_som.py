@@ -2,16 +2,28 @@
 
 import numpy as np
 import pytest
+from sklearn.exceptions import NotFittedError
 
-from unsup_core.competitive import (Grid, KohonenMap, class_hit_maps, component_planes,
-                                    density_map, hit_map, kernel, majority_labels, node_purity,
-                                    quantization_error, schedule_values, topographic_error,
-                                    u_matrix)
+from unsup_core.competitive import (
+    Grid,
+    KohonenMap,
+    class_hit_maps,
+    component_planes,
+    density_map,
+    hit_map,
+    kernel,
+    majority_labels,
+    node_purity,
+    schedule_values,
+    topographic_error,
+    u_matrix,
+)
 from unsup_core.competitive.som_training import batch_epoch, train_online
 
 
 @pytest.fixture(scope="module")
 def digits01():
+    """The 1,797 digits scaled to [0, 1] (X (n, 64), y (n,))."""
     from sklearn.datasets import load_digits
 
     X, y = load_digits(return_X_y=True)
@@ -19,14 +31,17 @@ def digits01():
 
 
 def uniform_square(n=600, seed=0):
+    """n points drawn uniformly from the unit square, (n, 2)."""
     return np.random.default_rng(seed).uniform(0, 1, size=(n, 2))
 
 
 def naive_winners(X, W):
+    """Index of the nearest weight row of W (K, d) for every row of X (n, d), one at a time."""
     return np.array([np.argmin([np.linalg.norm(x - w) for w in W]) for x in X])
 
 
 # --- grid, kernels, schedules --------------------------------------------------------------
+
 
 def test_grid_neighbours_rectangular_hexagonal_toroidal():
     assert Grid(3, 4).adjacency(4).sum() == 2 * (3 * 3 + 2 * 4)  # edges counted both ways
@@ -49,16 +64,20 @@ def test_schedules_reach_their_end_values():
     np.testing.assert_allclose(schedule_values("linear", 0.5, 0.0, 4), [0.5, 0.375, 0.25, 0.125])
     assert schedule_values("exponential", 8.0, 1.0, 3, steps=[3])[0] == pytest.approx(1.0)
     assert schedule_values("inverse", 8.0, 1.0, 5, steps=[5])[0] == pytest.approx(1.0)
-    np.testing.assert_allclose(schedule_values(lambda t, total: 1 / (1 + t), 0, 0, 3), [1, 0.5, 1 / 3])
+    np.testing.assert_allclose(
+        schedule_values(lambda t, total: 1 / (1 + t), 0, 0, 3), [1, 0.5, 1 / 3]
+    )
 
 
 # --- training --------------------------------------------------------------------------------
 
+
 def test_two_blobs_give_two_nodes_at_the_blob_means():
     rng = np.random.default_rng(0)
     X = np.vstack([rng.normal(0, 0.05, (100, 2)), rng.normal(5, 0.05, (100, 2))])
-    som = KohonenMap(1, 2, epochs=20, sigma_start=0.5, sigma_end=0.1, init="sample",
-                     random_state=0).fit(X)
+    som = KohonenMap(
+        1, 2, epochs=20, sigma_start=0.5, sigma_end=0.1, init="sample", random_state=0
+    ).fit(X)
     centres = sorted(map(tuple, np.round(som.weights_, 1)))
     assert centres == [(0.0, 0.0), (5.0, 5.0)]
 
@@ -66,8 +85,9 @@ def test_two_blobs_give_two_nodes_at_the_blob_means():
 @pytest.mark.parametrize("algorithm", ["batch", "online"])
 def test_map_orders_itself_on_uniform_square(algorithm):
     X = uniform_square()
-    som = KohonenMap(8, 8, algorithm=algorithm, init="uniform", epochs=15, sigma_start=4,
-                     random_state=1).fit(X)
+    som = KohonenMap(
+        8, 8, algorithm=algorithm, init="uniform", epochs=15, sigma_start=4, random_state=1
+    ).fit(X)
     assert som.topographic_error(X) < 0.05
     W = som.weights_
     adjacent = Grid(8, 8).adjacency(4)
@@ -90,8 +110,11 @@ def test_quantization_error_falls_with_epochs(digits01, algorithm):
 @pytest.mark.parametrize("algorithm", ["batch", "online"])
 def test_seeded_fits_are_identical(digits01, algorithm):
     X = digits01[0][:300]
-    fit = lambda seed: KohonenMap(5, 4, algorithm=algorithm, init="sample", epochs=2,  # noqa: E731
-                                  random_state=seed).fit(X).weights_
+
+    def fit(seed: int) -> np.ndarray:
+        som = KohonenMap(5, 4, algorithm=algorithm, init="sample", epochs=2, random_state=seed)
+        return som.fit(X).weights_
+
     np.testing.assert_array_equal(fit(3), fit(3))
     assert not np.array_equal(fit(3), fit(4))
 
@@ -101,21 +124,41 @@ def test_batch_epoch_matches_a_naive_batch_map(digits01):
 
     X, W = digits01[0][:200], digits01[0][200:212].copy()
     grid = Grid(3, 4)
-    new, qe = batch_epoch(torch.tensor(W), torch.tensor(X), torch.tensor((X * X).sum(1)), False,
-                          torch.tensor(grid.squared_distances), 1.3, "gaussian", "euclidean", 64)
+    new, qe = batch_epoch(
+        torch.tensor(W),
+        torch.tensor(X),
+        torch.tensor((X * X).sum(1)),
+        False,
+        torch.tensor(grid.squared_distances),
+        1.3,
+        "gaussian",
+        "euclidean",
+        64,
+    )
     winners = naive_winners(X, W)
-    H = np.exp(-grid.squared_distances / (2 * 1.3 ** 2))
-    expected = np.array([sum(H[k, winners[i]] * X[i] for i in range(len(X))) /
-                         sum(H[k, winners[i]] for i in range(len(X))) for k in range(12)])
+    H = np.exp(-grid.squared_distances / (2 * 1.3**2))
+    expected = np.array(
+        [
+            sum(H[k, winners[i]] * X[i] for i in range(len(X)))
+            / sum(H[k, winners[i]] for i in range(len(X)))
+            for k in range(12)
+        ]
+    )
     np.testing.assert_allclose(new.numpy(), expected, rtol=1e-10)
     assert qe == pytest.approx(np.mean([np.linalg.norm(x - W[w]) for x, w in zip(X, winners)]))
 
 
-@pytest.mark.parametrize("grid, neighbourhood", [
-    (Grid(3, 4), "gaussian"), (Grid(4, 4, "hexagonal"), "gaussian"),
-    (Grid(3, 4, toroidal=True), "bubble"), (Grid(3, 4), "mexican_hat")])
+@pytest.mark.parametrize(
+    "grid, neighbourhood",
+    [
+        (Grid(3, 4), "gaussian"),
+        (Grid(4, 4, "hexagonal"), "gaussian"),
+        (Grid(3, 4, toroidal=True), "bubble"),
+        (Grid(3, 4), "mexican_hat"),
+    ],
+)
 def test_online_steps_match_the_naive_rule(digits01, grid, neighbourhood):
-    X, W0 = digits01[0][:40], digits01[0][100:100 + grid.n_nodes].copy()
+    X, W0 = digits01[0][:40], digits01[0][100 : 100 + grid.n_nodes].copy()
     order = np.arange(40)[::-1]
     eta, sigma = np.linspace(0.5, 0.1, 40), np.linspace(2.0, 0.8, 40)
     W = train_online(W0.copy(), X, grid, order, eta, sigma, neighbourhood)
@@ -132,13 +175,30 @@ def test_online_map_reproduces_minisom_train_random(digits01):
     X = digits01[0]
     rows, cols, seed = 10, 10, 7
     steps = len(X)
-    ours = KohonenMap(rows, cols, algorithm="online", init="pca", dtype="float64",
-                      sigma_start=5.0, sigma_end=1.0, lr_start=0.5, lr_end=0.0)
-    reference = minisom.MiniSom(rows, cols, X.shape[1], sigma=5.0, learning_rate=0.5,
-                                decay_function="linear_decay_to_zero",
-                                sigma_decay_function="linear_decay_to_one", random_seed=seed)
+    ours = KohonenMap(
+        rows,
+        cols,
+        algorithm="online",
+        init="pca",
+        dtype="float64",
+        sigma_start=5.0,
+        sigma_end=1.0,
+        lr_start=0.5,
+        lr_end=0.0,
+    )
+    reference = minisom.MiniSom(
+        rows,
+        cols,
+        X.shape[1],
+        sigma=5.0,
+        learning_rate=0.5,
+        decay_function="linear_decay_to_zero",
+        sigma_decay_function="linear_decay_to_one",
+        random_seed=seed,
+    )
     start = KohonenMap(rows, cols, init="pca", epochs=1)._initial_weights(
-        X, Grid(rows, cols), np.random.default_rng(0))
+        X, Grid(rows, cols), np.random.default_rng(0)
+    )
     reference._weights = start.reshape(rows, cols, -1).copy()
     # MiniSom's order: its RandomState first drew the initial weights, then shuffles t % N.
     state = np.random.RandomState(seed)
@@ -152,6 +212,7 @@ def test_online_map_reproduces_minisom_train_random(digits01):
 
 
 # --- metrics and maps -------------------------------------------------------------------------
+
 
 def test_metrics_match_brute_force(digits01):
     X, y = digits01[0][:300], digits01[1][:300]
@@ -191,10 +252,11 @@ def test_maps_match_hand_computation():
 
 def test_hexagonal_and_toroidal_maps_train(digits01):
     X = digits01[0][:300]
-    for som in (KohonenMap(6, 6, topology="hexagonal", epochs=3, random_state=0),
-                KohonenMap(6, 6, toroidal=True, epochs=3, random_state=0),
-                KohonenMap(6, 6, topology="hexagonal", algorithm="online", epochs=1,
-                           random_state=0)):
+    for som in (
+        KohonenMap(6, 6, topology="hexagonal", epochs=3, random_state=0),
+        KohonenMap(6, 6, toroidal=True, epochs=3, random_state=0),
+        KohonenMap(6, 6, topology="hexagonal", algorithm="online", epochs=1, random_state=0),
+    ):
         som.fit(X)
         assert np.isfinite(som.weights_).all() and 0 <= som.topographic_error(X) < 0.5
         assert u_matrix(som.weights_, som.grid_).shape == (6, 6)
@@ -213,10 +275,13 @@ def test_other_metrics_pick_their_own_winners(digits01, metric):
 
 # --- missing values and bad input ----------------------------------------------------------------
 
+
 def test_nan_is_an_error_unless_asked_for(digits01):
     X = digits01[0][:200].copy()
     X[5, 3] = np.nan
-    with pytest.raises(ValueError, match=r"X\[5, 3\] is NaN; impute it, or pass nan_policy='ignore'"):
+    with pytest.raises(
+        ValueError, match=r"X\[5, 3\] is NaN; impute it, or pass nan_policy='ignore'"
+    ):
         KohonenMap(3, 3).fit(X)
     som = KohonenMap(3, 3, nan_policy="ignore", epochs=3, random_state=0).fit(X)
     assert np.isfinite(som.weights_).all()
@@ -228,18 +293,23 @@ def test_nan_is_an_error_unless_asked_for(digits01):
         KohonenMap(3, 3, algorithm="online", nan_policy="ignore").fit(X)
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"rows": 0}, "grid rows=0 must be an integer >= 1"),
-    ({"neighbourhood": "triangle"},
-     r"neighbourhood='triangle' is not one of \['gaussian', 'bubble', 'mexican_hat'\]"),
-    ({"algorithm": "sgd"}, r"algorithm='sgd' is not one of \['batch', 'online'\]"),
-    ({"init": "random"}, r"init='random' is not one of \['uniform', 'sample', 'pca'\]"),
-    ({"metric": "chebyshev"}, r"metric='chebyshev' is not one of"),
-    ({"sigma_schedule": "cosine"}, r"sigma_schedule='cosine' is not one of"),
-    ({"epochs": 0}, "epochs=0 must be an integer >= 1"),
-    ({"init": np.zeros((2, 2))}, r"init array has shape \(2, 2\); expected \(9, 4\)"),
-    ({"device": "tpu"}, "device='tpu'"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"rows": 0}, "grid rows=0 must be an integer >= 1"),
+        (
+            {"neighbourhood": "triangle"},
+            r"neighbourhood='triangle' is not one of \['gaussian', 'bubble', 'mexican_hat'\]",
+        ),
+        ({"algorithm": "sgd"}, r"algorithm='sgd' is not one of \['batch', 'online'\]"),
+        ({"init": "random"}, r"init='random' is not one of \['uniform', 'sample', 'pca'\]"),
+        ({"metric": "chebyshev"}, r"metric='chebyshev' is not one of"),
+        ({"sigma_schedule": "cosine"}, r"sigma_schedule='cosine' is not one of"),
+        ({"epochs": 0}, "epochs=0 must be an integer >= 1"),
+        ({"init": np.zeros((2, 2))}, r"init array has shape \(2, 2\); expected \(9, 4\)"),
+        ({"device": "tpu"}, "device='tpu'"),
+    ],
+)
 def test_bad_configuration_names_the_value(kwargs, message):
     params = {"rows": 3, "cols": 3, **kwargs}
     with pytest.raises(ValueError, match=message):
@@ -248,8 +318,9 @@ def test_bad_configuration_names_the_value(kwargs, message):
 
 def test_wrong_feature_count_and_unfitted_map():
     X = np.random.default_rng(0).normal(size=(30, 4))
-    with pytest.raises(ValueError, match="not fitted yet"):
-        KohonenMap(2, 2).predict(X)
+    for method in ("predict", "transform", "quantization_error", "topographic_error"):
+        with pytest.raises(NotFittedError, match="KohonenMap instance is not fitted yet"):
+            getattr(KohonenMap(2, 2), method)(X)
     som = KohonenMap(2, 2, epochs=1).fit(X)
     with pytest.raises(ValueError, match="X has 3 features, but the model was fitted with 4"):
         som.predict(X[:, :3])

@@ -17,7 +17,8 @@ ESTIMATORS = [OnlineKMeans, SoftCompetitiveLearning]
 
 
 @pytest.fixture(scope="module")
-def digits_X():
+def digits_X():  # noqa: N802 (X, the data matrix, as in the formulas)
+    """The 1,797 digits scaled to [0, 1], (n, 64)."""
     return load_digits().data / 16.0
 
 
@@ -58,7 +59,7 @@ def naive_soft(X, init, seed, epochs, lr_start, lr_end, s_start, s_end):
             eta = schedule_values("exponential", lr_start, lr_end, epochs * len(X), [t])[0]
             s = schedule_values("exponential", s_start, s_end, epochs * len(X), [t])[0] * spread
             rho = np.sqrt(((X[i] - w) ** 2).sum(1))
-            kernel = np.exp(-rho ** 2 / (2 * s ** 2)) / np.exp(-rho.min() ** 2 / (2 * s ** 2))
+            kernel = np.exp(-(rho**2) / (2 * s**2)) / np.exp(-(rho.min() ** 2) / (2 * s**2))
             w = w + eta * kernel[:, None] * (X[i] - w)
             t += 1
     return w
@@ -68,8 +69,9 @@ def test_fast_online_loop_matches_the_naive_algorithm():
     rng = np.random.default_rng(1)
     X = rng.normal(size=(60, 3))
     init = X[:4].copy()
-    model = OnlineKMeans(4, init=init, epochs=3, lr_start=0.5, lr_end=0.01, ema_lambda=0.05,
-                         tol=0, random_state=7).fit(X)
+    model = OnlineKMeans(
+        4, init=init, epochs=3, lr_start=0.5, lr_end=0.01, ema_lambda=0.05, tol=0, random_state=7
+    ).fit(X)
     w, q = naive_online_kmeans(X, init, 7, 3, 0.5, 0.01, 0.05)
     np.testing.assert_allclose(model.cluster_centers_, w, rtol=1e-10, atol=1e-10)
     assert model.q_history_[-1] == pytest.approx(q, rel=1e-10)
@@ -80,10 +82,19 @@ def test_fast_soft_loop_matches_the_naive_algorithm():
     rng = np.random.default_rng(2)
     X = rng.normal(size=(40, 3))
     init = X[:3].copy()
-    model = SoftCompetitiveLearning(3, init=init, epochs=2, lr_start=0.5, lr_end=0.01,
-                                    width_start=0.5, width_end=0.1, tol=0, random_state=3).fit(X)
-    np.testing.assert_allclose(model.cluster_centers_, naive_soft(X, init, 3, 2, 0.5, 0.01, 0.5, 0.1),
-                               rtol=1e-10, atol=1e-10)
+    model = SoftCompetitiveLearning(
+        3,
+        init=init,
+        epochs=2,
+        lr_start=0.5,
+        lr_end=0.01,
+        width_start=0.5,
+        width_end=0.1,
+        tol=0,
+        random_state=3,
+    ).fit(X)
+    expected = naive_soft(X, init, 3, 2, 0.5, 0.01, 0.5, 0.1)
+    np.testing.assert_allclose(model.cluster_centers_, expected, rtol=1e-10, atol=1e-10)
 
 
 @pytest.mark.parametrize("estimator", ESTIMATORS)
@@ -92,8 +103,9 @@ def test_two_blobs_give_their_means(estimator, blobs):
     model = estimator(2, random_state=0).fit(X)
     means = np.stack([X[labels == k].mean(0) for k in range(2)])
     order = np.argsort(model.cluster_centers_[:, 0])
-    np.testing.assert_allclose(model.cluster_centers_[order], means[np.argsort(means[:, 0])],
-                               atol=0.03)
+    np.testing.assert_allclose(
+        model.cluster_centers_[order], means[np.argsort(means[:, 0])], atol=0.03
+    )
     assert adjusted_rand_score(labels, model.labels_) == 1.0
     np.testing.assert_array_equal(model.predict(X), model.labels_)
     assert model.dead_units_ == 0
@@ -117,8 +129,9 @@ def test_interface_is_consistent(estimator, blobs):
 @pytest.mark.parametrize("estimator", ESTIMATORS)
 def test_seeded_fits_are_identical_and_seeds_matter(estimator, blobs):
     X, _ = blobs
-    first, again, other = (estimator(4, epochs=2, random_state=seed).fit(X).cluster_centers_
-                           for seed in (0, 0, 1))
+    first, again, other = (
+        estimator(4, epochs=2, random_state=seed).fit(X).cluster_centers_ for seed in (0, 0, 1)
+    )
     np.testing.assert_array_equal(first, again)
     assert not np.array_equal(first, other)
 
@@ -149,33 +162,40 @@ def test_inertia_close_to_scikit_learn_kmeans(estimator, digits_X):
 
 def test_loose_tol_stops_early(blobs):
     X, _ = blobs
-    model = OnlineKMeans(2, lr_start=0.1, lr_end=0.1, lr_schedule="constant", epochs=50,
-                         tol=0.5, random_state=0).fit(X)
+    model = OnlineKMeans(
+        2, lr_start=0.1, lr_end=0.1, lr_schedule="constant", epochs=50, tol=0.5, random_state=0
+    ).fit(X)
     assert model.n_epochs_ < 50 and len(model.q_history_) == model.n_epochs_ + 1
 
 
 @pytest.mark.parametrize("estimator", ESTIMATORS)
-@pytest.mark.parametrize("params, match", [
-    ({"n_clusters": 0}, "n_clusters=0 should be an integer >= 1"),
-    ({"n_clusters": 20}, "n_clusters=20 should be <= n_samples=5"),
-    ({"init": "kmeans"}, r"init='kmeans' is not one of \['k-means\+\+', 'random'\]"),
-    ({"init": np.zeros((3, 2))}, r"init array of shape \(3, 2\).*\(2, 3\)"),
-    ({"lr_schedule": "cosine"}, "lr_schedule='cosine' is not one of"),
-    ({"lr_start": 1.5}, r"lr_start=1.5 should lie in \(0, 1\]"),
-    ({"epochs": 0}, "epochs=0 should be an integer >= 1"),
-    ({"ema_lambda": 2.0}, "ema_lambda=2.0"),
-])
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        ({"n_clusters": 0}, "n_clusters=0 should be an integer >= 1"),
+        ({"n_clusters": 20}, "n_clusters=20 should be <= n_samples=5"),
+        ({"init": "kmeans"}, r"init='kmeans' is not one of \['k-means\+\+', 'random'\]"),
+        ({"init": np.zeros((3, 2))}, r"init array of shape \(3, 2\).*\(2, 3\)"),
+        ({"lr_schedule": "cosine"}, "lr_schedule='cosine' is not one of"),
+        ({"lr_start": 1.5}, r"lr_start=1.5 should lie in \(0, 1\]"),
+        ({"epochs": 0}, "epochs=0 should be an integer >= 1"),
+        ({"ema_lambda": 2.0}, "ema_lambda=2.0"),
+    ],
+)
 def test_bad_parameters_raise(estimator, params, match):
     X = np.arange(15.0).reshape(5, 3)
     with pytest.raises(ValueError, match=match):
         estimator(**{"n_clusters": 2, **params}).fit(X)
 
 
-@pytest.mark.parametrize("params, match", [
-    ({"kernel": "cauchy"}, r"kernel='cauchy' is not one of \['gaussian', 'exponential'\]"),
-    ({"width_schedule": "step"}, "width_schedule='step' is not one of"),
-    ({"width_start": 0.0}, "width_start=0.0"),
-])
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        ({"kernel": "cauchy"}, r"kernel='cauchy' is not one of \['gaussian', 'exponential'\]"),
+        ({"width_schedule": "step"}, "width_schedule='step' is not one of"),
+        ({"width_start": 0.0}, "width_start=0.0"),
+    ],
+)
 def test_bad_soft_parameters_raise(params, match):
     with pytest.raises(ValueError, match=match):
         SoftCompetitiveLearning(2, **params).fit(np.arange(15.0).reshape(5, 3))

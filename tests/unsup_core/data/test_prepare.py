@@ -3,13 +3,20 @@
 import numpy as np
 import pytest
 
-from unsup_core.data import (Dataset, PrepareConfig, few_label_indices, prepare,
-                             stratified_split, summarize_prepared)
+from unsup_core.data import (
+    Dataset,
+    PrepareConfig,
+    few_label_indices,
+    prepare,
+    stratified_split,
+    summarize_prepared,
+)
 
 
 def test_split_is_stratified_disjoint_and_complete(digits):
-    train, val, test = stratified_split(digits.y, digits.n_samples, 0.3, 0.1, seed=0,
-                                        class_names=digits.class_names)
+    train, val, test = stratified_split(
+        digits.y, digits.n_samples, 0.3, 0.1, seed=0, class_names=digits.class_names
+    )
     together = np.concatenate([train, val, test])
     assert len(together) == digits.n_samples == len(np.unique(together))
     for part, share in ((test, 0.3), (val, 0.1)):
@@ -73,11 +80,14 @@ def test_summary_reports_split_sizes(prepared_digits):
     assert sum(summary["class_counts"]["train"].values()) == summary["split_sizes"]["train"]
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"test_fraction": 1.2}, r"test_fraction=1.2 must lie in \[0, 1\)"),
-    ({"test_fraction": 0.6, "val_fraction": 0.5}, "leaves no training data"),
-    ({"scaling": "robust"}, r"scaling='robust' is not one of \['standard', 'minmax', 'none'\]"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"test_fraction": 1.2}, r"test_fraction=1.2 must lie in \[0, 1\)"),
+        ({"test_fraction": 0.6, "val_fraction": 0.5}, "leaves no training data"),
+        ({"scaling": "robust"}, r"scaling='robust' is not one of \['standard', 'minmax', 'none'\]"),
+    ],
+)
 def test_bad_prepare_config(kwargs, message):
     with pytest.raises(ValueError, match=message):
         PrepareConfig(**kwargs)

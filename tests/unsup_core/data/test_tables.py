@@ -8,12 +8,14 @@ from unsup_core.data import Dataset, PrepareConfig, SourceConfig, load_dataset, 
 
 
 def write_csv(tmp_path, text: str, name: str = "data.csv"):
+    """Write ``text`` to ``tmp_path / name`` and return the path."""
     path = tmp_path / name
     path.write_text(text)
     return str(path)
 
 
 def table(path, **options) -> Dataset:
+    """The dataset of the file at ``path``, read with the given source ``options``."""
     return load_table(SourceConfig(source="file", path=path, **options))
 
 
@@ -61,8 +63,11 @@ def test_mask_policy_keeps_an_observed_mask(tmp_path):
     rows = ["a,b,label"] + [f"{i},{'' if i == 4 else i},{i % 2}" for i in range(20)]
     data = table(write_csv(tmp_path, "\n".join(rows)), label_column="label", missing="mask")
     prepared = prepare(data, PrepareConfig(test_fraction=0.2, val_fraction=0.0))
-    masks = {int(r): m for split in (prepared.train, prepared.test)
-             for r, m in zip(split.row_ids, split.observed)}
+    masks = {
+        int(r): m
+        for split in (prepared.train, prepared.test)
+        for r, m in zip(split.row_ids, split.observed)
+    }
     assert not masks[4][1] and masks[4][0] and masks[5].all()
 
 
@@ -73,8 +78,9 @@ def test_drop_policy_drops_incomplete_rows(tmp_path):
 
 
 def test_parquet_file_loads(tmp_path):
-    frame = pd.DataFrame({"x": [1.0, 2.0, 3.0, 4.0], "y": [0.5, 0.1, 0.3, 0.2],
-                          "cls": ["a", "b", "a", "b"]})
+    frame = pd.DataFrame(
+        {"x": [1.0, 2.0, 3.0, 4.0], "y": [0.5, 0.1, 0.3, 0.2], "cls": ["a", "b", "a", "b"]}
+    )
     path = tmp_path / "data.parquet"
     frame.to_parquet(path)
     data = table(str(path), label_column="cls")
@@ -87,6 +93,7 @@ def test_digits_source_has_image_shape(digits):
 
 
 # --- bad input: one test each, every message names what and where ---------------------------
+
 
 def test_missing_file(tmp_path):
     with pytest.raises(ValueError, match=r"file '.*nope.csv' does not exist"):
@@ -127,23 +134,32 @@ def test_no_numeric_columns_hints_at_separator(tmp_path):
 def test_text_in_numeric_column_names_row_and_value(tmp_path):
     rows = ["a,b"] + [f"{i},{i * 2}" for i in range(30)]
     rows[18] = "17,3.4x"
-    with pytest.raises(ValueError, match=r"column 'b', row 17 \(line 19\): value '3.4x' is not a number"):
+    with pytest.raises(
+        ValueError, match=r"column 'b', row 17 \(line 19\): value '3.4x' is not a number"
+    ):
         table(write_csv(tmp_path, "\n".join(rows)))
 
 
 def test_nan_forbidden_by_policy(tmp_path):
-    with pytest.raises(ValueError, match=r"column 'b', row 1 \(line 3\): value nan is missing and "
-                                         r"missing='error'"):
+    with pytest.raises(
+        ValueError,
+        match=r"column 'b', row 1 \(line 3\): value nan is missing and "
+        r"missing='error'",
+    ):
         table(write_csv(tmp_path, "a,b\n1,2\n2,\n3,1\n"))
 
 
 def test_infinite_value(tmp_path):
-    with pytest.raises(ValueError, match=r"column 'b', row 2 \(line 4\): value .*inf.* is infinite"):
+    with pytest.raises(
+        ValueError, match=r"column 'b', row 2 \(line 4\): value .*inf.* is infinite"
+    ):
         table(write_csv(tmp_path, "a,b\n1,2\n2,3\n3,inf\n"), missing="impute")
 
 
 def test_missing_label_column_lists_columns(tmp_path):
-    with pytest.raises(ValueError, match=r"column 'target': no such column; the file has \['a', 'b'\]"):
+    with pytest.raises(
+        ValueError, match=r"column 'target': no such column; the file has \['a', 'b'\]"
+    ):
         table(write_csv(tmp_path, "a,b\n1,2\n2,3\n"), label_column="target")
 
 
@@ -162,13 +178,19 @@ def test_constant_column(tmp_path):
 
 def test_too_many_text_levels(tmp_path):
     rows = ["id,a"] + [f"user{i},{i}" for i in range(30)]
-    with pytest.raises(ValueError, match=r"column 'id': text column with more than max_categories=20"):
+    with pytest.raises(
+        ValueError, match=r"column 'id': text column with more than max_categories=20"
+    ):
         table(write_csv(tmp_path, "\n".join(rows)))
 
 
 def test_fewer_samples_than_classes():
-    data = Dataset(X=np.eye(3, dtype=np.float32), feature_names=("a", "b", "c"),
-                   y=np.array([0, 1, 2]), class_names=tuple("vwxyz"))
+    data = Dataset(
+        X=np.eye(3, dtype=np.float32),
+        feature_names=("a", "b", "c"),
+        y=np.array([0, 1, 2]),
+        class_names=tuple("vwxyz"),
+    )
     with pytest.raises(ValueError, match="3 samples are fewer than the 5 classes"):
         prepare(data, PrepareConfig())
 

@@ -8,23 +8,42 @@ import pytest
 import scipy.linalg
 import torch
 
-from unsup_core.generative import (AdversarialTrainer, AdversarialTrainerConfig, Discriminator,
-                                   DiscriminatorConfig, Generator, GeneratorConfig, QualityJudge,
-                                   QualityJudgeConfig, SampleSnapshots, class_histogram,
-                                   classifier_score, discriminator_loss, discriminator_step,
-                                   frechet_distance, gaussian_samples, generator_loss,
-                                   generator_step, mean_confidence, noisy_samples, random_pixels,
-                                   recalibrate_batch_norm, update_average)
+from unsup_core.generative import (
+    AdversarialTrainer,
+    AdversarialTrainerConfig,
+    Discriminator,
+    DiscriminatorConfig,
+    Generator,
+    GeneratorConfig,
+    QualityJudge,
+    QualityJudgeConfig,
+    SampleSnapshots,
+    class_histogram,
+    classifier_score,
+    discriminator_loss,
+    discriminator_step,
+    frechet_distance,
+    gaussian_samples,
+    generator_loss,
+    generator_step,
+    mean_confidence,
+    noisy_samples,
+    random_pixels,
+    recalibrate_batch_norm,
+    update_average,
+)
 from unsup_core.serialization import from_checkpoint, to_checkpoint
 from unsup_core.training import Callback, TrainingDiverged
 
 
 def sig(v):
+    """The logistic sigmoid of a float."""
     return 1 / (1 + math.exp(-v))
 
 
 @pytest.fixture
 def unit_blobs(blobs):
+    """The ``blobs`` min-max scaled to [0, 1] (as prepared data are), and their labels."""
     X, labels = blobs
     X = (X - X.min(0)) / (X.max(0) - X.min(0))
     return X.astype(np.float32), labels
@@ -32,23 +51,31 @@ def unit_blobs(blobs):
 
 def pair(width=8, seed=0, batch_norm=False, dropout=0.0, **d):
     """A tiny G and D, deterministic in train mode unless batch_norm/dropout are asked for."""
-    return (Generator(GeneratorConfig(width, noise_dim=4, hidden=(16,), batch_norm=batch_norm, seed=seed)),
-            Discriminator(DiscriminatorConfig(width, hidden=(16,), dropout=dropout, seed=seed, **d)))
+    return (
+        Generator(
+            GeneratorConfig(width, noise_dim=4, hidden=(16,), batch_norm=batch_norm, seed=seed)
+        ),
+        Discriminator(DiscriminatorConfig(width, hidden=(16,), dropout=dropout, seed=seed, **d)),
+    )
 
 
 def adam(model):
+    """Adam with lr 1e-2 over every parameter of ``model``."""
     return torch.optim.Adam(model.parameters(), lr=1e-2)
 
 
 def weights(model):
+    """Copies of every parameter of ``model``, in order."""
     return [p.detach().clone() for p in model.parameters()]
 
 
 def same(a, b):
+    """Whether two lists of tensors are equal entry by entry."""
     return all(torch.equal(x, y) for x, y in zip(a, b))
 
 
 # --- losses ----------------------------------------------------------------------------------
+
 
 def test_discriminator_and_generator_losses_match_the_formulas_on_a_hand_made_batch():
     real, fake = torch.tensor([2.0, -1.0, 0.5]), torch.tensor([0.3, -3.0])
@@ -56,10 +83,13 @@ def test_discriminator_and_generator_losses_match_the_formulas_on_a_hand_made_ba
     expected = -(np.mean(np.log(d_real)) + np.mean(np.log(1 - np.array(d_fake))))
     assert float(discriminator_loss(real, fake)) == pytest.approx(expected, rel=1e-6)
     s = 0.1
-    smoothed = -np.mean([(1 - s) * math.log(p) + s * math.log(1 - p) for p in d_real]) \
-        - np.mean(np.log(1 - np.array(d_fake)))
+    smoothed = -np.mean([(1 - s) * math.log(p) + s * math.log(1 - p) for p in d_real]) - np.mean(
+        np.log(1 - np.array(d_fake))
+    )
     assert float(discriminator_loss(real, fake, s)) == pytest.approx(smoothed, rel=1e-6)
-    assert float(generator_loss(fake, "minimax")) == pytest.approx(np.mean(np.log(1 - np.array(d_fake))), rel=1e-6)
+    assert float(generator_loss(fake, "minimax")) == pytest.approx(
+        np.mean(np.log(1 - np.array(d_fake))), rel=1e-6
+    )
     assert float(generator_loss(fake)) == pytest.approx(-np.mean(np.log(d_fake)), rel=1e-6)
 
 
@@ -78,13 +108,16 @@ def test_discriminator_step_reports_the_loss_of_the_formula_on_its_batch():
     with torch.no_grad():
         d_real, d_fake = D(x).numpy(), D(G(z)).numpy()
     values = discriminator_step(G, D, adam(D), x, z)
-    assert values["d_loss"] == pytest.approx(-(np.log(d_real).mean() + np.log(1 - d_fake).mean()), rel=1e-5)
+    assert values["d_loss"] == pytest.approx(
+        -(np.log(d_real).mean() + np.log(1 - d_fake).mean()), rel=1e-5
+    )
     assert values["d_real_accuracy"] == pytest.approx(np.mean(d_real > 0.5))
     assert values["d_fake_accuracy"] == pytest.approx(np.mean(d_fake < 0.5))
     assert values["d_real"] == pytest.approx(d_real.mean(), rel=1e-5)
 
 
 # --- alternating steps -----------------------------------------------------------------------
+
 
 def test_a_generator_step_leaves_d_unchanged_and_a_discriminator_step_leaves_g_unchanged():
     G, D = pair()
@@ -108,19 +141,25 @@ def test_update_average_is_an_exponential_moving_average():
 
 # --- networks --------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("kind", ["mlp", "conv"])
 def test_networks_build_with_the_right_shapes_and_round_trip_through_checkpoints(kind):
     extra = {"kind": kind, "image_shape": (8, 8)}
     G = Generator(GeneratorConfig(64, noise_dim=8, hidden=(16, 8), batch_norm=True, **extra))
-    D = Discriminator(DiscriminatorConfig(64, hidden=(8, 16), minibatch_std=True, dropout=0.1, **extra))
+    D = Discriminator(
+        DiscriminatorConfig(64, hidden=(8, 16), minibatch_std=True, dropout=0.1, **extra)
+    )
     samples = G.sample(5, torch.Generator().manual_seed(0))
-    assert samples.shape == (5, 64) and 0 <= float(samples.min()) and float(samples.max()) <= 1
+    assert samples.shape == (5, 64) and float(samples.min()) >= 0 and float(samples.max()) <= 1
     assert D.logits(samples).shape == (5,) and torch.all((D(samples) > 0) & (D(samples) < 1))
     for model in (G, D):
         model.eval()
         clone = from_checkpoint(to_checkpoint(model)).eval()
-        torch.testing.assert_close(clone.net(torch.zeros(2, 8)) if model is G else clone.logits(samples),
-                                   model.net(torch.zeros(2, 8)) if model is G else model.logits(samples))
+
+        def output(m):
+            return m.net(torch.zeros(2, 8)) if isinstance(m, Generator) else m.logits(samples)
+
+        torch.testing.assert_close(output(clone), output(model))
 
 
 def test_minibatch_std_lets_d_see_a_collapsed_batch():
@@ -133,7 +172,10 @@ def test_minibatch_std_lets_d_see_a_collapsed_batch():
 
 # --- the trainer -----------------------------------------------------------------------------
 
+
 class Recorder(Callback):
+    """Keeps the model at the start, every epoch log and the final history."""
+
     def __init__(self):
         self.started, self.logs, self.ended = None, [], None
 
@@ -151,13 +193,22 @@ def test_trainer_reports_both_losses_and_d_accuracies_each_epoch(unit_blobs):
     X, _ = unit_blobs
     G, D = pair()
     recorder = Recorder()
-    history = AdversarialTrainer(AdversarialTrainerConfig(epochs=3, batch_size=64, d_steps=2),
-                                 [recorder]).fit(G, D, {"x": X})
+    history = AdversarialTrainer(
+        AdversarialTrainerConfig(epochs=3, batch_size=64, d_steps=2), [recorder]
+    ).fit(G, D, {"x": X})
     assert history.completed and len(history.epochs) == 3 and recorder.started is G
-    assert set(history.epochs[0].train) == {"d_loss", "g_loss", "d_real_accuracy", "d_fake_accuracy",
-                                            "d_real", "d_fake"}
-    assert all(0 <= log.train["d_real_accuracy"] <= 1 and math.isfinite(log.train["g_loss"])
-               for log in recorder.logs)
+    assert set(history.epochs[0].train) == {
+        "d_loss",
+        "g_loss",
+        "d_real_accuracy",
+        "d_fake_accuracy",
+        "d_real",
+        "d_fake",
+    }
+    assert all(
+        0 <= log.train["d_real_accuracy"] <= 1 and math.isfinite(log.train["g_loss"])
+        for log in recorder.logs
+    )
     assert history.series("train/d_loss") == [log.train["d_loss"] for log in recorder.logs]
 
 
@@ -201,38 +252,65 @@ def test_nan_data_raises_training_diverged_naming_epoch_and_term(unit_blobs):
     recorder = Recorder()
     with pytest.raises(TrainingDiverged, match=r"at epoch 1 .*'d_loss'") as error:
         AdversarialTrainer(AdversarialTrainerConfig(epochs=2), [recorder]).fit(*pair(), X)
-    assert error.value.term == "d_loss" and recorder.ended is not None and not recorder.ended.completed
+    assert error.value.term == "d_loss"
+    assert recorder.ended is not None and not recorder.ended.completed
 
 
 def test_trainer_rejects_mismatched_widths_and_too_many_d_steps(unit_blobs):
     X, _ = unit_blobs
-    with pytest.raises(ValueError, match="out_features=8, discriminator in_features=8 and the data's 5"):
+    with pytest.raises(
+        ValueError, match="out_features=8, discriminator in_features=8 and the data's 5"
+    ):
         AdversarialTrainer().fit(*pair(), X[:, :5])
     with pytest.raises(ValueError, match="d_steps=20 exceeds the 7 batches"):
         AdversarialTrainer(AdversarialTrainerConfig(d_steps=20)).fit(*pair(), X)
 
 
-@pytest.mark.parametrize("build, message", [
-    (lambda: GeneratorConfig(0), "out_features=0 must be >= 1"),
-    (lambda: GeneratorConfig(64, noise_dim=0), "noise_dim=0 must be >= 1"),
-    (lambda: GeneratorConfig(64, kind="transformer"), r"kind='transformer' is not one of \['mlp', 'conv'\]"),
-    (lambda: GeneratorConfig(64, kind="conv"), "kind='conv' needs image_shape"),
-    (lambda: GeneratorConfig(36, kind="conv", image_shape=(6, 6)), "divisible by 4"),
-    (lambda: GeneratorConfig(64, image_shape=(4, 4)), r"image_shape=\(4, 4\) must be .* out_features=64"),
-    (lambda: GeneratorConfig(64, hidden=128), "must be a sequence of widths"),
-    (lambda: GeneratorConfig(64, activation="swish"), "activation='swish' is not one of"),
-    (lambda: DiscriminatorConfig(64, dropout=1.0), r"dropout=1.0 must lie in \[0, 1\)"),
-    (lambda: DiscriminatorConfig(64, hidden=(8, 0)), r"hidden=\(8, 0\): every width must be >= 1"),
-    (lambda: AdversarialTrainerConfig(generator_loss="wgan"), "generator_loss='wgan' is not one of"),
-    (lambda: AdversarialTrainerConfig(d_steps=0), "d_steps=0 must be > 0"),
-    (lambda: AdversarialTrainerConfig(lr=0.0), "lr=0.0 must be > 0"),
-    (lambda: AdversarialTrainerConfig(lr_discriminator=-1.0), "lr_discriminator=-1.0 must be > 0"),
-    (lambda: AdversarialTrainerConfig(beta1=1.0), r"beta1=1.0 must lie in \[0, 1\)"),
-    (lambda: AdversarialTrainerConfig(label_smoothing=0.5), r"label_smoothing=0.5 must lie in \[0, 0.5\)"),
-    (lambda: AdversarialTrainerConfig(ema_decay=1.0), r"ema_decay=1.0 must lie in \(0, 1\) or be None"),
-    (lambda: AdversarialTrainerConfig(device="tpu"), "device='tpu'"),
-    (lambda: QualityJudgeConfig(hidden=()), "must hold at least one width"),
-])
+@pytest.mark.parametrize(
+    "build, message",
+    [
+        (lambda: GeneratorConfig(0), "out_features=0 must be >= 1"),
+        (lambda: GeneratorConfig(64, noise_dim=0), "noise_dim=0 must be >= 1"),
+        (
+            lambda: GeneratorConfig(64, kind="transformer"),
+            r"kind='transformer' is not one of \['mlp', 'conv'\]",
+        ),
+        (lambda: GeneratorConfig(64, kind="conv"), "kind='conv' needs image_shape"),
+        (lambda: GeneratorConfig(36, kind="conv", image_shape=(6, 6)), "divisible by 4"),
+        (
+            lambda: GeneratorConfig(64, image_shape=(4, 4)),
+            r"image_shape=\(4, 4\) must be .* out_features=64",
+        ),
+        (lambda: GeneratorConfig(64, hidden=128), "must be a sequence of widths"),
+        (lambda: GeneratorConfig(64, activation="swish"), "activation='swish' is not one of"),
+        (lambda: DiscriminatorConfig(64, dropout=1.0), r"dropout=1.0 must lie in \[0, 1\)"),
+        (
+            lambda: DiscriminatorConfig(64, hidden=(8, 0)),
+            r"hidden=\(8, 0\): every width must be >= 1",
+        ),
+        (
+            lambda: AdversarialTrainerConfig(generator_loss="wgan"),
+            "generator_loss='wgan' is not one of",
+        ),
+        (lambda: AdversarialTrainerConfig(d_steps=0), "d_steps=0 must be > 0"),
+        (lambda: AdversarialTrainerConfig(lr=0.0), "lr=0.0 must be > 0"),
+        (
+            lambda: AdversarialTrainerConfig(lr_discriminator=-1.0),
+            "lr_discriminator=-1.0 must be > 0",
+        ),
+        (lambda: AdversarialTrainerConfig(beta1=1.0), r"beta1=1.0 must lie in \[0, 1\)"),
+        (
+            lambda: AdversarialTrainerConfig(label_smoothing=0.5),
+            r"label_smoothing=0.5 must lie in \[0, 0.5\)",
+        ),
+        (
+            lambda: AdversarialTrainerConfig(ema_decay=1.0),
+            r"ema_decay=1.0 must lie in \(0, 1\) or be None",
+        ),
+        (lambda: AdversarialTrainerConfig(device="tpu"), "device='tpu'"),
+        (lambda: QualityJudgeConfig(hidden=()), "must hold at least one width"),
+    ],
+)
 def test_bad_configs_raise_clear_errors(build, message):
     with pytest.raises((ValueError, TypeError), match=message):
         build()
@@ -240,7 +318,10 @@ def test_bad_configs_raise_clear_errors(build, message):
 
 # --- quality measures ------------------------------------------------------------------------
 
+
 def naive_frechet(a, b):
+    """The Frechet distance of Gaussians fitted to a and b, with scipy's matrix square root
+    of S_a S_b (real part)."""
     mu_a, mu_b = a.mean(0), b.mean(0)
     s_a, s_b = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
     root = scipy.linalg.sqrtm(s_a @ s_b)
@@ -251,7 +332,9 @@ def test_frechet_distance_is_zero_on_itself_grows_with_noise_and_matches_scipy()
     rng = np.random.default_rng(0)
     a = rng.normal(size=(300, 5)) @ rng.normal(size=(5, 5))
     assert frechet_distance(a, a) == pytest.approx(0.0, abs=1e-8)
-    distances = [frechet_distance(a, a + s * rng.normal(size=a.shape)) for s in (0.1, 0.5, 1.0, 2.0)]
+    distances = [
+        frechet_distance(a, a + s * rng.normal(size=a.shape)) for s in (0.1, 0.5, 1.0, 2.0)
+    ]
     assert distances == sorted(distances) and distances[0] > 0
     b = rng.normal(size=(200, 5)) * 2 + 1
     assert frechet_distance(a, b) == pytest.approx(naive_frechet(a, b), rel=1e-6)
@@ -260,6 +343,7 @@ def test_frechet_distance_is_zero_on_itself_grows_with_noise_and_matches_scipy()
         frechet_distance(a, b[:, :4])
 
 
+@pytest.mark.filterwarnings("ignore::scipy.linalg.LinAlgWarning")  # the naive sqrtm
 def test_frechet_distance_is_real_for_singular_covariances():
     rng = np.random.default_rng(1)
     a, b = np.zeros((50, 4)), np.zeros((60, 4))
@@ -305,8 +389,11 @@ def test_quality_judge_ranks_real_above_baselines_and_snapshots_record_checkpoin
 
 
 def test_plots_draw_sample_grids_history_and_class_shares(unit_blobs):
-    from unsup_core.plotting.generative import (plot_adversarial_history, plot_class_shares,
-                                                plot_sample_grid)
+    from unsup_core.plotting.generative import (
+        plot_adversarial_history,
+        plot_class_shares,
+        plot_sample_grid,
+    )
 
     X, _ = unit_blobs
     history = AdversarialTrainer(AdversarialTrainerConfig(epochs=2)).fit(*pair(), X)
@@ -318,8 +405,11 @@ def test_plots_draw_sample_grids_history_and_class_shares(unit_blobs):
 def test_linear_schedule_decays_both_rates_and_recalibration_fits_the_averaged_weights(unit_blobs):
     X, _ = unit_blobs
     G, D = pair(batch_norm=True)
-    history = AdversarialTrainer(AdversarialTrainerConfig(epochs=4, lr_discriminator=1e-3, lr_schedule="linear",
-                                                          ema_decay=0.9)).fit(G, D, X)
+    history = AdversarialTrainer(
+        AdversarialTrainerConfig(
+            epochs=4, lr_discriminator=1e-3, lr_schedule="linear", ema_decay=0.9
+        )
+    ).fit(G, D, X)
     assert [log.lr for log in history.epochs] == pytest.approx([1e-3, 7.5e-4, 5e-4, 2.5e-4])
     norm = G.net[1]
     z = G.noise(8192, torch.Generator().manual_seed(3))
@@ -338,8 +428,9 @@ def test_the_conv_pair_trains_on_8x8_images_with_either_generator_loss(prepared_
     extra = {"kind": "conv", "image_shape": (8, 8)}
     G = Generator(GeneratorConfig(64, noise_dim=8, hidden=(16, 8), **extra))
     D = Discriminator(DiscriminatorConfig(64, hidden=(8, 16), **extra))
-    history = AdversarialTrainer(AdversarialTrainerConfig(epochs=2, batch_size=64, generator_loss=loss,
-                                                          d_steps=2)).fit(G, D, X)
+    history = AdversarialTrainer(
+        AdversarialTrainerConfig(epochs=2, batch_size=64, generator_loss=loss, d_steps=2)
+    ).fit(G, D, X)
     assert history.completed and all(math.isfinite(v) for v in history.epochs[-1].train.values())
     if loss == "minimax":
         assert history.epochs[-1].train["g_loss"] < 0  # ln(1 - D(G(z))) < 0
@@ -348,5 +439,7 @@ def test_the_conv_pair_trains_on_8x8_images_with_either_generator_loss(prepared_
 def test_a_last_batch_of_one_object_trains_a_batch_norm_generator(unit_blobs):
     X, _ = unit_blobs
     G, D = pair(batch_norm=True)
-    history = AdversarialTrainer(AdversarialTrainerConfig(epochs=1, batch_size=33)).fit(G, D, X[:67])
+    history = AdversarialTrainer(AdversarialTrainerConfig(epochs=1, batch_size=33)).fit(
+        G, D, X[:67]
+    )
     assert history.completed  # 67 = 2 * 33 + 1

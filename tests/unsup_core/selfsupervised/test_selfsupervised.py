@@ -1,42 +1,70 @@
 """Self-supervised pretexts: patch grid and labels, masked features, NT-Xent and augmentations,
-the model contract, training on digits and seeded determinism."""
+fixed draws in eval mode, training on digits and seeded determinism (the shared model contract is
+in ``tests/unsup_core/test_model_contract.py``)."""
 
 import math
-from dataclasses import asdict
 
 import numpy as np
 import pytest
 import torch
 
 from unsup_core.selfsupervised import (
-    AugmentConfig, ContrastiveConfig, ContrastiveModel, MaskedFeatureConfig, MaskedFeatureModel,
-    NTXentLoss, PatchGrid, PatchPositionConfig, PatchPositionModel, augment_images,
-    build_pretext_model, grid_cells, masked_mse, nt_xent, random_affine, random_erasing,
-    sample_feature_mask, sample_patch_pairs)
+    AugmentConfig,
+    ContrastiveConfig,
+    ContrastiveModel,
+    MaskedFeatureConfig,
+    MaskedFeatureModel,
+    NTXentLoss,
+    PatchGrid,
+    PatchPositionConfig,
+    PatchPositionModel,
+    PretextTrainingConfig,
+    augment_images,
+    grid_cells,
+    masked_mse,
+    nt_xent,
+    random_affine,
+    random_erasing,
+    sample_feature_mask,
+    sample_patch_pairs,
+)
 from unsup_core.selfsupervised.patches import dense_patches
-from unsup_core.training import Trainer, TrainerConfig, evaluate
+from unsup_core.training import Trainer, TrainerConfig, evaluate, seeded
 
 # label k -> (cell row, cell column) of the 3x3 grid, written out independently of the code
-EXPECTED_CELL = {0: (0, 0), 1: (0, 1), 2: (0, 2), 3: (1, 0), 4: (1, 2), 5: (2, 0), 6: (2, 1),
-                 7: (2, 2)}
+EXPECTED_CELL = {
+    0: (0, 0),
+    1: (0, 1),
+    2: (0, 2),
+    3: (1, 0),
+    4: (1, 2),
+    5: (2, 0),
+    6: (2, 1),
+    7: (2, 2),
+}
 
 
 def cell_image(height: int, width: int, patch: int, gap: int, top: int, left: int) -> np.ndarray:
-    """Pixels of grid cell (i, j) hold 1 + 3 i + j; gaps and margins hold 0."""
+    """A (height, width) image whose grid cell (i, j) (``patch`` pixels square, ``gap`` apart,
+    the first at (``top``, ``left``)) holds 1 + 3 i + j; gaps and margins hold 0."""
     image = np.zeros((height, width), dtype=np.float32)
     step = patch + gap
     for i in range(3):
         for j in range(3):
             r, c = top + i * step, left + j * step
-            image[r:r + patch, c:c + patch] = 1 + 3 * i + j
+            image[r : r + patch, c : c + patch] = 1 + 3 * i + j
     return image
 
 
 # (image_shape, grid, cell layout at the *input* resolution: patch, gap, top, left)
 LAYOUTS = [
     pytest.param((8, 8), dict(patch_size=2, gap=1), (2, 1, 0, 0), id="native-8x8"),
-    pytest.param((8, 8), dict(patch_size=6, gap=3, jitter=1, upsample=3), (2, 1, 0, 0),
-                 id="upsampled-24x24-jitter"),
+    pytest.param(
+        (8, 8),
+        dict(patch_size=6, gap=3, jitter=1, upsample=3),
+        (2, 1, 0, 0),
+        id="upsampled-24x24-jitter",
+    ),
     pytest.param((2, 9, 11), dict(patch_size=2, gap=1), (2, 1, 0, 1), id="2-channels-margin"),
     pytest.param((12, 12), dict(patch_size=2, gap=2, jitter=0), (2, 2, 1, 1), id="margin"),
 ]
@@ -47,17 +75,22 @@ def test_pretext_label_k_cuts_the_neighbour_at_grid_position_k(image_shape, grid
     grid = PatchGrid(image_shape, **grid_kwargs)
     plane = cell_image(image_shape[-2], image_shape[-1], *layout)
     channels = 1 if len(image_shape) == 2 else image_shape[0]
-    planes = [plane * 10 ** ch for ch in range(channels)]
+    planes = [plane * 10**ch for ch in range(channels)]
     one = np.stack(planes).reshape(1, -1)
     x = torch.as_tensor(np.concatenate([one, 11 * one]))  # image 1: values 11..99, no overlap
-    pairs = sample_patch_pairs(grid.to_images(x.repeat(20, 1)), grid, pairs_per_image=8,
-                               generator=torch.Generator().manual_seed(0))
+    pairs = sample_patch_pairs(
+        grid.to_images(x.repeat(20, 1)),
+        grid,
+        pairs_per_image=8,
+        generator=torch.Generator().manual_seed(0),
+    )
     p, jitter = grid.patch_size, grid.jitter
     assert pairs.centre.shape == pairs.neighbour.shape == (320, grid.shape[0], p, p)
     assert sorted(pairs.label[:8].tolist()) == list(range(8))  # 8 distinct positions per image
     saw_jitter = False
-    for centre, neighbour, label, image in zip(pairs.centre, pairs.neighbour, pairs.label,
-                                               pairs.image_index):
+    for centre, neighbour, label, image in zip(
+        pairs.centre, pairs.neighbour, pairs.label, pairs.image_index
+    ):
         scale = 11 if int(image) % 2 else 1
         i, j = EXPECTED_CELL[int(label)]
         for patch, value in ((centre, 5), (neighbour, 1 + 3 * i + j)):
@@ -68,7 +101,7 @@ def test_pretext_label_k_cuts_the_neighbour_at_grid_position_k(image_shape, grid
             assert inside.sum() >= (p - jitter) ** 2
             saw_jitter |= bool((~inside).any())
             for ch in range(1, grid.shape[0]):
-                torch.testing.assert_close(patch[ch], first * 10 ** ch, check_dtype=False)
+                torch.testing.assert_close(patch[ch], first * 10**ch, check_dtype=False)
     assert saw_jitter == (jitter > 0)
 
 
@@ -83,7 +116,7 @@ def test_grid_cells_and_dense_patches_against_direct_slicing():
     assert dense.shape == (2, 27, 3, 4)
     for r in range(3):
         for c in range(4):
-            torch.testing.assert_close(dense[:, :, r, c], x[:, :, r:r + 3, c:c + 3].flatten(1))
+            torch.testing.assert_close(dense[:, :, r, c], x[:, :, r : r + 3, c : c + 3].flatten(1))
 
 
 def test_upsampling_repeats_pixels():
@@ -96,120 +129,144 @@ def test_upsampling_repeats_pixels():
         grid.to_images(torch.zeros(1, 7))
 
 
-@pytest.mark.parametrize("make, error, message", [
-    (lambda: PatchGrid((8, 8), 4, 1), ValueError,
-     "3x3 patches of 4 with gap 1 need 14 pixels, image has 8"),
-    (lambda: PatchGrid((8, 8), 6, 3, 1, 2), ValueError,
-     r"need 24 pixels, image has 16 \(height of image_shape \(8, 8\) upsampled x2\)"),
-    (lambda: PatchGrid((8, 8), 2, -1), ValueError, "gap=-1 must be an int >= 0"),
-    (lambda: PatchGrid((8, 8), 0), ValueError, "patch_size=0 must be an int >= 1"),
-    (lambda: PatchGrid((8, 8), 6, 3, 2, 3), ValueError,
-     "jitter=2 with gap=3: neighbouring patches"),
-    (lambda: PatchGrid((64,), 2), ValueError, r"image_shape=\(64,\) must be \(height, width\)"),
-    (lambda: PatchPositionConfig(PatchGrid((8, 8), 2, 1), encoder="rnn"), ValueError,
-     r"encoder='rnn' is not one of \['mlp', 'cnn'\]"),
-    (lambda: PatchPositionConfig(PatchGrid((8, 8), 2, 1), pairs_per_image=9), ValueError,
-     r"pairs_per_image=9 must lie in \[1, 8\]"),
-    (lambda: PatchPositionConfig(PatchGrid((8, 8), 2, 1), image_code="cells"), ValueError,
-     "image_code='cells' is not one of"),
-    (lambda: PatchPositionConfig((8, 8)), TypeError, "grid must be a PatchGrid, got tuple"),
-    (lambda: MaskedFeatureConfig(64, mask_prob=1.0), ValueError,
-     r"mask_prob=1.0 must lie in \(0, 1\)"),
-    (lambda: MaskedFeatureConfig(64, mask_token="noise"), ValueError,
-     "mask_token='noise' is not one of"),
-    (lambda: ContrastiveConfig((8, 8), temperature=0.0), ValueError, "temperature=0.0 must be > 0"),
-    (lambda: AugmentConfig(min_scale=1.2, max_scale=1.1), ValueError,
-     "need 0 < min_scale <= max_scale"),
-    (lambda: AugmentConfig(erase_prob=2.0), ValueError, r"erase_prob=2.0 must lie in \[0, 1\]"),
-    (lambda: AugmentConfig(padding="reflect"), ValueError, "padding='reflect' is not one of"),
-    (lambda: build_pretext_model("jigsaw"), ValueError,
-     r"pretext='jigsaw' is not one of \['contrastive', 'masked_features', 'patch_position'\]"),
-])
+@pytest.mark.parametrize(
+    "make, error, message",
+    [
+        (
+            lambda: PatchGrid((8, 8), 4, 1),
+            ValueError,
+            "3x3 patches of 4 with gap 1 need 14 pixels, image has 8",
+        ),
+        (
+            lambda: PatchGrid((8, 8), 6, 3, 1, 2),
+            ValueError,
+            r"need 24 pixels, image has 16 \(height of image_shape \(8, 8\) upsampled x2\)",
+        ),
+        (lambda: PatchGrid((8, 8), 2, -1), ValueError, "gap=-1 must be an int >= 0"),
+        (lambda: PatchGrid((8, 8), 0), ValueError, "patch_size=0 must be an int >= 1"),
+        (
+            lambda: PatchGrid((8, 8), 6, 3, 2, 3),
+            ValueError,
+            "jitter=2 with gap=3: neighbouring patches",
+        ),
+        (lambda: PatchGrid((64,), 2), ValueError, r"image_shape=\(64,\) must be \(height, width\)"),
+        (
+            lambda: PatchPositionConfig((8, 8), encoder="rnn"),
+            ValueError,
+            r"encoder='rnn' is not one of \['mlp', 'cnn'\]",
+        ),
+        (
+            lambda: PatchPositionConfig((8, 8), pairs_per_image=9),
+            ValueError,
+            r"pairs_per_image=9 must lie in \[1, 8\]",
+        ),
+        (
+            lambda: PatchPositionConfig((8, 8), image_code="cells"),
+            ValueError,
+            "image_code='cells' is not one of",
+        ),
+        (
+            lambda: PatchPositionConfig((8, 8), patch_size=4),
+            ValueError,  # the grid is checked too
+            "3x3 patches of 4 with gap 1 need 14 pixels, image has 8",
+        ),
+        (
+            lambda: PatchPositionConfig((8, 8), patch_size=6, gap=3, jitter=2, upsample=3),
+            ValueError,
+            "jitter=2 with gap=3: neighbouring patches",
+        ),
+        (lambda: PatchPositionConfig(patch_size=0), ValueError, "patch_size=0 must be an int >= 1"),
+        (
+            lambda: PatchPositionConfig().grid,
+            ValueError,
+            r"PatchPositionConfig.grid: image_shape=None: these come from the data",
+        ),
+        (
+            lambda: MaskedFeatureConfig(64, mask_prob=1.0),
+            ValueError,
+            r"mask_prob=1.0 must lie in \(0, 1\)",
+        ),
+        (
+            lambda: MaskedFeatureConfig(64, mask_token="noise"),
+            ValueError,
+            "mask_token='noise' is not one of",
+        ),
+        (
+            lambda: ContrastiveConfig((8, 8), temperature=0.0),
+            ValueError,
+            "temperature=0.0 must be > 0",
+        ),
+        (
+            lambda: AugmentConfig(min_scale=1.2, max_scale=1.1),
+            ValueError,
+            "need 0 < min_scale <= max_scale",
+        ),
+        (lambda: AugmentConfig(erase_prob=2.0), ValueError, r"erase_prob=2.0 must lie in \[0, 1\]"),
+        (lambda: AugmentConfig(padding="reflect"), ValueError, "padding='reflect' is not one of"),
+        (
+            lambda: PretextTrainingConfig(pretext="jigsaw"),
+            ValueError,
+            r"pretext='jigsaw' is not one of "
+            r"\['contrastive', 'patch_position', 'masked_features'\]",
+        ),
+    ],
+)
 def test_bad_configs_raise_clear_errors(make, error, message):
     with pytest.raises(error, match=message):
         make()
 
 
-def small_models() -> dict[str, torch.nn.Module]:
-    return {
-        "patch_position": PatchPositionModel(PatchPositionConfig(
-            PatchGrid((8, 8), 2, 1), hidden=(16,), embed_dim=4, head_hidden=(16,))),
-        "patch_position_cnn_upsampled": PatchPositionModel(PatchPositionConfig(
-            PatchGrid((8, 8), 6, 3, 1, 3), encoder="cnn", conv_channels=(4,), embed_dim=4,
-            image_code="grid", pairs_per_image=2)),
-        "masked_features": MaskedFeatureModel(MaskedFeatureConfig(64, hidden=(16,), code_dim=4)),
-        "contrastive": ContrastiveModel(ContrastiveConfig((8, 8), encoder="mlp", hidden=(16,),
-                                                          code_dim=4, projection_dim=4)),
-        "contrastive_cnn": ContrastiveModel(ContrastiveConfig((8, 8), conv_channels=(4,),
-                                                              code_dim=4, projection_dim=4)),
-    }
+def test_the_patch_grid_of_a_config_is_made_of_its_fields():
+    config = PatchPositionConfig(image_shape=[8, 8], patch_size=6, gap=3, jitter=1, upsample=3)
+    assert config.image_shape == (8, 8)
+    assert config.grid == PatchGrid((8, 8), 6, 3, jitter=1, upsample=3)
+    assert PatchPositionConfig((8, 8)).grid == PatchGrid((8, 8), patch_size=2, gap=1)
 
 
-TERMS = {PatchPositionModel: {"position_ce", "accuracy"}, MaskedFeatureModel: {"masked_mse"},
-         ContrastiveModel: {"nt_xent"}}
-
-
-@pytest.mark.parametrize("name", list(small_models()))
-def test_model_contract(name, prepared_digits):
-    model = small_models()[name]
-    X = prepared_digits.train.X[:64]
-    x = torch.as_tensor(X[:8])
-    assert model.encode(x).shape == (8, model.encoder.out_features)
-    terms = model.loss({"x": x})
-    assert TERMS[type(model)] | {"loss"} <= set(terms)
-    assert all(torch.isfinite(t) for t in terms.values())
-
-    model.eval()  # eval mode: a fixed draw, the same loss every call
-    assert model.loss({"x": x})["loss"].item() == model.loss({"x": x})["loss"].item()
-    model.train()
-
-    before = [p.detach().clone() for p in model.parameters()]
-    Trainer(TrainerConfig(epochs=1, batch_size=64)).fit(model, {"x": X})
-    assert all(not torch.equal(a, b) for a, b in zip(before, model.parameters()))
-
-    # what a checkpoint stores (class, asdict(config), state dict) rebuilds the same model
-    config = type(model.config)(**asdict(model.config))
-    assert config == model.config
-    loaded = type(model)(config)
-    loaded.load_state_dict(model.state_dict())
-    model.eval(), loaded.eval()
-    torch.testing.assert_close(loaded.encode(x), model.encode(x))
-
-
-CHECKPOINT_TABLE = {  # the entries unsup_core.serialization.MODEL_CLASSES is to hold
-    "PatchPositionModel": ("unsup_core.selfsupervised.position", "PatchPositionConfig"),
-    "MaskedFeatureModel": ("unsup_core.selfsupervised.masked", "MaskedFeatureConfig"),
-    "ContrastiveModel": ("unsup_core.selfsupervised.contrastive", "ContrastiveConfig"),
+PRETEXT_MODELS = {
+    "patch_position": lambda: PatchPositionModel(
+        PatchPositionConfig((8, 8), hidden=(16,), embed_dim=4, head_hidden=(16,))
+    ),
+    "patch_position_jitter": lambda: PatchPositionModel(
+        PatchPositionConfig(
+            (8, 8), patch_size=6, gap=3, jitter=1, upsample=3, hidden=(16,), embed_dim=4
+        )
+    ),
+    "masked_features": lambda: MaskedFeatureModel(
+        MaskedFeatureConfig(64, hidden=(16,), code_dim=4)
+    ),
+    "contrastive": lambda: ContrastiveModel(
+        ContrastiveConfig((8, 8), encoder="mlp", hidden=(16,), code_dim=4, projection_dim=4)
+    ),
 }
 
 
-@pytest.mark.parametrize("name", ["patch_position_cnn_upsampled", "masked_features",
-                                  "contrastive"])
-def test_checkpoint_round_trip(name, tmp_path, monkeypatch):
-    from unsup_core import serialization
-
-    for kind, entry in CHECKPOINT_TABLE.items():
-        monkeypatch.setitem(serialization.MODEL_CLASSES, kind, entry)
-    model = small_models()[name].eval()
-    loaded = serialization.load_checkpoint(
-        serialization.save_checkpoint(model, tmp_path / "model.pt")).eval()
-    assert type(loaded) is type(model) and loaded.config == model.config
-    x = torch.rand(4, 64)
-    torch.testing.assert_close(loaded.encode(x), model.encode(x))
-    torch.testing.assert_close(loaded.loss({"x": x})["loss"], model.loss({"x": x})["loss"])
-
-
-def test_build_pretext_model_by_name():
-    model = build_pretext_model("masked_features", in_features=10, code_dim=3)
-    assert isinstance(model, MaskedFeatureModel) and model.encoder.out_features == 3
+@pytest.mark.parametrize("name", list(PRETEXT_MODELS))
+def test_eval_mode_scores_one_fixed_draw_and_training_fresh_ones(name, prepared_digits):
+    """Validation compares like with like: pairs, masks and views are drawn with the config's
+    seed in eval mode, from torch's global generator (seeded by the Trainer) in training."""
+    model = PRETEXT_MODELS[name]()
+    x = torch.as_tensor(prepared_digits.train.X[:16])
+    model.eval()
+    assert model.loss({"x": x})["loss"].item() == model.loss({"x": x})["loss"].item()
+    model.train()
+    with seeded(0):  # the global generator's state is restored after the block
+        first = model.loss({"x": x})["loss"].item()
+        assert model.loss({"x": x})["loss"].item() != first
+    with seeded(0):
+        assert model.loss({"x": x})["loss"].item() == first
 
 
-@pytest.mark.parametrize("grid, min_accuracy", [
-    (PatchGrid((8, 8), 2, 1), 0.35),
-    (PatchGrid((8, 8), 6, 3, jitter=1, upsample=3), 0.35),
-], ids=["native", "upsampled"])
+@pytest.mark.parametrize(
+    "grid, min_accuracy",
+    [
+        ({}, 0.35),
+        ({"patch_size": 6, "gap": 3, "jitter": 1, "upsample": 3}, 0.35),
+    ],
+    ids=["native", "upsampled"],
+)
 def test_patch_position_pretext_beats_chance_on_digits(grid, min_accuracy, prepared_digits):
-    model = PatchPositionModel(PatchPositionConfig(grid, hidden=(32,), embed_dim=16))
+    model = PatchPositionModel(PatchPositionConfig((8, 8), hidden=(32,), embed_dim=16, **grid))
     test = {"x": prepared_digits.test.X}
     assert evaluate(model, test)["accuracy"] < 0.25  # chance is 1/8
     Trainer(TrainerConfig(epochs=15, lr=3e-3)).fit(model, {"x": prepared_digits.train.X})
@@ -240,15 +297,17 @@ def test_masked_feature_loss_by_hand_and_observed_entries():
     torch.testing.assert_close(model.masked_loss(x, mask), expected)
     observed = torch.ones(4, 5, dtype=torch.bool)
     observed[0, 0] = False
-    torch.testing.assert_close(model.masked_loss(x, mask, observed),
-                               ((x_hat - x) ** 2)[mask & observed].mean())
+    torch.testing.assert_close(
+        model.masked_loss(x, mask, observed), ((x_hat - x) ** 2)[mask & observed].mean()
+    )
     draws = sample_feature_mask((2000, 5), 0.3, torch.Generator().manual_seed(0))
     assert abs(draws.float().mean().item() - 0.3) < 0.01
 
 
 def test_masked_feature_model_loss_falls_on_digits(prepared_digits):
-    model = MaskedFeatureModel(MaskedFeatureConfig(64, hidden=(64,), code_dim=16,
-                                                   decoder_hidden=(64,)))
+    model = MaskedFeatureModel(
+        MaskedFeatureConfig(64, hidden=(64,), code_dim=16, decoder_hidden=(64,))
+    )
     val = {"x": prepared_digits.val.X}
     start = evaluate(model, val)["masked_mse"]
     Trainer(TrainerConfig(epochs=10, lr=3e-3)).fit(model, {"x": prepared_digits.train.X})
@@ -311,8 +370,9 @@ def test_augmentations_keep_shapes_and_ranges(prepared_digits):
 
 
 def test_contrastive_model_loss_falls_on_digits(prepared_digits):
-    model = ContrastiveModel(ContrastiveConfig((8, 8), encoder="mlp", hidden=(64,), code_dim=32,
-                                               projection_dim=16))
+    model = ContrastiveModel(
+        ContrastiveConfig((8, 8), encoder="mlp", hidden=(64,), code_dim=32, projection_dim=16)
+    )
     val = {"x": prepared_digits.val.X}
     start = evaluate(model, val)["nt_xent"]
     trainer = Trainer(TrainerConfig(epochs=8, batch_size=128, lr=3e-3))
@@ -324,8 +384,18 @@ def test_seeded_training_is_identical_and_the_seed_matters(prepared_digits):
     data = {"x": prepared_digits.train.X[:256]}
 
     def trained(seed: int, trainer_seed: int = 0) -> PatchPositionModel:
-        model = PatchPositionModel(PatchPositionConfig(PatchGrid((8, 8), 6, 3, 1, 3), hidden=(16,),
-                                                       embed_dim=8, seed=seed))
+        model = PatchPositionModel(
+            PatchPositionConfig(
+                (8, 8),
+                patch_size=6,
+                gap=3,
+                jitter=1,
+                upsample=3,
+                hidden=(16,),
+                embed_dim=8,
+                seed=seed,
+            )
+        )
         Trainer(TrainerConfig(epochs=2, seed=trainer_seed)).fit(model, data)
         return model
 

@@ -10,28 +10,44 @@ from torch import nn
 
 from unsup_core import serialization
 from unsup_core.arrays import apply_array
-from unsup_core.autoencoders import (Autoencoder, ContractiveAutoencoderConfig,
-                                     DenoisingAutoencoder, DenoisingAutoencoderConfig,
-                                     SparseAutoencoderConfig)
+from unsup_core.autoencoders import (
+    Autoencoder,
+    AutoencoderConfig,
+    ContractiveAutoencoderConfig,
+    DenoisingAutoencoder,
+    DenoisingAutoencoderConfig,
+    SparseAutoencoderConfig,
+)
 from unsup_core.data import PrepareConfig, prepare
-from unsup_core.stacked import (DeepAutoencoder, StackedAutoencoderConfig, StackedEncoder,
-                                StackedOnEncoder, greedy_layerwise_pretrain, pretrain_layers)
-from unsup_core.transfer import EncoderClassifier, EncoderClassifierConfig
+from unsup_core.stacked import (
+    DeepAutoencoder,
+    StackedAutoencoderConfig,
+    StackedEncoder,
+    StackedOnEncoder,
+    greedy_layerwise_pretrain,
+    pretrain_layers,
+)
 from unsup_core.training import Callback, Trainer, TrainerConfig, evaluate
+from unsup_core.transfer import EncoderClassifier, EncoderClassifierConfig
+from unsup_core.validation import build_config
 
 FAST = TrainerConfig(epochs=3, batch_size=64, lr=1e-2)
 
 
 @pytest.fixture(scope="module")
-def X(prepared_digits):
+def X(prepared_digits):  # noqa: N802 (the data matrix, as in the formulas)
+    """The first 300 training digits, (300, 64)."""
     return prepared_digits.train.X[:300]
 
 
 def config(**kwargs) -> StackedAutoencoderConfig:
+    """A 64 -> 24 -> 12 -> 6 stack; ``kwargs`` override its config."""
     return StackedAutoencoderConfig(**{"in_features": 64, "layer_sizes": (24, 12, 6), **kwargs})
 
 
 class Recorder(Callback):
+    """Records (layer, model) at the start of each layer's run; every epoch must have a loss."""
+
     def __init__(self, h: int, seen: list) -> None:
         self.h, self.seen = h, seen
 
@@ -70,9 +86,11 @@ def test_the_decoders_are_dropped_and_the_encoder_is_the_composition(X):
     encoder = StackedEncoder.from_layers(cfg, layers)
     widths = (64, 24, 12, 6)
     assert sum(p.numel() for p in encoder.parameters()) == sum(
-        a * b + b for a, b in zip(widths[:-1], widths[1:]))
-    assert sorted(encoder.state_dict()) == [f"layers.{i}.{w}" for i in (0, 2, 4)
-                                            for w in ("bias", "weight")]
+        a * b + b for a, b in zip(widths[:-1], widths[1:])
+    )
+    assert sorted(encoder.state_dict()) == [
+        f"layers.{i}.{w}" for i in (0, 2, 4) for w in ("bias", "weight")
+    ]
     assert [type(m) for m in encoder.layers] == [nn.Linear, nn.Sigmoid] * 3
     x = torch.as_tensor(X[:20])
     with torch.no_grad():
@@ -88,7 +106,10 @@ def test_the_decoders_are_dropped_and_the_encoder_is_the_composition(X):
 
 
 def test_layer_kinds_build_single_layer_members_of_the_family(X):
-    cfg = config(layer_kind="denoising", noise_std=0.2, corruption="masking", mask_prob=0.3)
+    cfg = config(
+        layer_kind="denoising",
+        denoising=DenoisingAutoencoderConfig(noise_std=0.2, corruption="masking", mask_prob=0.3),
+    )
     layers, _ = pretrain_layers(cfg, X, TrainerConfig(epochs=1, batch_size=64))
     assert all(type(layer) is DenoisingAutoencoder for layer in layers)
     second = layers[1].config
@@ -97,11 +118,19 @@ def test_layer_kinds_build_single_layer_members_of_the_family(X):
     assert (second.code_activation, second.output_activation) == ("sigmoid", "sigmoid")
     assert (second.corruption, second.mask_prob, second.noise_std) == ("masking", 0.3, 0.2)
     assert layers[0].config.output_activation == "identity"  # layer 1 reconstructs the data
-    assert isinstance(config(layer_kind="sparse_l1", code_l1=0.01).layer_config(3),
-                      SparseAutoencoderConfig)
-    contractive = config(layer_kind="contractive", contractive_weight=0.1).layer_config(1)
+    sparse = config(
+        layer_kind="sparse_l1", sparse_l1=SparseAutoencoderConfig(code_l1=0.01)
+    ).layer_config(3)
+    assert isinstance(sparse, SparseAutoencoderConfig) and sparse.code_l1 == 0.01
+    assert (sparse.in_features, sparse.code_dim, sparse.seed) == (12, 6, 2)  # set by the stack
+    contractive = config(
+        layer_kind="contractive", contractive=ContractiveAutoencoderConfig(contractive_weight=0.1)
+    ).layer_config(1)
     assert isinstance(contractive, ContractiveAutoencoderConfig)
     assert contractive.contractive_weight == 0.1 and contractive.seed == 0
+    # the parts of the other kinds are not used: a plain stack builds plain layers
+    plain = config(denoising=DenoisingAutoencoderConfig(noise_std=0.9)).layer_config(1)
+    assert type(plain) is AutoencoderConfig
 
 
 def test_deep_autoencoder_unrolls_the_stack_and_fine_tuning_lowers_the_error(prepared_digits):
@@ -124,6 +153,7 @@ def test_deep_autoencoder_unrolls_the_stack_and_fine_tuning_lowers_the_error(pre
 
 
 def few_labelled(prepared, per_class: int, seed: int) -> dict[str, np.ndarray]:
+    """Trainer data of ``per_class`` labelled training objects per class (drawn with ``seed``)."""
     index = prepared.few_labels(per_class, seed)
     return {"x": prepared.train.X[index], "y": prepared.train.y[index]}
 
@@ -138,7 +168,8 @@ def test_classifier_loss_is_the_cross_entropy_of_the_labelled_objects_and_it_tra
     assert terms["classification"].item() == pytest.approx(expected.item(), rel=1e-6)
     assert terms["loss"].item() == terms["classification"].item()
     assert terms["accuracy"].item() == pytest.approx(
-        (model.predict(x)[known] == y[known]).float().mean().item())
+        (model.predict(x)[known] == y[known]).float().mean().item()
+    )
     with pytest.raises(ValueError, match=r"needs batch\['y'\]"):
         model.loss({"x": x})
 
@@ -183,7 +214,8 @@ def test_param_groups_give_the_encoder_its_own_learning_rate(prepared_digits):
     model.loss({k: torch.as_tensor(v) for k, v in data.items()})["loss"].backward()
     before = {name: (p.detach().clone(), p.grad.clone()) for name, p in model.named_parameters()}
     Trainer(TrainerConfig(epochs=1, batch_size=30, optimizer="sgd", momentum=0.0)).fit(
-        model, data, param_groups=model.param_groups(0.5, encoder_lr=0.05))
+        model, data, param_groups=model.param_groups(0.5, encoder_lr=0.05)
+    )
     for name, p in model.named_parameters():
         lr = 0.5 if name.startswith("head.") else 0.05
         weight, grad = before[name]
@@ -208,31 +240,20 @@ def test_classifier_accepts_any_encoder_with_out_features():
         EncoderClassifier(nn.Sequential(nn.Linear(5, 4)), 3)
 
 
-def test_checkpoints_round_trip_with_parts(tmp_path):
-    cfg = config(layer_kind="denoising", seed=3)
-    x = torch.rand(5, 64)
-    for model in (StackedEncoder(cfg), DeepAutoencoder(cfg),
-                  EncoderClassifier(StackedEncoder(cfg), 10, freeze_encoder=True, seed=2)):
-        torch.nn.init.normal_(next(model.parameters()))  # weights differ from a fresh build
-        path = serialization.save_checkpoint(model, tmp_path / f"{type(model).__name__}.pt")
-        loaded = serialization.load_checkpoint(path)  # torch.load(weights_only=True)
-        assert type(loaded) is type(model) and loaded.config == model.config
-        torch.testing.assert_close(loaded(x), model(x))
-    assert not any(p.requires_grad for p in loaded.encoder.parameters())
-
-
 def test_a_stack_on_a_pretrained_encoder_composes_and_round_trips(tmp_path):
     """StackedOnEncoder: z = s(b(x)) with copies of both parts, rebuilt from a checkpoint."""
     from unsup_core.selfsupervised import ContrastiveConfig, ContrastiveModel
 
-    base = ContrastiveModel(ContrastiveConfig(image_shape=(8, 8), encoder="mlp", hidden=(16,),
-                                              code_dim=12, seed=1))
+    base = ContrastiveModel(
+        ContrastiveConfig(image_shape=(8, 8), encoder="mlp", hidden=(16,), code_dim=12, seed=1)
+    )
     stacked = StackedEncoder(config(in_features=12, layer_sizes=(6, 3), seed=2))
     model = StackedOnEncoder.from_parts(base, stacked)
     x = torch.rand(7, 64)
     with torch.no_grad():
         torch.testing.assert_close(model.encode(x), stacked.encode(base.encode(x)))
     assert model.out_features == 3 and model.base is not base and model.stacked is not stacked
+    assert StackedOnEncoder(base, stacked).base is base  # the constructor uses the modules given
     path = serialization.save_checkpoint(model, tmp_path / "stack.pt")
     loaded = serialization.load_checkpoint(path)
     assert type(loaded) is StackedOnEncoder and loaded.stacked.config == model.stacked.config
@@ -240,25 +261,44 @@ def test_a_stack_on_a_pretrained_encoder_composes_and_round_trips(tmp_path):
     torch.testing.assert_close(loaded(x), model(x))
     classifier = EncoderClassifier(model, 10)  # transferable like any encoder
     assert classifier.logits(x).shape == (7, 10)
-    with pytest.raises(ValueError, match=r"stacked.in_features=64 must equal the base's "
-                                         r"out_features=12"):
+    with pytest.raises(
+        ValueError,
+        match=r"stacked.in_features=64 must equal the base's "
+        r"out_features=12",
+    ):
         StackedOnEncoder(base, StackedEncoder(config()))
 
 
-@pytest.mark.parametrize("kwargs, error, message", [
-    ({"layer_sizes": ()}, ValueError, r"layer_sizes=\(\) is empty"),
-    ({"layer_sizes": (8, 0)}, ValueError, r"layer_sizes=\(8, 0\): every width must be >= 1"),
-    ({"layer_sizes": (8, -2)}, ValueError, r"every width must be >= 1"),
-    ({"layer_sizes": 8}, TypeError, r"layer_sizes=8 must be a sequence"),
-    ({"layer_kind": "rbm"}, ValueError, r"layer_kind='rbm' is not one of \['plain', 'denoising'"),
-    ({"activation": "swish"}, ValueError, r"activation='swish' is not one of"),
-    ({"in_features": 0}, ValueError, r"in_features=0 must be >= 1"),
-    ({"layer_kind": "denoising", "noise_std": 0.0}, ValueError, r"noise_std=0.0 must be > 0"),
-    ({"layer_kind": "sparse_kl", "activation": "relu"}, ValueError, r"needs code_activation"),
-])
+@pytest.mark.parametrize(
+    "kwargs, error, message",
+    [
+        ({"layer_sizes": ()}, ValueError, r"layer_sizes=\(\) is empty"),
+        ({"layer_sizes": (8, 0)}, ValueError, r"layer_sizes=\(8, 0\): every width must be >= 1"),
+        ({"layer_sizes": (8, -2)}, ValueError, r"every width must be >= 1"),
+        ({"layer_sizes": 8}, TypeError, r"layer_sizes=8 must be a sequence"),
+        (
+            {"layer_kind": "rbm"},
+            ValueError,
+            r"layer_kind='rbm' is not one of \['plain', 'denoising'",
+        ),
+        ({"activation": "swish"}, ValueError, r"activation='swish' is not one of"),
+        ({"in_features": 0}, ValueError, r"in_features=0 must be >= 1"),
+        (
+            {"layer_kind": "denoising", "denoising": {"noise_std": 0.0}},
+            ValueError,
+            r"noise_std=0.0 must be > 0",
+        ),
+        ({"layer_kind": "sparse_kl", "activation": "relu"}, ValueError, r"needs code_activation"),
+        ({"contractive": {"contractive_weight": -1}}, ValueError, r"contractive_weight=-1 must be"),
+        ({"dropout": 0.5}, ValueError, r"StackedAutoencoderConfig has no field 'dropout'"),
+    ],
+)
 def test_bad_configs_raise(kwargs, error, message):
+    """Built from plain values, as a pipeline does; the nested parts are checked too."""
     with pytest.raises(error, match=message):
-        config(**kwargs)
+        build_config(
+            StackedAutoencoderConfig, {"in_features": 64, "layer_sizes": [24, 12, 6], **kwargs}
+        )
 
 
 def test_other_bad_inputs_raise(X):
@@ -274,6 +314,7 @@ def test_other_bad_inputs_raise(X):
         EncoderClassifier(StackedEncoder(config()), 3).param_groups(1e-2, -0.1)
 
 
+@pytest.mark.slow
 def test_pretraining_beats_random_initialisation_with_ten_labels_per_class(digits):
     """The issue's anchor: digits, stratified 70/30 split, min-max scaling, a sigmoid
     64-48-32-16 encoder plus a linear head fine-tuned on 10 labels per class (head lr 1e-2,
@@ -285,12 +326,15 @@ def test_pretraining_beats_random_initialisation_with_ten_labels_per_class(digit
     for seed in range(3):
         cfg = StackedAutoencoderConfig(in_features=64, layer_sizes=(48, 32, 16), seed=seed)
         pretrained, _ = greedy_layerwise_pretrain(
-            cfg, prepared.train.X, TrainerConfig(epochs=30, batch_size=64, lr=1e-2, seed=seed))
+            cfg, prepared.train.X, TrainerConfig(epochs=30, batch_size=64, lr=1e-2, seed=seed)
+        )
         for start, encoder in (("random", StackedEncoder(cfg)), ("pretrained", pretrained)):
             model = EncoderClassifier(encoder, prepared.n_classes, seed=seed)
             Trainer(TrainerConfig(epochs=300, batch_size=32, seed=seed)).fit(
-                model, few_labelled(prepared, 10, seed),
-                param_groups=model.param_groups(1e-2, encoder_lr=1e-3))
+                model,
+                few_labelled(prepared, 10, seed),
+                param_groups=model.param_groups(1e-2, encoder_lr=1e-3),
+            )
             predicted = apply_array(model, prepared.test.X, "predict")
             accuracy[start].append(float(np.mean(predicted == prepared.test.y)))
     random_init, pretrained = np.mean(accuracy["random"]), np.mean(accuracy["pretrained"])

@@ -6,15 +6,25 @@ import torch
 from torch import nn
 
 from unsup_core.autoencoders import Autoencoder, AutoencoderConfig
-from unsup_core.training import (Callback, Trainer, TrainerConfig, TrainingDiverged, evaluate,
-                                 seeded, torch_threads)
+from unsup_core.training import (
+    Callback,
+    Trainer,
+    TrainerConfig,
+    TrainingDiverged,
+    evaluate,
+    seeded,
+    torch_threads,
+)
 
 
 def autoencoder(seed: int = 0) -> Autoencoder:
+    """An 8 -> 16 -> 2 autoencoder initialised with ``seed``."""
     return Autoencoder(AutoencoderConfig(in_features=8, hidden=(16,), code_dim=2, seed=seed))
 
 
 class Recorder(Callback):
+    """Counts fit starts and keeps every epoch log and the final history."""
+
     def __init__(self):
         self.logs, self.started, self.ended = [], 0, None
 
@@ -67,7 +77,9 @@ def test_epoch_terms_are_sample_weighted_means(blobs):
     X, _ = blobs
     recorder = Recorder()
     model = TwoTerms()
-    Trainer(TrainerConfig(epochs=1, lr=1e-9, batch_size=150), callbacks=[recorder]).fit(model, {"x": X})
+    Trainer(TrainerConfig(epochs=1, lr=1e-9, batch_size=150), callbacks=[recorder]).fit(
+        model, {"x": X}
+    )
     expected = evaluate(model, {"x": X})  # lr ~ 0: weights unchanged during the epoch
     assert recorder.logs[0].train["fit"] == pytest.approx(expected["fit"], rel=1e-5)
 
@@ -76,7 +88,9 @@ def test_nan_loss_stops_with_epoch_and_term(blobs):
     X, _ = blobs
     recorder = Recorder()
     model = TwoTerms(blow_up_at=20)  # 400 samples / 64 = 7 batches per epoch: epoch 3
-    with pytest.raises(TrainingDiverged, match=r"epoch 3 \(train\): loss term 'penalty' = nan") as err:
+    with pytest.raises(
+        TrainingDiverged, match=r"epoch 3 \(train\): loss term 'penalty' = nan"
+    ) as err:
         Trainer(TrainerConfig(epochs=5), callbacks=[recorder]).fit(model, {"x": X})
     assert err.value.epoch == 3 and err.value.term == "penalty"
     assert torch.isfinite(model.weight).all()  # no step was taken with the NaN loss
@@ -97,10 +111,12 @@ def test_same_seed_gives_identical_weights(blobs):
     Trainer(config).fit(models[0], {"x": X})
     Trainer(config).fit(models[1], {"x": X})
     Trainer(TrainerConfig(epochs=3, seed=8)).fit(models[2], {"x": X})
-    for a, b, c in zip(*(m.state_dict().values() for m in models)):
+    for a, b in zip(models[0].state_dict().values(), models[1].state_dict().values()):
         assert torch.equal(a, b)
-    assert any(not torch.equal(a, c) for a, c in zip(models[0].state_dict().values(),
-                                                      models[2].state_dict().values()))
+    assert any(
+        not torch.equal(a, c)
+        for a, c in zip(models[0].state_dict().values(), models[2].state_dict().values())
+    )
 
 
 def test_training_leaves_the_global_rng_and_threads_alone(blobs):
@@ -128,8 +144,11 @@ def test_gradient_clipping_bounds_the_step(blobs):
     X, _ = blobs
     model = TwoTerms()
     model.weight.data.fill_(1000.0)
-    Trainer(TrainerConfig(epochs=1, optimizer="sgd", lr=1.0, momentum=0.0, grad_clip_norm=0.1,
-                          batch_size=400)).fit(model, {"x": X})
+    Trainer(
+        TrainerConfig(
+            epochs=1, optimizer="sgd", lr=1.0, momentum=0.0, grad_clip_norm=0.1, batch_size=400
+        )
+    ).fit(model, {"x": X})
     assert torch.linalg.norm(model.weight - 1000.0) <= 0.1 + 1e-4
 
 
@@ -147,21 +166,60 @@ def test_frozen_parameters_are_not_trained(blobs):
 
 def test_cosine_schedule_lowers_the_learning_rate(blobs):
     X, _ = blobs
-    history = Trainer(TrainerConfig(epochs=4, lr=0.01, lr_schedule="cosine")).fit(autoencoder(), {"x": X})
+    history = Trainer(TrainerConfig(epochs=4, lr=0.01, lr_schedule="cosine")).fit(
+        autoencoder(), {"x": X}
+    )
     lrs = history.series("lr")
     assert lrs[0] == 0.01 and all(a > b for a, b in zip(lrs, lrs[1:]))
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"epochs": 0}, "epochs=0 must be > 0"),
-    ({"optimizer": "lbfgs"}, r"optimizer='lbfgs' is not one of \['adam', 'adamw', 'sgd'\]"),
-    ({"grad_clip_norm": -1.0}, "grad_clip_norm=-1.0 must be > 0"),
-    ({"device": "tpu"}, "device='tpu'"),
-    ({"num_threads": 0}, "num_threads=0 must be >= 1"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"epochs": 0}, "epochs=0 must be > 0"),
+        ({"optimizer": "lbfgs"}, r"optimizer='lbfgs' is not one of \['adam', 'adamw', 'sgd'\]"),
+        ({"grad_clip_norm": -1.0}, "grad_clip_norm=-1.0 must be > 0"),
+        ({"device": "tpu"}, "device='tpu'"),
+        ({"num_threads": 0}, "num_threads=0 must be >= 1"),
+        ({"steps": 0}, "steps=0 must be > 0"),
+        ({"steps": 10, "epochs": 2}, r"epochs=2 and steps=10: set one budget, not both"),
+        (
+            {"steps": 10, "early_stopping_patience": 3},
+            r"early_stopping_patience=3 with steps=10: a step budget always runs to the end",
+        ),
+    ],
+)
 def test_bad_trainer_config(kwargs, message):
     with pytest.raises(ValueError, match=message):
         TrainerConfig(**kwargs)
+
+
+@pytest.mark.parametrize(
+    "kwargs, rows, epochs",
+    [
+        ({}, 100, 20),  # neither budget: 20 epochs
+        ({"epochs": 3}, 100, 3),
+        ({"steps": 10, "batch_size": 32}, 100, 3),  # 4 steps per epoch: 12 >= 10 steps
+        ({"steps": 8, "batch_size": 32}, 100, 2),
+        ({"steps": 10, "batch_size": 32}, 1000, 1),  # at least one whole epoch
+        ({"steps": 1, "batch_size": 5}, 1, 1),
+    ],
+)
+def test_a_step_budget_is_rounded_up_to_whole_epochs(kwargs, rows, epochs):
+    assert TrainerConfig(**kwargs).epochs_for(rows) == epochs
+
+
+def test_the_trainer_runs_the_step_budget(blobs):
+    X = blobs[0][:100]
+    steps = []
+
+    class CountSteps(TwoTerms):
+        def loss(self, batch):
+            steps.append(len(batch["x"]))
+            return super().loss(batch)
+
+    history = Trainer(TrainerConfig(steps=10, batch_size=32)).fit(CountSteps(), {"x": X})
+    assert len(history.epochs) == 3 and len(steps) == 12 and sum(steps) == 300
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the no-CUDA error path")

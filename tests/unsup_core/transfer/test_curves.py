@@ -10,8 +10,14 @@ import torch
 from unsup_core.arrays import untrained_like
 from unsup_core.stacked import StackedAutoencoderConfig, StackedEncoder, greedy_layerwise_pretrain
 from unsup_core.training import TrainerConfig
-from unsup_core.transfer import (PseudoLabelConfig, TransferConfig, class_split, fit_target,
-                                 summarize_curve, transfer_curve)
+from unsup_core.transfer import (
+    PseudoLabelConfig,
+    TransferConfig,
+    class_split,
+    fit_target,
+    summarize_curve,
+    transfer_curve,
+)
 from unsup_core.validation import build_config
 
 FAST = TrainerConfig(epochs=1, batch_size=32, lr=1e-2)
@@ -24,18 +30,26 @@ def steps(n: int, **kwargs) -> TransferConfig:
 
 @pytest.fixture(scope="module")
 def pretrained(prepared_digits):
+    """A 64 -> 32 -> 16 stacked encoder pretrained layer-wise on the digits."""
     config = StackedAutoencoderConfig(in_features=64, layer_sizes=(32, 16))
-    encoder, _ = greedy_layerwise_pretrain(config, prepared_digits.train.X,
-                                           TrainerConfig(epochs=15, lr=1e-2))
+    encoder, _ = greedy_layerwise_pretrain(
+        config, prepared_digits.train.X, TrainerConfig(epochs=15, lr=1e-2)
+    )
     return encoder
 
 
-def test_frozen_mode_leaves_the_encoder_unchanged_and_finetune_changes_it(prepared_digits, pretrained):
+def test_frozen_mode_leaves_the_encoder_unchanged_and_finetune_changes_it(
+    prepared_digits, pretrained
+):
     labelled = prepared_digits.few_labels(5, seed=0)
     before = copy.deepcopy(pretrained.state_dict())
-    frozen, _ = fit_target(copy.deepcopy(pretrained), "frozen", prepared_digits, labelled, steps(20))
+    frozen, _ = fit_target(
+        copy.deepcopy(pretrained), "frozen", prepared_digits, labelled, steps(20)
+    )
     assert all(torch.equal(before[k], v) for k, v in frozen.encoder.state_dict().items())
-    tuned, _ = fit_target(copy.deepcopy(pretrained), "finetune", prepared_digits, labelled, steps(20))
+    tuned, _ = fit_target(
+        copy.deepcopy(pretrained), "finetune", prepared_digits, labelled, steps(20)
+    )
     assert any(not torch.equal(before[k], v) for k, v in tuned.encoder.state_dict().items())
     assert all(torch.equal(before[k], v) for k, v in pretrained.state_dict().items())  # copies
 
@@ -43,8 +57,12 @@ def test_frozen_mode_leaves_the_encoder_unchanged_and_finetune_changes_it(prepar
 def test_pretrained_encoder_beats_training_from_scratch_at_10_labels(prepared_digits, pretrained):
     config = StackedAutoencoderConfig(in_features=64, layer_sizes=(32, 16))
     labelled = prepared_digits.few_labels(10, seed=1)
-    scratch = [fit_target(StackedEncoder(config), "scratch", prepared_digits, labelled, steps(150))[1]]
-    tuned = [fit_target(copy.deepcopy(pretrained), "finetune", prepared_digits, labelled, steps(150))[1]]
+    scratch = [
+        fit_target(StackedEncoder(config), "scratch", prepared_digits, labelled, steps(150))[1]
+    ]
+    tuned = [
+        fit_target(copy.deepcopy(pretrained), "finetune", prepared_digits, labelled, steps(150))[1]
+    ]
     assert np.mean(tuned) > np.mean(scratch) + 0.05
 
 
@@ -55,7 +73,8 @@ def test_curve_has_every_mode_budget_and_draw(prepared_digits, pretrained):
     assert len(rows) == 4 * (2 + 1)  # 4 modes x (2 draws at k=1, 1 run with all labels)
     summary = summarize_curve(rows)
     assert {(s["mode"], s["labels_per_class"]) for s in summary} == {
-        (m, k) for m in ("frozen", "finetune", "scratch", "pseudo_label") for k in (1, 0)}
+        (m, k) for m in ("frozen", "finetune", "scratch", "pseudo_label") for k in (1, 0)
+    }
     assert all(0 <= s["accuracy"] <= 1 for s in summary)
 
 
@@ -63,14 +82,19 @@ def test_class_split_relabels_the_target_classes(prepared_digits):
     target = class_split(prepared_digits, [5, 6, 7, 8, 9])
     assert target.class_names == ("5", "6", "7", "8", "9") and target.n_classes == 5
     assert set(np.unique(target.train.y)) == set(range(5))
-    originals = prepared_digits.train.y[np.isin(prepared_digits.train.row_ids, target.train.row_ids)]
+    kept = np.isin(prepared_digits.train.row_ids, target.train.row_ids)
+    originals = prepared_digits.train.y[kept]
     assert set(np.unique(originals)) == {5, 6, 7, 8, 9}
     with pytest.raises(ValueError, match=r"classes=\[3, 12\]: need >= 2 class codes in \[0, 10\)"):
         class_split(prepared_digits, [3, 12])
 
 
 def test_bad_transfer_settings(prepared_digits, pretrained):
-    with pytest.raises(ValueError, match=r"mode='partial' is not one of \['frozen', 'finetune', 'scratch', 'pseudo_label'\]"):
+    with pytest.raises(
+        ValueError,
+        match=r"mode='partial' is not one of "
+        r"\['frozen', 'finetune', 'scratch', 'pseudo_label'\]",
+    ):
         TransferConfig(modes=("partial",))
     with pytest.raises(ValueError, match="labels_per_class"):
         TransferConfig(labels_per_class=(-1,))
@@ -85,18 +109,6 @@ def test_untrained_like_rebuilds_the_same_network_from_its_config(pretrained):
     assert any(not torch.equal(a, b) for a, b in zip(fresh.parameters(), pretrained.parameters()))
 
 
-def test_pretext_choice_falls_back_to_masked_features_without_an_image_shape():
-    from unsup_core.selfsupervised import (ContrastiveModel, MaskedFeatureModel, PretextChoice,
-                                           pretext_for_data)
-
-    model, used = pretext_for_data(PretextChoice(pretext="contrastive"), 12, None)
-    assert used == "masked_features" and isinstance(model, MaskedFeatureModel)
-    model, used = pretext_for_data(PretextChoice(pretext="contrastive", encoder="mlp"), 64, (8, 8))
-    assert used == "contrastive" and isinstance(model, ContrastiveModel) and model.out_features == 128
-    with pytest.raises(ValueError, match="pretext='jigsaw' is not one of"):
-        pretext_for_data(PretextChoice(pretext="jigsaw"), 64, (8, 8))
-
-
 def test_supervised_base_task_trains_the_encoder_on_the_other_classes(prepared_digits):
     from unsup_core.transfer import supervised_base_encoder
 
@@ -108,7 +120,9 @@ def test_supervised_base_task_trains_the_encoder_on_the_other_classes(prepared_d
     trained = supervised_base_encoder(encoder, base, FAST, steps=300)
     assert trained is encoder and out_of(trained) == 16
     assert any(not torch.equal(before[k], v) for k, v in trained.state_dict().items())
-    head = fit_target(copy.deepcopy(trained), "frozen", base, base.few_labels(5, seed=0), steps(100))[1]
+    head = fit_target(
+        copy.deepcopy(trained), "frozen", base, base.few_labels(5, seed=0), steps(100)
+    )[1]
     assert head > 0.9  # the base task is learned: its classes are separable in the codes
     assert target.n_classes == 5 and base.class_names == ("0", "1", "2", "3", "4")
     unlabelled = replace(base, train=replace(base.train, y=None))
@@ -116,13 +130,16 @@ def test_supervised_base_task_trains_the_encoder_on_the_other_classes(prepared_d
         supervised_base_encoder(StackedEncoder(config), unlabelled, FAST)
 
 
-def out_of(encoder):
+def out_of(encoder) -> int:
+    """The code width of an encoder."""
     return encoder.out_features
 
 
 def test_transfer_config_takes_the_pseudo_label_settings_as_a_dict():
-    config = build_config(TransferConfig, {"pseudo_label": {"rounds": 2, "threshold": 0.5,
-                                                            "augment": {}}, "modes": ["frozen"]})
+    config = build_config(
+        TransferConfig,
+        {"pseudo_label": {"rounds": 2, "threshold": 0.5, "augment": {}}, "modes": ["frozen"]},
+    )
     assert config.pseudo_label.rounds == 2 and config.pseudo_label.augment is not None
     assert config.modes == ("frozen",)
     assert TransferConfig().pseudo_label == PseudoLabelConfig()

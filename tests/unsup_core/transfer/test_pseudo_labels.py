@@ -14,9 +14,16 @@ from unsup_core.data.prepare import Split
 from unsup_core.selfsupervised import AugmentConfig
 from unsup_core.stacked import StackedAutoencoderConfig, greedy_layerwise_pretrain
 from unsup_core.training import Trainer, TrainerConfig
-from unsup_core.transfer import (EncoderClassifier, PseudoLabelConfig, TransferConfig,
-                                 fit_classifier, fit_target, select_pseudo_labels, self_train,
-                                 spread_labels)
+from unsup_core.transfer import (
+    EncoderClassifier,
+    PseudoLabelConfig,
+    TransferConfig,
+    fit_classifier,
+    fit_target,
+    select_pseudo_labels,
+    self_train,
+    spread_labels,
+)
 
 FAST = TrainerConfig(epochs=1, batch_size=32, lr=1e-2)
 
@@ -27,23 +34,27 @@ def steps(n: int) -> TrainerConfig:
 
 
 def transfer(n: int, **pseudo_label) -> TransferConfig:
+    """A transfer config of n-step fits with the given pseudo-label settings."""
     return TransferConfig(trainer=steps(n), pseudo_label=PseudoLabelConfig(**pseudo_label))
 
 
 @pytest.fixture(scope="module")
 def encoder(prepared_digits):
+    """A 64 -> 32 -> 16 stacked encoder pretrained layer-wise on the digits."""
     config = StackedAutoencoderConfig(in_features=64, layer_sizes=(32, 16))
-    encoder, _ = greedy_layerwise_pretrain(config, prepared_digits.train.X,
-                                           TrainerConfig(epochs=10, lr=1e-2))
+    encoder, _ = greedy_layerwise_pretrain(
+        config, prepared_digits.train.X, TrainerConfig(epochs=10, lr=1e-2)
+    )
     return encoder
 
 
 def naive_selection(probabilities, threshold, share):
+    """The kept pool indices of :func:`select_pseudo_labels`, one class and object at a time."""
     labels, confidence = probabilities.argmax(1), probabilities.max(1)
     kept = []
     for c in set(labels.tolist()):
         members = sorted(np.flatnonzero(labels == c), key=lambda j: (-confidence[j], j))
-        for j in members[:math.ceil(share * len(members))]:
+        for j in members[: math.ceil(share * len(members))]:
             if confidence[j] >= threshold and confidence[j] > 0:
                 kept.append(j)
     return sorted(kept)
@@ -85,12 +96,17 @@ def test_the_hidden_labels_are_never_read(prepared_digits, encoder):
     rng = np.random.default_rng(0)
     hidden_y = rng.integers(0, data.n_classes, len(data.train))
     hidden_y[labelled] = data.train.y[labelled]
-    scrambled = replace(data, train=replace(data.train, y=hidden_y),
-                        test=replace(data.test, y=rng.permutation(data.test.y)))
+    scrambled = replace(
+        data,
+        train=replace(data.train, y=hidden_y),
+        test=replace(data.test, y=rng.permutation(data.test.y)),
+    )
     assert isinstance(scrambled.train, Split)
     config = transfer(20, rounds=2, threshold=0.5)
-    models = [fit_target(copy.deepcopy(encoder), "pseudo_label", d, labelled, config)[0]
-              for d in (data, scrambled)]
+    models = [
+        fit_target(copy.deepcopy(encoder), "pseudo_label", d, labelled, config)[0]
+        for d in (data, scrambled)
+    ]
     for a, b in zip(models[0].state_dict().values(), models[1].state_dict().values()):
         torch.testing.assert_close(a, b, rtol=0, atol=0)
 
@@ -111,22 +127,26 @@ def test_self_training_is_seeded_and_reports_its_rounds(prepared_digits, encoder
     assert history[0]["pseudo_labelled"] <= len(pool) // 2 + data.n_classes
     assert 0 < history[0]["pseudo_labelled"] <= history[1]["pseudo_labelled"] <= len(pool)
     assert all(h["mean_confidence"] >= 0.12 for h in history)
-    assert all(torch.equal(a, b) for a, b in zip(encoder.parameters(),
-                                                 copy.deepcopy(encoder).parameters()))
+    assert all(
+        torch.equal(a, b) for a, b in zip(encoder.parameters(), copy.deepcopy(encoder).parameters())
+    )
 
 
-def test_a_frozen_head_trained_on_codes_equals_training_through_the_encoder(prepared_digits,
-                                                                           encoder):
+def test_a_frozen_head_trained_on_codes_equals_training_through_the_encoder(
+    prepared_digits, encoder
+):
     """The codes shortcut (used by frozen transfer and frozen students) is the same
     optimisation as running the frozen encoder inside the classifier at every step."""
     data = prepared_digits
     labelled = data.few_labels(5, seed=2)
     X, y = data.train.X[labelled], data.train.y[labelled]
-    slow = EncoderClassifier(copy.deepcopy(encoder), data.n_classes, freeze_encoder=True,
-                             seed=FAST.seed)
+    slow = EncoderClassifier(
+        copy.deepcopy(encoder), data.n_classes, freeze_encoder=True, seed=FAST.seed
+    )
     Trainer(steps(30)).fit(slow, {"x": X, "y": y})
-    fast = fit_classifier(encoder, "frozen", X, y, data.n_classes, steps(30),
-                          codes=encoder_codes(encoder, X))
+    fast = fit_classifier(
+        encoder, "frozen", X, y, data.n_classes, steps(30), codes=encoder_codes(encoder, X)
+    )
     torch.testing.assert_close(fast.head.weight, slow.head.weight, rtol=1e-4, atol=1e-5)
     assert all(torch.equal(a, b) for a, b in zip(fast.encoder.parameters(), encoder.parameters()))
     with pytest.raises(ValueError, match="codes has 3 rows for 50 labels"):
@@ -171,22 +191,40 @@ def test_augmented_student_sees_views_of_the_images(prepared_digits, encoder, mo
     labelled = data.few_labels(2, seed=0)
     pool = np.setdiff1d(np.arange(len(data.train)), labelled)[:100]
     config = PseudoLabelConfig(threshold=0.0, augment=AugmentConfig())
-    self_train(encoder, data.train.X[labelled], data.train.y[labelled], data.train.X[pool],
-               data.n_classes, steps(3), config, image_shape=(8, 8))
+    self_train(
+        encoder,
+        data.train.X[labelled],
+        data.train.y[labelled],
+        data.train.X[pool],
+        data.n_classes,
+        steps(3),
+        config,
+        image_shape=(8, 8),
+    )
     assert calls and all(shape[1:] == (1, 8, 8) for shape in calls)
     with pytest.raises(ValueError, match="augment needs the image_shape"):
-        self_train(encoder, data.train.X[labelled], data.train.y[labelled], data.train.X[pool],
-                   data.n_classes, steps(3), config)
+        self_train(
+            encoder,
+            data.train.X[labelled],
+            data.train.y[labelled],
+            data.train.X[pool],
+            data.n_classes,
+            steps(3),
+            config,
+        )
 
 
-@pytest.mark.parametrize("kwargs, error, message", [
-    ({"rounds": 0}, ValueError, r"rounds=0 must be an int >= 1"),
-    ({"threshold": 1.0}, ValueError, r"threshold=1.0 must lie in \[0, 1\)"),
-    ({"student_mode": "scratch"}, ValueError, r"student_mode='scratch' is not one of"),
-    ({"teacher": "oracle"}, ValueError, r"teacher='oracle' is not one of"),
-    ({"n_neighbors": 0}, ValueError, r"n_neighbors=0 must be >= 1"),
-    ({"augment": "strong"}, TypeError, r"augment must be an AugmentConfig or None, got str"),
-])
+@pytest.mark.parametrize(
+    "kwargs, error, message",
+    [
+        ({"rounds": 0}, ValueError, r"rounds=0 must be an int >= 1"),
+        ({"threshold": 1.0}, ValueError, r"threshold=1.0 must lie in \[0, 1\)"),
+        ({"student_mode": "scratch"}, ValueError, r"student_mode='scratch' is not one of"),
+        ({"teacher": "oracle"}, ValueError, r"teacher='oracle' is not one of"),
+        ({"n_neighbors": 0}, ValueError, r"n_neighbors=0 must be >= 1"),
+        ({"augment": "strong"}, TypeError, r"augment must be an AugmentConfig or None, got str"),
+    ],
+)
 def test_bad_configs_raise(kwargs, error, message):
     with pytest.raises(error, match=message):
         PseudoLabelConfig(**kwargs)
