@@ -1,15 +1,19 @@
 """Run-scoped storage of asset values: ``<base>/<asset key>/<dagster run id>.<ext>``.
 
-Each run writes its own file, so two runs at once (a schedule and a sensor, say) never read each
-other's models, and an earlier run's values stay as they were. An input comes from the file its
-upstream step wrote in this run; when that step is not part of this run, from the path recorded
-on the asset's latest materialisation.
+The base is a URI: a local folder (the default: the Dagster instance's storage directory) or
+object storage (``s3://bucket/prefix``, the cluster profile: ``$UNSUP_STORAGE_URI``), read and
+written through fsspec (universal-pathlib), so a step on another machine finds its inputs.
+Each run writes its own object, so two runs at once (a schedule and a sensor, say) never read
+each other's models, and an earlier run's values stay as they were. An input comes from the
+object its upstream step wrote in this run; when that step is not part of this run, from the URI
+recorded on the asset's latest materialisation. Recorded metadata are URIs, never local paths.
 """
 
+import io
+import os
 import pickle
 from abc import abstractmethod
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any, ClassVar
 
 import torch
@@ -18,62 +22,76 @@ from dagster._check import CheckError
 from dagster._core.errors import DagsterInvariantViolationError
 from pydantic import Field, PrivateAttr
 from torch import nn
+from upath import UPath
 
 from unsup_core.serialization import from_checkpoint, to_checkpoint
 
-PATH_METADATA_KEY = "stored_path"
+URI_METADATA_KEY = "stored_uri"
+STORAGE_ENV = "UNSUP_STORAGE_URI"
+
+
+def storage_uri(path: UPath) -> str:
+    """A stored object's URI: ``file:///...`` for a local file, ``s3://...`` for an object."""
+    return path.as_uri() if path.protocol in ("", "file", "local") else str(path)
 
 
 class RunScopedIOManager(ConfigurableIOManager):
-    """Base: one file per asset and run; subclasses say how a value becomes bytes."""
+    """Base: one object per asset and run; subclasses say how a value becomes bytes."""
 
-    base_dir: str = Field(
-        default="", description="Directory; empty means the Dagster instance's storage directory"
+    base_uri: str = Field(
+        default="",
+        description="Folder or object-store prefix (s3://bucket/prefix); empty means "
+        f"${STORAGE_ENV}, else the Dagster instance's storage directory",
     )
-    _base: Path = PrivateAttr()
+    _base: UPath = PrivateAttr()
     extension: ClassVar[str] = ".bin"
     subdirectory: ClassVar[str] = "values"
 
     def setup_for_execution(self, context: InitResourceContext) -> None:
+        configured = self.base_uri or os.environ.get(STORAGE_ENV, "")
         self._base = (
-            Path(self.base_dir)
-            if self.base_dir
-            else (Path(context.instance.storage_directory()) / self.subdirectory)
+            UPath(configured) / self.subdirectory
+            if configured
+            else UPath(context.instance.storage_directory()) / self.subdirectory
         )
 
     @abstractmethod
-    def dump(self, obj: Any, path: Path) -> None: ...
+    def dumps(self, obj: Any) -> bytes: ...
 
     @abstractmethod
-    def load(self, path: Path) -> Any: ...
+    def loads(self, data: bytes) -> Any: ...
 
-    def _path(self, key: list[str], run_id: str) -> Path:
+    def path(self, key: list[str], run_id: str) -> UPath:
         return self._base.joinpath(*key, f"{run_id}{self.extension}")
 
     def handle_output(self, context: OutputContext, obj: Any) -> None:
-        path = self._path(context.asset_key.path, context.run_id)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_suffix(".tmp")
-        self.dump(obj, temporary)
-        temporary.replace(path)  # atomic: a reader never sees half a file
-        context.add_output_metadata({PATH_METADATA_KEY: str(path)})
+        path = self.path(context.asset_key.path, context.run_id)
+        data = self.dumps(obj)
+        if storage_uri(path).startswith("file:"):  # a reader never sees half a local file
+            path.parent.mkdir(parents=True, exist_ok=True)
+            temporary = path.with_suffix(".tmp")
+            temporary.write_bytes(data)
+            temporary.replace(path)
+        else:  # one PUT: an object appears whole or not at all
+            path.write_bytes(data)
+        context.add_output_metadata({URI_METADATA_KEY: storage_uri(path)})
 
     def load_input(self, context: InputContext) -> Any:
         key = context.asset_key
         upstream_run = _upstream_run_id(context)
-        if upstream_run is not None and (path := self._path(key.path, upstream_run)).is_file():
-            return self.load(path)
+        if upstream_run is not None and (path := self.path(key.path, upstream_run)).is_file():
+            return self.loads(path.read_bytes())
         event = context.instance.get_latest_materialization_event(key)
         recorded = None
         if event is not None and event.asset_materialization is not None:
-            value = event.asset_materialization.metadata.get(PATH_METADATA_KEY)
-            recorded = Path(value.value) if value is not None else None
+            value = event.asset_materialization.metadata.get(URI_METADATA_KEY)
+            recorded = UPath(value.value) if value is not None else None
         if recorded is None or not recorded.is_file():
             raise FileNotFoundError(
                 f"no stored value for asset {key.to_user_string()!r} (looked for "
                 f"{recorded or self._base.joinpath(*key.path)}); materialise it first"
             )
-        return self.load(recorded)
+        return self.loads(recorded.read_bytes())
 
 
 def _upstream_run_id(context: InputContext) -> str | None:
@@ -91,16 +109,18 @@ class TorchModelIOManager(RunScopedIOManager):
     extension: ClassVar[str] = ".pt"
     subdirectory: ClassVar[str] = "models"
 
-    def dump(self, obj: nn.Module | Mapping[str, nn.Module], path: Path) -> None:
+    def dumps(self, obj: nn.Module | Mapping[str, nn.Module]) -> bytes:
         payload = (
             {"models": {name: to_checkpoint(m) for name, m in obj.items()}}
             if isinstance(obj, Mapping)
             else to_checkpoint(obj)
         )
-        torch.save(payload, path)
+        buffer = io.BytesIO()
+        torch.save(payload, buffer)
+        return buffer.getvalue()
 
-    def load(self, path: Path) -> nn.Module | dict[str, nn.Module]:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
+    def loads(self, data: bytes) -> nn.Module | dict[str, nn.Module]:
+        payload = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
         if "models" in payload:
             return {name: from_checkpoint(c) for name, c in payload["models"].items()}
         return from_checkpoint(payload)
@@ -112,10 +132,8 @@ class PickleIOManager(RunScopedIOManager):
     extension: ClassVar[str] = ".pkl"
     subdirectory: ClassVar[str] = "values"
 
-    def dump(self, obj: Any, path: Path) -> None:
-        with open(path, "wb") as handle:
-            pickle.dump(obj, handle, protocol=pickle.HIGHEST_PROTOCOL)
+    def dumps(self, obj: Any) -> bytes:
+        return pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
 
-    def load(self, path: Path) -> Any:
-        with open(path, "rb") as handle:
-            return pickle.load(handle)
+    def loads(self, data: bytes) -> Any:
+        return pickle.loads(data)

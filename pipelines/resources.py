@@ -1,12 +1,11 @@
 """The MLflow tracking resource: one MLflow run per asset materialisation, nested under one
 parent run per Dagster run, ended FINISHED, FAILED or KILLED, never left RUNNING."""
 
-import fcntl
 import hashlib
 import os
-import tempfile
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +13,7 @@ from dagster import AssetExecutionContext, ConfigurableResource, Failure
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 from pydantic import Field
+from sqlalchemy import Engine, create_engine, text
 
 import unsup_core
 from unsup_core.training import TrainingDiverged
@@ -29,6 +29,7 @@ TAG_STEP = "dagster.step_key"
 # Dagster run tags copied onto the parent MLflow run: what triggered it (schedule, sensor and
 # the incoming file, preset), so runs can be filtered by it in the MLflow UI.
 TRIGGER_TAGS = ("unsup/", "dagster/schedule_name", "dagster/sensor_name")
+LOCK_DATABASE_ENV = "UNSUP_LOCK_DATABASE_URL"
 
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
@@ -175,17 +176,15 @@ class MlflowTracking(ConfigurableResource):
         job_name: str,
         extra_tags: Mapping[str, str] | None = None,
     ) -> str:
-        """The parent run of this Dagster run: found by tag, or created under a file lock so that
-        concurrent steps of one run share a single parent."""
-        with _lock(f"{self.resolved_tracking_uri()}|{dagster_run_id}"):
-            found = client.search_runs(
-                [experiment_id],
-                filter_string=f"tags.`{TAG_RUN_ID}` = '{dagster_run_id}' and "
-                f"tags.`{TAG_LEVEL}` = 'run'",
-                max_results=1,
-            )
-            if found:
-                return found[0].info.run_id
+        """The one parent run of this Dagster run, wherever its steps run: found by tag, or
+        created. On a cluster ($UNSUP_LOCK_DATABASE_URL) find-or-create holds an advisory lock
+        on its PostgreSQL, so steps on different hosts never create two. Without one (the
+        local profile: one host, one clock) steps that create at once settle on the oldest
+        parent and delete their own; no lock file is involved either way."""
+        with database_lock(f"{self.resolved_tracking_uri()}|{dagster_run_id}"):
+            parents = _parent_runs(client, experiment_id, dagster_run_id)
+            if parents:
+                return parents[0]
             tags = {
                 TAG_RUN_ID: dagster_run_id,
                 TAG_LEVEL: "run",
@@ -193,10 +192,13 @@ class MlflowTracking(ConfigurableResource):
                 "unsup_core.version": unsup_core.__version__,
                 **(extra_tags or {}),
             }
-            run = client.create_run(
+            created = client.create_run(
                 experiment_id, tags=tags, run_name=f"{job_name}-{dagster_run_id[:8]}"
-            )
-            return run.info.run_id
+            ).info.run_id
+        oldest = _parent_runs(client, experiment_id, dagster_run_id)[0]
+        if oldest != created:
+            client.delete_run(created)
+        return oldest
 
     @staticmethod
     def _end(client: MlflowClient, run_id: str, parent_id: str, status: str) -> None:
@@ -231,17 +233,33 @@ def _code_version(context: AssetExecutionContext) -> str:
     return version or ""
 
 
+def _parent_runs(client: MlflowClient, experiment_id: str, dagster_run_id: str) -> list[str]:
+    """Ids of this Dagster run's parent runs, oldest first (ties by id)."""
+    found = client.search_runs(
+        [experiment_id],
+        filter_string=f"tags.`{TAG_RUN_ID}` = '{dagster_run_id}' and tags.`{TAG_LEVEL}` = 'run'",
+        max_results=100,
+    )
+    return [r.info.run_id for r in sorted(found, key=lambda r: (r.info.start_time, r.info.run_id))]
+
+
+@cache
+def _lock_engine(url: str) -> Engine:
+    return create_engine(url, pool_pre_ping=True)
+
+
 @contextmanager
-def _lock(name: str) -> Iterator[None]:
-    directory = Path(tempfile.gettempdir()) / "unsup-pipeline-locks"
-    directory.mkdir(exist_ok=True)
-    path = directory / hashlib.sha256(name.encode()).hexdigest()[:32]
-    with open(path, "w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+def database_lock(name: str) -> Iterator[None]:
+    """A PostgreSQL advisory lock named ``name`` for the block, on $UNSUP_LOCK_DATABASE_URL
+    (``postgresql+psycopg2://...``); a no-op when that is not set."""
+    url = os.environ.get(LOCK_DATABASE_ENV)
+    if not url:
+        yield
+        return
+    key = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+    with _lock_engine(url).begin() as connection:  # released when the transaction ends
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+        yield
 
 
-__all__ = ["MlflowTracking", "default_tracking_uri", "parent_status"]
+__all__ = ["MlflowTracking", "database_lock", "default_tracking_uri", "parent_status"]

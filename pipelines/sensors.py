@@ -1,7 +1,10 @@
 """New-data sensor: a CSV or Parquet file that appears in (or changes in) the incoming folder
 launches a pipeline run with that file as the source.
 
-The folder is ``$UNSUP_INCOMING_DIR`` (default ``<repo>/data/incoming``). An optional
+The folder is ``$UNSUP_INCOMING_DIR`` (default ``<repo>/data/incoming``), a local folder or an
+object-store prefix (``s3://bucket/incoming/``; versions from the store's metadata). Only regular
+files directly in it count: directories, dangling links and links that lead out of the folder are
+skipped with a warning. An optional
 ``sensor.yaml`` in it sets the preset of those runs (``preset: default``), the
 ``raw_dataset`` settings every file shares (``label_column``, ``image_shape``, ...) and any
 other op's config (``ops: {privileged_student: {config: {privileged_columns: [...]}}}``). The cursor
@@ -12,7 +15,6 @@ malformed file fails its own run with the data error, and the sensor goes on.
 import json
 import os
 import time
-from pathlib import Path
 
 import yaml
 from dagster import (
@@ -25,6 +27,7 @@ from dagster import (
     SkipReason,
     sensor,
 )
+from upath import UPath
 
 from .presets import load_preset
 from .resources import REPO_ROOT
@@ -34,16 +37,47 @@ SETTINGS_FILE = "sensor.yaml"
 DEFAULT_SOURCE = {"label_column": "label"}
 
 
-def incoming_dir() -> Path:
-    return Path(os.environ.get("UNSUP_INCOMING_DIR") or REPO_ROOT / "data" / "incoming")
+def incoming_dir() -> UPath:
+    return UPath(os.environ.get("UNSUP_INCOMING_DIR") or REPO_ROOT / "data" / "incoming")
 
 
-def file_version(path: Path) -> str:
+def file_version(path: UPath) -> str:
+    """Modification time (ns) and size: from the file system, or the object store's metadata."""
     stat = path.stat()
-    return f"{stat.st_mtime_ns}-{stat.st_size}"
+    mtime_ns = getattr(stat, "st_mtime_ns", None) or int(stat.st_mtime * 1e9)
+    return f"{mtime_ns}-{stat.st_size}"
 
 
-def read_settings(folder: Path) -> dict:
+def is_local(path: UPath) -> bool:
+    return path.protocol in ("", "file", "local")
+
+
+def data_files(folder: UPath, log=None) -> list[UPath]:
+    """The CSV/Parquet files directly in ``folder`` that a run may read: regular files only
+    (directories, dangling links and, locally, links that lead out of the folder are skipped,
+    with a warning to ``log``), names not starting with "." or "_"."""
+    found = []
+    for path in sorted(folder.iterdir(), key=str):
+        if path.suffix.lower() not in DATA_SUFFIXES or path.name.startswith((".", "_")):
+            continue
+        reason = None
+        if is_local(path) and path.is_symlink():
+            target = path.resolve()
+            if not target.exists():
+                reason = "a dangling link"
+            elif folder.resolve() not in target.parents:
+                reason = f"a link to {target}, outside the folder"
+        if reason is None and not path.is_file():
+            reason = "not a regular file"
+        if reason is not None:
+            if log is not None:
+                log.warning(f"incoming_data_sensor: skipping {path}: {reason}")
+            continue
+        found.append(path)
+    return found
+
+
+def read_settings(folder: UPath) -> dict:
     """``sensor.yaml`` of the folder (``preset``, ``raw_dataset`` and ``ops`` keys), or the
     defaults."""
     path = folder / SETTINGS_FILE
@@ -61,7 +95,7 @@ def read_settings(folder: Path) -> dict:
     }
 
 
-def run_config_for(path: Path, settings: dict) -> dict:
+def run_config_for(path: UPath, settings: dict) -> dict:
     """The preset's run config, with each op's config in ``settings['ops']`` laid over it
     (key by key) and ``raw_dataset`` reading ``path``."""
     config = load_preset(settings["preset"])
@@ -76,7 +110,7 @@ def run_config_for(path: Path, settings: dict) -> dict:
 
 def build_incoming_data_sensor(
     job: JobDefinition,
-    folder: Path | None = None,
+    folder: UPath | None = None,
     interval_seconds: int | None = None,
     settle_seconds: float = 2.0,
 ) -> SensorDefinition:
@@ -93,7 +127,7 @@ def build_incoming_data_sensor(
         "incoming folder ($UNSUP_INCOMING_DIR).",
     )
     def incoming_data_sensor(context: SensorEvaluationContext) -> SensorResult | SkipReason:
-        where = folder or incoming_dir()
+        where = UPath(folder) if folder is not None else incoming_dir()
         if not where.is_dir():
             return SkipReason(f"incoming folder {where} does not exist yet")
         try:
@@ -102,13 +136,10 @@ def build_incoming_data_sensor(
             return SkipReason(f"not launching: {error}")
         seen: dict[str, str] = json.loads(context.cursor) if context.cursor else {}
         requests, now = [], time.time()
-        for path in sorted(
-            p
-            for p in where.iterdir()
-            if p.suffix.lower() in DATA_SUFFIXES and not p.name.startswith((".", "_"))
-        ):
+        for path in data_files(where, context.log):
+            stat = path.stat()
             version = file_version(path)
-            if seen.get(path.name) == version or now - path.stat().st_mtime < settle_seconds:
+            if seen.get(path.name) == version or now - stat.st_mtime < settle_seconds:
                 continue
             seen[path.name] = version
             requests.append(

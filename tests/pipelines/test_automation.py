@@ -131,3 +131,20 @@ def test_sensor_skips_with_a_reason_when_its_settings_are_broken(tmp_path):
 def test_definitions_hold_the_schedule_and_the_sensor():
     assert defs.resolve_sensor_def("incoming_data_sensor").job_name == JOB_NAME
     assert defs.resolve_schedule_def("retrain_schedule").job_name == JOB_NAME
+
+
+def test_sensor_takes_only_regular_files_inside_its_folder(tmp_path):
+    folder, outside = tmp_path / "incoming", tmp_path / "elsewhere"
+    folder.mkdir()
+    outside.mkdir()
+    write_aged(outside / "secret.csv", "a\n1\n")
+    write_aged(folder / "good.csv", "a\n1\n")
+    write_aged(folder / "inside_target.csv", "a\n2\n")
+    (folder / "leaves.csv").symlink_to(outside / "secret.csv")  # a link out of the folder
+    (folder / "dangling.csv").symlink_to(folder / "gone.csv")  # its target does not exist
+    (folder / "alias.csv").symlink_to(folder / "inside_target.csv")  # stays inside: fine
+    (folder / "a_directory.csv").mkdir()
+    result, _ = evaluate(build_incoming_data_sensor(JOB, folder=folder))
+    launched = {r.tags["unsup/incoming_file"] for r in result.run_requests}
+    assert launched == {str(folder / name) for name in ("good.csv", "inside_target.csv",
+                                                         "alias.csv")}

@@ -18,7 +18,7 @@ def test_gan_model_materialises_with_losses_quality_grids_and_checkpoints(mlflow
     preset = load_preset("tiny")["ops"]
     run_config = {"ops": {key: preset[key] for key in KEYS}}
     defs = build_definitions(
-        mlflow=mlflow_store, model_io_manager=TorchModelIOManager(base_dir=str(tmp_path / "models"))
+        mlflow=mlflow_store, model_io_manager=TorchModelIOManager(base_uri=str(tmp_path))
     )
     job = defs.resolve_implicit_global_asset_job_def().get_subset(
         asset_selection={AssetKey(key) for key in KEYS}

@@ -239,3 +239,26 @@ def test_the_parent_run_carries_what_triggered_it(mlflow_store):
     parent = next(r for r in runs if r.data.tags["dagster.level"] == "run")
     assert parent.data.tags["unsup/trigger"] == "sensor"
     assert parent.data.tags["unsup/incoming_file"] == "/in/a.csv" and "team" not in parent.data.tags
+
+
+def test_steps_that_create_a_parent_at_once_settle_on_the_oldest(mlflow_store, monkeypatch):
+    """No lock in the local profile: a step that created a parent while another step's already
+    existed (its first search missed it) adopts the oldest and deletes its own."""
+    import pipelines.resources as resources
+
+    client = mlflow_store.client()
+    experiment = mlflow_store.experiment_id(client)
+    first = mlflow_store._parent_run(client, experiment, "dagster-run-1", "job")
+    searches = []
+    real = resources._parent_runs
+
+    def racing(*args):
+        searches.append(args)
+        return [] if len(searches) == 1 else real(*args)  # the first search misses `first`
+
+    monkeypatch.setattr(resources, "_parent_runs", racing)
+    second = mlflow_store._parent_run(client, experiment, "dagster-run-1", "job")
+    assert second == first
+    monkeypatch.setattr(resources, "_parent_runs", real)
+    assert real(client, experiment, "dagster-run-1") == [first]  # the duplicate was deleted
+    assert mlflow_store._parent_run(client, experiment, "dagster-run-2", "job") != first

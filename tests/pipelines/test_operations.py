@@ -140,7 +140,7 @@ SMALL_GRAPH = [AssetKey(k) for k in ("raw_dataset", "prepared_dataset", "plain_a
 
 def small_job(mlflow_store, tmp_path, extra=()):
     defs = build_definitions(
-        mlflow=mlflow_store, model_io_manager=TorchModelIOManager(base_dir=str(tmp_path / "models"))
+        mlflow=mlflow_store, model_io_manager=TorchModelIOManager(base_uri=str(tmp_path))
     )
     return defs.resolve_implicit_global_asset_job_def().get_subset(
         asset_selection={*SMALL_GRAPH, *extra}
@@ -167,7 +167,7 @@ from pipelines.resources import MlflowTracking
 
 db, artifacts, models, config = sys.argv[1:5]
 store = MlflowTracking(tracking_uri=db, artifact_root=artifacts, experiment_name="test")
-defs = build_definitions(mlflow=store, model_io_manager=TorchModelIOManager(base_dir=models))
+defs = build_definitions(mlflow=store, model_io_manager=TorchModelIOManager(base_uri=models))
 job = defs.resolve_implicit_global_asset_job_def().get_subset(asset_selection={
     AssetKey(k) for k in ("raw_dataset", "prepared_dataset", "plain_autoencoder")})
 instance = DagsterInstance.ephemeral()
@@ -191,7 +191,7 @@ def test_two_runs_at_once_keep_their_own_runs_models_and_artifacts(mlflow_store,
                 RUN_SMALL_GRAPH,
                 mlflow_store.tracking_uri,
                 mlflow_store.artifact_root,
-                str(tmp_path / "models"),
+                str(tmp_path),
                 json.dumps(small_config(code_dim)),
             ],
             cwd=REPO,

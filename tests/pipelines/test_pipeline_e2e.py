@@ -21,7 +21,7 @@ pytestmark = pytest.mark.slow
 
 def run_pipeline(mlflow_store, tmp_path, run_config):
     defs = build_definitions(
-        mlflow=mlflow_store, model_io_manager=TorchModelIOManager(base_dir=str(tmp_path / "models"))
+        mlflow=mlflow_store, model_io_manager=TorchModelIOManager(base_uri=str(tmp_path))
     )
     job = defs.resolve_job_def(JOB_NAME)
     return job.execute_in_process(
@@ -274,7 +274,7 @@ def test_a_voting_record_csv_gets_its_som_with_one_plane_per_vote(mlflow_store, 
         }
     }
     defs = build_definitions(
-        mlflow=mlflow_store, model_io_manager=TorchModelIOManager(base_dir=str(tmp_path / "models"))
+        mlflow=mlflow_store, model_io_manager=TorchModelIOManager(base_uri=str(tmp_path))
     )
     job = defs.resolve_implicit_global_asset_job_def().get_subset(
         asset_selection={

@@ -1,15 +1,15 @@
 """Read a user's CSV or Parquet file into a :class:`Dataset`, with errors that say where.
 
-Every error is a ``ValueError`` naming the file and, where it applies, the column, the row
+The path may be a local path or a URI of object storage (``s3://bucket/key.csv``, read through
+fsspec with the store's usual environment, e.g. ``AWS_ENDPOINT_URL``). Every error is a ``ValueError`` naming the file and, where it applies, the column, the row
 (0-based data row; for CSV also the file line, header = line 1) and the offending value.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
+from upath import UPath
 
 from .config import SourceConfig
 from .dataset import Dataset
@@ -23,7 +23,7 @@ NUMERIC_SHARE = (
 
 def load_table(config: SourceConfig) -> Dataset:
     """Load ``config.path`` and encode it as float32 features (+ integer labels)."""
-    path = Path(str(config.path))
+    path = UPath(str(config.path))
     frame = read_frame(path, config)
     where = _Where(path)
     frame = _select_columns(frame, config, where)
@@ -46,7 +46,7 @@ def load_table(config: SourceConfig) -> Dataset:
     )
 
 
-def read_frame(path: Path, config: SourceConfig) -> pd.DataFrame:
+def read_frame(path: UPath, config: SourceConfig) -> pd.DataFrame:
     """Read the file as a DataFrame indexed by 0-based data row."""
     if not path.exists():
         raise ValueError(f"file {str(path)!r} does not exist")
@@ -61,11 +61,12 @@ def read_frame(path: Path, config: SourceConfig) -> pd.DataFrame:
             f"{list(CSV_SUFFIXES + PARQUET_SUFFIXES)}"
         )
     try:
-        if suffix in CSV_SUFFIXES:
-            sep = "\t" if suffix == ".tsv" and config.separator == "," else config.separator
-            frame = pd.read_csv(path, sep=sep, na_values=list(config.na_values) or None)
-        else:
-            frame = pd.read_parquet(path)
+        with path.open("rb") as handle:
+            if suffix in CSV_SUFFIXES:
+                sep = "\t" if suffix == ".tsv" and config.separator == "," else config.separator
+                frame = pd.read_csv(handle, sep=sep, na_values=list(config.na_values) or None)
+            else:
+                frame = pd.read_parquet(handle)
             if config.na_values:
                 frame = frame.replace(list(config.na_values), np.nan)
     except (ValueError, pd.errors.ParserError, UnicodeDecodeError, OSError) as err:
@@ -90,7 +91,7 @@ def _show(value: object) -> str:
 class _Where:
     """Formats 'file, column, row, value' locations for error messages."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: UPath) -> None:
         self.path = path
         self.is_csv = path.suffix.lower() in CSV_SUFFIXES
 
