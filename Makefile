@@ -13,7 +13,7 @@ MLFLOW_PORT ?= 5000
 export DAGSTER_HOME := $(CURDIR)/.dagster_home
 export MLFLOW_DISABLE_TELEMETRY := true
 
-.PHONY: install run test test-quick lint format ui validate benchmark clean
+.PHONY: install run test test-quick cluster-test cluster-up lint format ui validate benchmark clean
 
 install: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
 
@@ -34,6 +34,16 @@ run: install
 # The whole suite (what CI runs): lint and format check first, then every test, slow ones too.
 test: install lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The cluster profile on this machine (PostgreSQL, Redis, S3, MLflow server, Dagster daemon and
+# webserver, two Celery workers, one in its own mount namespace); part of `make test`.
+cluster-test: install
+	$(BIN)/python -m pytest tests/cluster $(PYTEST_ARGS)
+
+# The same services, kept running until Ctrl-C; prints the URLs and the environment.
+cluster-up: install
+	$(BIN)/python deploy/cluster/services.py install
+	$(BIN)/python deploy/cluster/services.py up
 
 # The inner loop: lint, then the library's unit tests only (no Dagster runs, no services).
 test-quick: install lint

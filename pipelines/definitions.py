@@ -1,7 +1,7 @@
 """The Dagster code location: assets, checks, resources, the job, its schedule and sensor
 (see workspace.yaml)."""
 
-from dagster import AssetSelection, Definitions, RetryPolicy, define_asset_job, in_process_executor
+from dagster import AssetSelection, Definitions, RetryPolicy, define_asset_job
 
 from .assets.autoencoder import plain_autoencoder
 from .assets.autoencoder_zoo import autoencoder_zoo
@@ -24,9 +24,10 @@ from .checks import (
 from .hooks import mlflow_failure_hook
 from .io_managers import PickleIOManager, TorchModelIOManager
 from .presets import load_preset
+from .profiles import executor
 from .resources import MlflowTracking
 from .schedules import build_retrain_schedule
-from .sensors import build_incoming_data_sensor
+from .sensors import build_incoming_data_sensor, build_mlflow_closing_sensors
 
 ASSETS = [
     raw_dataset,
@@ -66,11 +67,10 @@ def build_definitions(
     io_manager: PickleIOManager | None = None,
 ) -> Definitions:
     """Definitions with the given resources (tests pass a temporary MLflow store)."""
-    # In-process: a multiprocess step costs 5-12 s to start, more than a tiny model trains.
     job = define_asset_job(
         JOB_NAME,
         selection=AssetSelection.all(),
-        executor_def=in_process_executor,
+        executor_def=executor(),
         config=load_preset("default"),
         hooks={mlflow_failure_hook},
         op_retry_policy=RETRY_POLICY,
@@ -82,13 +82,13 @@ def build_definitions(
         asset_checks=CHECKS,
         jobs=[job],
         schedules=[build_retrain_schedule(job)],
-        sensors=[build_incoming_data_sensor(job)],
+        sensors=[build_incoming_data_sensor(job), *build_mlflow_closing_sensors(job)],
         resources={
             "mlflow": mlflow or MlflowTracking(),
             "model_io_manager": model_io_manager or TorchModelIOManager(),
             "io_manager": io_manager or PickleIOManager(),
         },
-        executor=in_process_executor,
+        executor=executor(),
     )
 
 

@@ -80,6 +80,7 @@ class RunScopedIOManager(ConfigurableIOManager):
         key = context.asset_key
         upstream_run = _upstream_run_id(context)
         if upstream_run is not None and (path := self.path(key.path, upstream_run)).is_file():
+            context.add_input_metadata({URI_METADATA_KEY: storage_uri(path)})
             return self.loads(path.read_bytes())
         event = context.instance.get_latest_materialization_event(key)
         recorded = None
@@ -91,6 +92,7 @@ class RunScopedIOManager(ConfigurableIOManager):
                 f"no stored value for asset {key.to_user_string()!r} (looked for "
                 f"{recorded or self._base.joinpath(*key.path)}); materialise it first"
             )
+        context.add_input_metadata({URI_METADATA_KEY: storage_uri(recorded)})
         return self.loads(recorded.read_bytes())
 
 

@@ -3,6 +3,7 @@ parent run per Dagster run, ended FINISHED, FAILED or KILLED, never left RUNNING
 
 import hashlib
 import os
+import socket
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from functools import cache
@@ -30,6 +31,8 @@ TAG_STEP = "dagster.step_key"
 # the incoming file, preset), so runs can be filtered by it in the MLflow UI.
 TRIGGER_TAGS = ("unsup/", "dagster/schedule_name", "dagster/sensor_name")
 LOCK_DATABASE_ENV = "UNSUP_LOCK_DATABASE_URL"
+# Which worker ran a step (tagged on its MLflow run): $UNSUP_WORKER_NAME, else the host name.
+WORKER_NAME = os.environ.get("UNSUP_WORKER_NAME") or socket.gethostname()
 
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
@@ -108,6 +111,7 @@ class MlflowTracking(ConfigurableResource):
             "dagster.partition": context.partition_key if context.has_partition_key else "",
             "dagster.code_version": _code_version(context),
             "dagster.retry_number": str(context.retry_number),
+            "unsup.worker": f"{WORKER_NAME}/{os.getpid()}",
             "unsup_core.version": unsup_core.__version__,
         }
         run = client.create_run(experiment_id, tags=tags, run_name=asset_key)
@@ -167,6 +171,25 @@ class MlflowTracking(ConfigurableResource):
         client.set_tag(run_id, "error", message[:MAX_TAG_LENGTH])
         self._end(client, run_id, parent_id, "FAILED")
         return run_id
+
+    def close_open_runs(self, dagster_run_id: str, status: str, reason: str) -> list[str]:
+        """End every MLflow run of a Dagster run that is still RUNNING (a step killed before its
+        run could end it: a lost worker, a hard kill) as ``status``, tagged with ``reason``;
+        returns their ids."""
+        client = self.client()
+        experiment = client.get_experiment_by_name(self.experiment_name)
+        if experiment is None:
+            return []
+        open_runs = client.search_runs(
+            [experiment.experiment_id],
+            filter_string=f"tags.`{TAG_RUN_ID}` = '{dagster_run_id}' and "
+            "attributes.status = 'RUNNING'",
+            max_results=1000,
+        )
+        for run in open_runs:
+            client.set_tag(run.info.run_id, "error", reason[:MAX_TAG_LENGTH])
+            client.set_terminated(run.info.run_id, status)
+        return [run.info.run_id for run in open_runs]
 
     def _parent_run(
         self,

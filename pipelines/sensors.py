@@ -18,19 +18,22 @@ import time
 
 import yaml
 from dagster import (
+    DagsterRunStatus,
     DefaultSensorStatus,
     JobDefinition,
     RunRequest,
+    RunStatusSensorContext,
     SensorDefinition,
     SensorEvaluationContext,
     SensorResult,
     SkipReason,
+    run_status_sensor,
     sensor,
 )
 from upath import UPath
 
 from .presets import load_preset
-from .resources import REPO_ROOT
+from .resources import REPO_ROOT, MlflowTracking
 
 DATA_SUFFIXES = (".csv", ".parquet")
 SETTINGS_FILE = "sensor.yaml"
@@ -159,3 +162,33 @@ def build_incoming_data_sensor(
         return SensorResult(run_requests=requests, cursor=json.dumps(seen, sort_keys=True))
 
     return incoming_data_sensor
+
+
+def build_mlflow_closing_sensors(job: JobDefinition) -> list[SensorDefinition]:
+    """Sensors (running by default; the daemon evaluates them) that end the MLflow runs a failed
+    or canceled Dagster run left RUNNING: a step whose process died (a lost Celery worker, a hard
+    kill) could not end its own run, and its parent waits for it."""
+
+    def closer(status: DagsterRunStatus, mlflow_status: str) -> SensorDefinition:
+        @run_status_sensor(
+            run_status=status,
+            name=f"mlflow_runs_closed_on_{status.value.lower()}",
+            monitored_jobs=[job],
+            default_status=DefaultSensorStatus.RUNNING,
+            description=f"Ends the MLflow runs of a {status.value} Dagster run that are still "
+            f"RUNNING as {mlflow_status}.",
+        )
+        def close(context: RunStatusSensorContext, mlflow: MlflowTracking) -> None:
+            run = context.dagster_run
+            closed = mlflow.close_open_runs(
+                run.run_id,
+                mlflow_status,
+                f"Dagster run {run.run_id} ended {status.value} "
+                "while this run was still RUNNING (its step's process was lost)",
+            )
+            if closed:
+                context.log.info(f"ended {len(closed)} MLflow runs of {run.run_id}: {closed}")
+
+        return close
+
+    return [closer(DagsterRunStatus.FAILURE, "FAILED"), closer(DagsterRunStatus.CANCELED, "KILLED")]

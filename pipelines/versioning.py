@@ -9,6 +9,8 @@ from typing import Any
 
 from dagster import asset
 
+from .profiles import step_tags
+
 
 def code_version(*parts: Callable | ModuleType) -> str:
     """12 hex digits of the SHA-256 of the parts' source (a function's, or a whole module's)."""
@@ -24,6 +26,9 @@ def recipe_asset(*recipes: Callable, **asset_kwargs: Any) -> Callable:
 
     def decorate(function: Callable) -> Any:
         modules = [inspect.getmodule(recipe) for recipe in recipes]
-        return asset(code_version=code_version(function, *modules), **asset_kwargs)(function)
+        tags = {**asset_kwargs.pop("op_tags", {}), **step_tags(function.__name__)}
+        return asset(
+            code_version=code_version(function, *modules), op_tags=tags or None, **asset_kwargs
+        )(function)
 
     return decorate

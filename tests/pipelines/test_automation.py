@@ -146,5 +146,6 @@ def test_sensor_takes_only_regular_files_inside_its_folder(tmp_path):
     (folder / "a_directory.csv").mkdir()
     result, _ = evaluate(build_incoming_data_sensor(JOB, folder=folder))
     launched = {r.tags["unsup/incoming_file"] for r in result.run_requests}
-    assert launched == {str(folder / name) for name in ("good.csv", "inside_target.csv",
-                                                         "alias.csv")}
+    assert launched == {
+        str(folder / name) for name in ("good.csv", "inside_target.csv", "alias.csv")
+    }

@@ -262,3 +262,26 @@ def test_steps_that_create_a_parent_at_once_settle_on_the_oldest(mlflow_store, m
     monkeypatch.setattr(resources, "_parent_runs", real)
     assert real(client, experiment, "dagster-run-1") == [first]  # the duplicate was deleted
     assert mlflow_store._parent_run(client, experiment, "dagster-run-2", "job") != first
+
+
+def test_runs_a_dead_step_left_running_are_closed_with_the_reason(mlflow_store):
+    from dagster import DagsterRunStatus, DefaultSensorStatus
+
+    from pipelines.definitions import defs
+
+    client = mlflow_store.client()
+    experiment = mlflow_store.experiment_id(client)
+    parent = mlflow_store._parent_run(client, experiment, "dead-run", "job")
+    child = client.create_run(
+        experiment, tags={"dagster.run_id": "dead-run", "mlflow.parentRunId": parent}
+    ).info.run_id
+    other = client.create_run(experiment, tags={"dagster.run_id": "live-run"}).info.run_id
+    closed = mlflow_store.close_open_runs("dead-run", "FAILED", "worker lost")
+    assert set(closed) == {parent, child}
+    assert {client.get_run(r).info.status for r in (parent, child)} == {"FAILED"}
+    assert client.get_run(child).data.tags["error"] == "worker lost"
+    assert client.get_run(other).info.status == "RUNNING"
+    names = {s.name: s for s in defs.sensors}
+    for status in (DagsterRunStatus.FAILURE, DagsterRunStatus.CANCELED):
+        sensor = names[f"mlflow_runs_closed_on_{status.value.lower()}"]
+        assert sensor.default_status == DefaultSensorStatus.RUNNING

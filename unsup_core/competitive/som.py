@@ -11,6 +11,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 from ..training.config import resolve_device
+from ..training.distributed import all_reduce_sum, world
 from ..training.runtime import blas_threads, torch_threads
 from ..validation import check_choice, choices, estimator_config
 from .distances import (
@@ -277,9 +278,10 @@ class KohonenMap(TransformerMixin, BaseEstimator):
         )
         self.history_ = []
         device = resolve_device(self.device)
+        where = world()  # under torchrun: each process takes rows rank::size, then all-reduce
         with torch.no_grad():
             Wt = torch.from_numpy(np.ascontiguousarray(W)).to(device)
-            Xt = torch.from_numpy(X).to(device)
+            Xt = torch.from_numpy(np.ascontiguousarray(X[where.rank :: where.size])).to(device)
             x_sq = (Xt * Xt).sum(1)
             grid_d2 = torch.tensor(grid.squared_distances, dtype=Wt.dtype, device=device)
             for epoch in range(epochs):
@@ -293,6 +295,8 @@ class KohonenMap(TransformerMixin, BaseEstimator):
                     self.neighbourhood,
                     self.metric,
                     self.chunk_size,
+                    reduce=all_reduce_sum if where.size > 1 else None,
+                    n_total=len(X),
                 )
                 self.history_.append(
                     {

@@ -12,6 +12,8 @@ Neither builds an (N, K, D) intermediate.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import torch
 from scipy.linalg import blas
@@ -90,12 +92,19 @@ def batch_epoch(
     neighbourhood: str,
     metric: str,
     chunk: int,
+    reduce: Callable[[torch.Tensor], torch.Tensor] | None = None,
+    n_total: int | None = None,
 ) -> tuple[torch.Tensor, float]:
     """One batch-map epoch; returns the new weights and the quantisation error of the old ones.
     ``x_sq`` holds the squared norms of the rows of X, ``has_nan`` whether X has NaN.
 
     With NaN in ``X`` (NaN-aware mode) winners use the rescaled observed-feature distance and
     each feature's sums and counts run over the objects that observe it.
+
+    Data parallel: X is this process's share of the rows; ``reduce`` sums the numerator and
+    denominator statistics (and the distance total) over the processes before the update (an
+    all-reduce of K x D + K + 1 numbers per epoch), and ``n_total`` is the number of rows of all
+    shares.
     """
     K, D = W.shape
     sums = torch.zeros(K, D, dtype=W.dtype, device=W.device)
@@ -118,10 +127,12 @@ def batch_epoch(
         else:
             sums.index_add_(0, winners, block)
             counts += torch.bincount(winners, minlength=K)
+    if reduce is not None:
+        sums, counts, total_distance = reduce(sums), reduce(counts), reduce(total_distance)
     H = kernel(grid_d2, sigma, neighbourhood)
     numerator = H @ sums
     denominator = H @ counts
     if not has_nan:
         denominator = denominator[:, None]
     updated = torch.where(denominator > 1e-12, numerator / denominator, W)
-    return updated, float(total_distance) / X.shape[0]
+    return updated, float(total_distance) / (n_total or X.shape[0])

@@ -1,8 +1,9 @@
 """Read a user's CSV or Parquet file into a :class:`Dataset`, with errors that say where.
 
 The path may be a local path or a URI of object storage (``s3://bucket/key.csv``, read through
-fsspec with the store's usual environment, e.g. ``AWS_ENDPOINT_URL``). Every error is a ``ValueError`` naming the file and, where it applies, the column, the row
-(0-based data row; for CSV also the file line, header = line 1) and the offending value.
+fsspec with the store's usual environment, e.g. ``AWS_ENDPOINT_URL``). Every error is a
+``ValueError`` naming the file and, where it applies, the column, the row (0-based data row; for
+CSV also the file line, header = line 1) and the offending value.
 """
 
 from __future__ import annotations

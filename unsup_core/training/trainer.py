@@ -4,6 +4,8 @@ A model is any ``nn.Module`` with ``loss(batch) -> dict[str, Tensor]``; the dict
 ``"loss"`` (the scalar minimised) and any named terms (``recon``, ``kl``, ...), which are
 averaged per epoch and handed to the callbacks. A batch is a dict of tensors that share their
 first dimension (``{"x": ..., "y": ...}``), cut from in-memory tensors by shuffled index tensors.
+Under ``torchrun`` (an initialised process group) each process trains on its share of every
+minibatch and gradients are averaged across processes (:mod:`.distributed`).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from torch import Tensor, nn
 
 from .callbacks import Callback, EpochLog, TrainingHistory
 from .config import TrainerConfig, resolve_device
+from .distributed import all_reduce_sum, data_parallel, shard, world
 from .runtime import seeded, torch_threads
 
 TensorData = Mapping[str, Tensor]
@@ -147,6 +150,8 @@ class Trainer:
             train_t = as_tensors(train, device)
             val_t = as_tensors(val, device) if val is not None else None
             optimizer = self._optimizer(model, param_groups)
+            self._world = world()
+            self._parallel = data_parallel(model) if self._world.size > 1 else None
             epochs = cfg.epochs_for(next(iter(train_t.values())).shape[0])
             schedule = (
                 torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=epochs)
@@ -243,18 +248,29 @@ class Trainer:
         order = torch.randperm(first.shape[0], generator=shuffle).to(first.device)
         n = first.shape[0]
         sums: dict[str, float] = {}
+        where = self._world
         for start in range(0, n, cfg.batch_size):
             index = order[start : start + cfg.batch_size]
-            batch = {key: value[index] for key, value in data.items()}
-            terms = _terms_of(model, batch)
+            size = index.shape[0]
+            local, weight = index, size
+            if where.size > 1:  # this rank's share; a rank without rows joins with weight 0
+                local = shard(index, where)
+                weight = local.shape[0]
+                local = local if weight else index[:1]
+            batch = {key: value[local] for key, value in data.items()}
+            terms = _terms_of(model, batch) if self._parallel is None else self._parallel(batch)
             values = _scalars(terms)
+            if where.size > 1:  # the batch's means: each rank's share, summed over the ranks
+                shares = torch.tensor([v * weight for v in values.values()], dtype=torch.float64)
+                values = dict(zip(values, (all_reduce_sum(shares) / size).tolist()))
             _check_finite(values, epoch, "train")
             optimizer.zero_grad(set_to_none=True)
-            terms["loss"].backward()
+            # DDP averages gradients over the ranks: weighting each rank's mean loss by
+            # size * (its rows / the batch's) makes that average the gradient of the batch mean
+            (terms["loss"] * (where.size * weight / size)).backward()
             if cfg.grad_clip_norm is not None:
                 nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip_norm)
             optimizer.step()
-            size = index.shape[0]
             for key, value in values.items():
                 sums[key] = sums.get(key, 0.0) + value * size
         return {key: total / n for key, total in sums.items()}

@@ -1,0 +1,243 @@
+"""The cluster profile on one machine, with real services on loopback: PostgreSQL (Dagster's
+instance, MLflow's backend), Redis and two Celery workers, an S3 server, the MLflow server,
+dagster-daemon and the webserver. Worker b runs in its own mount namespace with empty tmpfs over
+the instance's storage folder, ``mlflow/`` and /tmp: it cannot see worker a's disk, so the
+steps routed to it prove that values pass through object storage.
+
+Skipped with a one-line reason where the services cannot run (no root, no Debian packages),
+except under ``CI=true`` (``.ci/run`` exports it), where the test must run.
+"""
+
+import json
+import os
+import shutil
+import signal
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+from unittest import mock
+
+import pytest
+
+from deploy.cluster.services import BUCKET, REPO, LocalCluster, install, missing_prerequisites
+from pipelines.presets import load_preset
+
+pytestmark = [pytest.mark.slow, pytest.mark.cluster]
+ROUTED = {"plain_autoencoder": "b", "teacher_model": "b"}  # steps worker b runs
+FINAL = ("SUCCESS", "FAILURE", "CANCELED")
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    install()
+    missing = missing_prerequisites()
+    if missing:
+        message = "cluster services cannot run here: missing " + "; ".join(missing)
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    root = REPO / ".cluster" / f"test-{uuid.uuid4().hex[:8]}"
+    queues = ",".join(f"{step}={queue}" for step, queue in ROUTED.items())
+    try:
+        with (
+            LocalCluster(
+                root,
+                workers={"a": ("dagster", "a"), "b": ("b",)},
+                isolated=("b",),
+                step_queues=queues,
+            ) as running,
+            mock.patch.dict(os.environ, running.env()),
+        ):
+            yield running
+    finally:
+        if not os.environ.get("UNSUP_KEEP_CLUSTER"):  # set it to read the services' logs
+            shutil.rmtree(root, ignore_errors=True)
+
+
+class GraphQL:
+    """The webserver's GraphQL API, as the UI and scripts use it."""
+
+    def __init__(self, url: str) -> None:
+        self.url = f"{url}/graphql"
+
+    def query(self, text: str, **variables) -> dict:
+        body = json.dumps({"query": text, "variables": variables}).encode()
+        request = urllib.request.Request(self.url, body, {"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=60) as response:
+            payload = json.loads(response.read())
+        assert "errors" not in payload, payload["errors"]
+        return payload["data"]
+
+    def selector(self) -> dict:
+        data = self.query(
+            "{ repositoriesOrError { ... on RepositoryConnection "
+            "{ nodes { name location { name } } } } }"
+        )
+        node = data["repositoriesOrError"]["nodes"][0]
+        return {
+            "repositoryName": node["name"],
+            "repositoryLocationName": node["location"]["name"],
+            "jobName": "unsup_pipeline",
+        }
+
+    def launch(self, run_config: dict) -> str:
+        data = self.query(
+            """mutation($p: ExecutionParams!) { launchRun(executionParams: $p) {
+              __typename ... on LaunchRunSuccess { run { runId } }
+              ... on PythonError { message } ... on RunConfigValidationInvalid {
+              errors { message } } } }""",
+            p={"selector": self.selector(), "runConfigData": run_config},
+        )
+        assert data["launchRun"]["__typename"] == "LaunchRunSuccess", data
+        return data["launchRun"]["run"]["runId"]
+
+    def reexecute_from_failure(self, run_id: str) -> str:
+        data = self.query(
+            """mutation($p: ReexecutionParams!) {
+              launchRunReexecution(reexecutionParams: $p) {
+              __typename ... on LaunchRunSuccess { run { runId } }
+              ... on PythonError { message } } }""",
+            p={"parentRunId": run_id, "strategy": "FROM_FAILURE"},
+        )
+        assert data["launchRunReexecution"]["__typename"] == "LaunchRunSuccess", data
+        return data["launchRunReexecution"]["run"]["runId"]
+
+    def status(self, run_id: str) -> str:
+        data = self.query(
+            "query($id: ID!) { runOrError(runId: $id) { ... on Run { status } } }", id=run_id
+        )
+        return data["runOrError"]["status"]
+
+    def wait(self, run_id: str, timeout: float) -> tuple[str, float]:
+        started = time.monotonic()
+        while time.monotonic() - started < timeout:
+            status = self.status(run_id)
+            if status in FINAL:
+                return status, time.monotonic() - started
+            time.sleep(2)
+        return self.status(run_id), time.monotonic() - started
+
+
+def mlflow_runs(dagster_run_id: str) -> list:
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient()
+    experiment = client.get_experiment_by_name("unsup-pipeline")
+    if experiment is None:  # no step has logged anything yet
+        return []
+    return client.search_runs(
+        [experiment.experiment_id],
+        max_results=500,
+        filter_string=f"tags.`dagster.run_id` = '{dagster_run_id}'",
+    )
+
+
+def loaded_uris(run_id: str) -> dict[str, str]:
+    """Each step input's stored URI, from the LOADED_INPUT events of the run."""
+    from dagster import DagsterEventType, DagsterInstance
+
+    events = DagsterInstance.get().all_logs(run_id, of_type=DagsterEventType.LOADED_INPUT)
+    uris = {}
+    for event in events:
+        data = event.dagster_event.event_specific_data
+        uri = data.metadata.get("stored_uri")
+        if uri is not None:
+            uris[f"{event.step_key}:{data.input_name}"] = uri.value
+    return uris
+
+
+def stored_uris(run_id: str) -> dict[str, str]:
+    from dagster import DagsterEventType, DagsterInstance
+
+    events = DagsterInstance.get().all_logs(run_id, of_type=DagsterEventType.ASSET_MATERIALIZATION)
+    return {
+        e.dagster_event.event_specific_data.materialization.asset_key.to_user_string(): e.dagster_event.event_specific_data.materialization.metadata[
+            "stored_uri"
+        ].value
+        for e in events
+        if "stored_uri" in e.dagster_event.event_specific_data.materialization.metadata
+    }
+
+
+def test_two_workers_share_nothing_but_the_object_store(cluster):
+    api = GraphQL(cluster.webserver_url)
+    run_id = api.launch(load_preset("tiny"))
+    status, seconds = api.wait(run_id, 420)
+    print(
+        f"\ncluster: services up in {cluster.startup_seconds:.0f} s, tiny graph on two "
+        f"workers in {seconds:.0f} s"
+    )
+    assert status == "SUCCESS", open(cluster.service("daemon").log).read()[-3000:]
+
+    runs = mlflow_runs(run_id)
+    assert runs and all(r.info.status == "FINISHED" for r in runs)
+    workers = {
+        r.data.tags.get("dagster.asset_key"): r.data.tags.get("unsup.worker", "")
+        for r in runs
+        if r.data.tags.get("dagster.level") == "asset"
+    }
+    assert workers["prepared_dataset"].startswith("a/")
+    for step in ROUTED:
+        assert workers[step].startswith("b/"), (step, workers[step])
+    # worker b read worker a's output through object storage, from this run
+    assert (
+        loaded_uris(run_id)["plain_autoencoder:prepared_dataset"]
+        == f"s3://{BUCKET}/pipeline/values/prepared_dataset/{run_id}.pkl"
+    )
+    stored = stored_uris(run_id)
+    assert len(stored) >= 13 and all(uri.startswith(f"s3://{BUCKET}/") for uri in stored.values())
+    assert not [f for f in cluster.isolated_files("b") if f.endswith((".pt", ".pkl"))]
+
+    import boto3
+    from mlflow.tracking import MlflowClient
+
+    objects = boto3.client("s3").list_objects_v2(Bucket=BUCKET, Prefix="mlflow/")
+    assert any(o["Key"].endswith(".png") for o in objects.get("Contents", []))
+    assert all(r.info.artifact_uri.startswith("mlflow-artifacts:") for r in runs)
+    champion = MlflowClient().get_model_version_by_alias("unsup-digits-student", "champion")
+    assert champion.version
+
+
+def test_a_lost_worker_fails_the_run_closes_its_mlflow_runs_and_reexecution_recovers(cluster):
+    api = GraphQL(cluster.webserver_url)
+    run_id = api.launch(load_preset("tiny"))
+    deadline, pid = time.monotonic() + 300, None
+    while pid is None and time.monotonic() < deadline:  # the routed step starts on worker b
+        for run in mlflow_runs(run_id):
+            tags = run.data.tags
+            if (
+                tags.get("dagster.asset_key") == "plain_autoencoder"
+                and run.info.status == "RUNNING"
+                and tags.get("unsup.worker", "").startswith("b/")
+            ):
+                pid = int(tags["unsup.worker"].split("/")[1])
+        time.sleep(0.5)
+    assert pid is not None, "the step never started on worker b"
+    os.kill(pid, signal.SIGKILL)  # the process running the step dies, as under the OOM killer
+    status, seconds = api.wait(run_id, 120)
+    assert status == "FAILURE", status
+    # this run read only its own values (nothing of the earlier run)
+    assert all(run_id in uri for uri in loaded_uris(run_id).values())
+    deadline = time.monotonic() + 90  # the daemon's sensor ends what the dead step left open
+    while time.monotonic() < deadline and any(
+        r.info.status == "RUNNING" for r in mlflow_runs(run_id)
+    ):
+        time.sleep(2)
+    assert [r.info.run_id for r in mlflow_runs(run_id) if r.info.status == "RUNNING"] == []
+    again = api.reexecute_from_failure(run_id)
+    status, _ = api.wait(again, 420)
+    assert status == "SUCCESS"
+    assert all(r.info.status == "FINISHED" for r in mlflow_runs(again))
+
+
+def test_the_dagster_instance_config_template_is_the_one_in_use(cluster):
+    from dagster import DagsterInstance
+
+    instance = DagsterInstance.get()
+    assert type(instance.run_storage).__name__ == "PostgresRunStorage"
+    assert instance.run_monitoring_enabled
+    assert (
+        Path(os.environ["DAGSTER_HOME"], "dagster.yaml").read_text()
+        == (REPO / "deploy" / "cluster" / "dagster.yaml").read_text()
+    )
