@@ -21,6 +21,7 @@ from .checks import (
     student_accuracy_gate,
     topographic_error_gate,
 )
+from .distributed import DistributedTraining
 from .hooks import mlflow_failure_hook
 from .io_managers import PickleIOManager, TorchModelIOManager
 from .presets import load_preset
@@ -87,6 +88,7 @@ def build_definitions(
             "mlflow": mlflow or MlflowTracking(),
             "model_io_manager": model_io_manager or TorchModelIOManager(),
             "io_manager": io_manager or PickleIOManager(),
+            "distributed": DistributedTraining(),
         },
         executor=executor(),
     )

@@ -151,6 +151,9 @@ class AssetRun:
         given order), models as checkpoints ``model/<name>.pt`` and figures."""
         self.log_metrics(result.metrics)
         self.set_tags(result.tags)
+        if "world_size" in result.tags:  # trained under torchrun: the epochs came back now
+            for stage, history in result.histories.items():
+                self.log_history(history, stage)
         tables = {
             name: self.log_table(rows, name, (columns or {}).get(name))
             for name, rows in result.tables.items()

@@ -8,6 +8,7 @@ from unsup_core.data import PreparedData
 from unsup_core.plotting.figures import autoencoder_figures
 
 from ..configs import dagster_config
+from ..distributed import DistributedTraining
 from ..resources import MlflowTracking
 from ..versioning import recipe_asset
 
@@ -26,10 +27,12 @@ def plain_autoencoder(
     config: PlainAutoencoderConfig,
     prepared_dataset: PreparedData,
     mlflow: MlflowTracking,
+    distributed: DistributedTraining,
 ) -> Output[Autoencoder]:
     """An MLP autoencoder minimising the mean squared reconstruction error on the train split."""
     with mlflow.asset_run(context, params=config.model_dump()) as run:
-        result = train_autoencoder(prepared_dataset, config.to_library(), run.stage_callbacks)
+        train = distributed.recipe(context, train_autoencoder)  # N processes when configured
+        result = train(prepared_dataset, config.to_library(), callbacks=run.stage_callbacks)
         run.log_result(result, autoencoder_figures(result, prepared_dataset))
     metrics = result.metrics
     return Output(

@@ -15,6 +15,7 @@ from unsup_core.distillation import (
 )
 
 from ..configs import dagster_config
+from ..distributed import DistributedTraining
 from ..resources import MlflowTracking
 from ..versioning import recipe_asset
 
@@ -31,10 +32,12 @@ def teacher_model(
     config: TeacherModelConfig,
     prepared_dataset: PreparedData,
     mlflow: MlflowTracking,
+    distributed: DistributedTraining,
 ) -> Output[MLPClassifier]:
     """A large MLP a(x, w) trained "long and expensively" on every training label."""
     with mlflow.asset_run(context, params=config.model_dump()) as run:
-        result = train_teacher(prepared_dataset, config.to_library(), run.stage_callbacks)
+        train = distributed.recipe(context, train_teacher)  # N processes when configured
+        result = train(prepared_dataset, config.to_library(), callbacks=run.stage_callbacks)
         run.log_result(result)
     return Output(
         result.models["teacher"],

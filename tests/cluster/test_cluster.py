@@ -148,16 +148,18 @@ def loaded_uris(run_id: str) -> dict[str, str]:
 
 
 def stored_uris(run_id: str) -> dict[str, str]:
+    """Each materialised asset's stored URI, from the run's materialisation events."""
     from dagster import DagsterEventType, DagsterInstance
 
     events = DagsterInstance.get().all_logs(run_id, of_type=DagsterEventType.ASSET_MATERIALIZATION)
-    return {
-        e.dagster_event.event_specific_data.materialization.asset_key.to_user_string(): e.dagster_event.event_specific_data.materialization.metadata[
-            "stored_uri"
-        ].value
-        for e in events
-        if "stored_uri" in e.dagster_event.event_specific_data.materialization.metadata
-    }
+    uris = {}
+    for event in events:
+        materialization = event.dagster_event.event_specific_data.materialization
+        if "stored_uri" in materialization.metadata:
+            uris[materialization.asset_key.to_user_string()] = materialization.metadata[
+                "stored_uri"
+            ].value
+    return uris
 
 
 def test_two_workers_share_nothing_but_the_object_store(cluster):
@@ -168,7 +170,7 @@ def test_two_workers_share_nothing_but_the_object_store(cluster):
         f"\ncluster: services up in {cluster.startup_seconds:.0f} s, tiny graph on two "
         f"workers in {seconds:.0f} s"
     )
-    assert status == "SUCCESS", open(cluster.service("daemon").log).read()[-3000:]
+    assert status == "SUCCESS", cluster.service("daemon").log.read_text()[-3000:]
 
     runs = mlflow_runs(run_id)
     assert runs and all(r.info.status == "FINISHED" for r in runs)
@@ -215,7 +217,7 @@ def test_a_lost_worker_fails_the_run_closes_its_mlflow_runs_and_reexecution_reco
         time.sleep(0.5)
     assert pid is not None, "the step never started on worker b"
     os.kill(pid, signal.SIGKILL)  # the process running the step dies, as under the OOM killer
-    status, seconds = api.wait(run_id, 120)
+    status, _ = api.wait(run_id, 120)
     assert status == "FAILURE", status
     # this run read only its own values (nothing of the earlier run)
     assert all(run_id in uri for uri in loaded_uris(run_id).values())
@@ -241,3 +243,66 @@ def test_the_dagster_instance_config_template_is_the_one_in_use(cluster):
         Path(os.environ["DAGSTER_HOME"], "dagster.yaml").read_text()
         == (REPO / "deploy" / "cluster" / "dagster.yaml").read_text()
     )
+
+
+def test_a_step_trains_on_two_processes_through_pipes_on_a_worker(cluster):
+    """The plain autoencoder's step on worker b runs its training under torchrun (2 ranks,
+    gloo), its metrics and model coming back through Dagster Pipes."""
+    api = GraphQL(cluster.webserver_url)
+    steps = ("raw_dataset", "prepared_dataset", "plain_autoencoder")
+    ops = load_preset("tiny")["ops"]
+    run_config = {
+        "ops": {op: ops[op] for op in ops if op.startswith(steps)},
+        "resources": {"distributed": {"config": {"processes": 2}}},
+    }
+    data = api.query(
+        """mutation($p: ExecutionParams!) { launchRun(executionParams: $p) {
+          __typename ... on LaunchRunSuccess { run { runId } }
+          ... on PythonError { message } } }""",
+        p={
+            "selector": {**api.selector(), "assetSelection": [{"path": [s]} for s in steps]},
+            "runConfigData": run_config,
+        },
+    )
+    run_id = data["launchRun"]["run"]["runId"]
+    status, _ = api.wait(run_id, 300)
+    assert status == "SUCCESS"
+    (autoencoder,) = [
+        r
+        for r in mlflow_runs(run_id)
+        if r.data.tags.get("dagster.asset_key") == "plain_autoencoder"
+    ]
+    assert autoencoder.data.tags["world_size"] == "2"
+    assert autoencoder.data.tags["unsup.worker"].startswith("b/")
+    assert autoencoder.info.status == "FINISHED" and "train/loss" in autoencoder.data.metrics
+
+
+def test_sources_and_the_sensor_read_the_object_store(cluster):
+    import boto3
+    from dagster import DagsterInstance, build_sensor_context
+    from upath import UPath
+
+    from pipelines.definitions import JOB_NAME, defs
+    from pipelines.sensors import build_incoming_data_sensor
+    from unsup_core.data import SourceConfig, load_dataset
+
+    boto3.client("s3").put_object(
+        Bucket=BUCKET, Key="incoming/votes.csv", Body=b"q1,q2,label\n1,0,a\n0,1,b\n1,1,a\n"
+    )
+    dataset = load_dataset(
+        SourceConfig(source="file", path=f"s3://{BUCKET}/incoming/votes.csv", label_column="label")
+    )
+    assert dataset.X.shape == (3, 2) and dataset.source == f"s3://{BUCKET}/incoming/votes.csv"
+    sensor = build_incoming_data_sensor(
+        defs.resolve_job_def(JOB_NAME), folder=UPath(f"s3://{BUCKET}/incoming"), settle_seconds=0
+    )
+    result = sensor.evaluate_tick(build_sensor_context(instance=DagsterInstance.ephemeral()))
+    (request,) = result.run_requests
+    assert (
+        request.run_config["ops"]["raw_dataset"]["config"]["path"]
+        == f"s3://{BUCKET}/incoming/votes.csv"
+    )
+    again = sensor.evaluate_tick(
+        build_sensor_context(cursor=result.cursor, instance=DagsterInstance.ephemeral())
+    )
+    assert not again.run_requests  # each version once, from the store's metadata
