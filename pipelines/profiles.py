@@ -4,7 +4,8 @@ storage, Dagster and MLflow on PostgreSQL through their own configuration). A pr
 by the environment of the processes that load the code location, never by editing code:
 
 ``UNSUP_PROFILE``        ``local`` (default) or ``cluster``
-``UNSUP_EXECUTOR``       ``in_process`` (local default), ``multiprocess`` or ``celery`` (cluster)
+``UNSUP_EXECUTOR``       ``in_process`` (local default), ``multiprocess``, ``celery`` (cluster) or
+                         ``k8s`` (each step a Kubernetes Job: deploy/k8s)
 ``UNSUP_CELERY_BROKER``  the Celery broker (cluster default ``redis://127.0.0.1:6379/0``)
 ``UNSUP_CELERY_BACKEND`` the Celery result backend (default: the broker's database 1)
 ``UNSUP_STEP_QUEUES``    steps sent to other Celery queues, ``asset=queue,asset=queue``
@@ -21,7 +22,7 @@ import os
 from dagster import ExecutorDefinition, in_process_executor, multiprocess_executor
 
 PROFILES = ("local", "cluster")
-EXECUTORS = ("in_process", "multiprocess", "celery")
+EXECUTORS = ("in_process", "multiprocess", "celery", "k8s")
 QUEUE_TAG = "dagster-celery/queue"
 
 
@@ -50,6 +51,10 @@ def executor() -> ExecutorDefinition:
         return in_process_executor
     if name == "multiprocess":
         return multiprocess_executor
+    if name == "k8s":
+        from dagster_k8s import k8s_job_executor  # the cluster extra
+
+        return k8s_job_executor
     from .celery_executor import resilient_celery_executor  # the cluster extra
 
     broker = os.environ.get("UNSUP_CELERY_BROKER", "redis://127.0.0.1:6379/0")

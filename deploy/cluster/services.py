@@ -236,23 +236,27 @@ class LocalCluster:
     # ------------------------------------------------------------------ addresses
     @property
     def database_url(self) -> str:
-        return f"postgresql+psycopg2://postgres@127.0.0.1:{self.ports['postgres']}"
+        return f"postgresql+psycopg2://postgres@127.0.0.1:{self.ports.get('postgres', 0)}"
 
     @property
     def s3_endpoint(self) -> str:
-        return f"http://127.0.0.1:{self.ports['s3']}"
+        return f"http://127.0.0.1:{self.ports.get('s3', 0)}"
 
     @property
     def mlflow_url(self) -> str:
-        return f"http://127.0.0.1:{self.ports['mlflow']}"
+        return f"http://127.0.0.1:{self.ports.get('mlflow', 0)}"
 
     @property
     def webserver_url(self) -> str:
-        return f"http://127.0.0.1:{self.ports['webserver']}"
+        return f"http://127.0.0.1:{self.ports.get('webserver', 0)}"
 
     @property
     def dagster_home(self) -> Path:
         return self.root / "dagster_home"
+
+    def env_names(self) -> list[str]:
+        """The names of the variables the cluster profile sets (not the machine's own)."""
+        return [k for k, v in self.env().items() if os.environ.get(k) != v]
 
     def env(self) -> dict[str, str]:
         """The environment of every process of the cluster profile."""
@@ -267,7 +271,7 @@ class LocalCluster:
             **os.environ,
             **s3,
             "UNSUP_PROFILE": "cluster",
-            "UNSUP_CELERY_BROKER": f"redis://127.0.0.1:{self.ports['redis']}/0",
+            "UNSUP_CELERY_BROKER": f"redis://127.0.0.1:{self.ports.get('redis', 0)}/0",
             "UNSUP_STORAGE_URI": f"s3://{BUCKET}/pipeline",
             "UNSUP_LOCK_DATABASE_URL": f"{self.database_url}/dagster",
             "UNSUP_STEP_QUEUES": self.step_queues,
@@ -303,7 +307,7 @@ class LocalCluster:
             stderr=subprocess.DEVNULL,
             cwd=self.pgdata,
         )
-        port = self.ports["postgres"]
+        port = self.ports.get("postgres", 0)
         process = self._spawn(
             "postgres",
             [
@@ -350,7 +354,7 @@ class LocalCluster:
         connection.close()
 
     def _redis(self) -> None:
-        port = self.ports["redis"]
+        port = self.ports.get("redis", 0)
         process = self._spawn(
             "redis",
             [
@@ -409,7 +413,7 @@ class LocalCluster:
         )
 
     def _mlflow(self) -> None:
-        port = self.ports["mlflow"]
+        port = self.ports.get("mlflow", 0)
         process = self._spawn(
             "mlflow",
             [
@@ -440,18 +444,11 @@ class LocalCluster:
         home = self.dagster_home
         (home / "storage").mkdir(parents=True, exist_ok=True)
         shutil.copy(REPO / "deploy" / "cluster" / "dagster.yaml", home / "dagster.yaml")
-        config = home / "celery"
-        config.mkdir(exist_ok=True)
-        broker = self.env()["UNSUP_CELERY_BROKER"]
-        (config / "dagster_celery_config.py").write_text(
-            f"broker_url = {broker!r}\nresult_backend = {broker.rsplit('/', 1)[0] + '/1'!r}\n"
-            "worker_prefetch_multiplier = 1\ntask_acks_late = True\n"
-        )
 
     def _worker(self, name: str) -> None:
         env = {
             **self.env(),
-            "PYTHONPATH": f"{self.dagster_home / 'celery'}{os.pathsep}{REPO}",
+            "PYTHONPATH": f"{REPO / 'deploy' / 'cluster'}{os.pathsep}{REPO}",
             "UNSUP_WORKER_NAME": name,
         }
         queues = ",".join(self.workers[name])
@@ -509,7 +506,7 @@ class LocalCluster:
         )
 
     def _webserver(self) -> None:
-        port = self.ports["webserver"]
+        port = self.ports.get("webserver", 0)
         process = self._spawn(
             "webserver",
             [
