@@ -135,12 +135,11 @@ class Service:
 
 @dataclass
 class LocalCluster:
-    """The services of the cluster profile under ``root`` (a folder outside /tmp, so that an
-    isolated worker can hide /tmp without hiding the cluster's files).
+    """The services of the cluster profile under ``root``.
 
     ``workers``: Celery workers by name, each with the queues it listens on (worker ``a`` also
     takes the default queue ``dagster``); ``isolated``: workers started in their own mount
-    namespace with tmpfs over the instance's storage folder, ``mlflow/`` and /tmp;
+    namespace with tmpfs over the instance's storage folder, ``mlflow/`` and its temp folder;
     ``step_queues``: ``UNSUP_STEP_QUEUES`` of every process (which steps go to which queue).
     """
 
@@ -471,7 +470,10 @@ class LocalCluster:
             "INFO",
         ]
         if name in self.isolated:
-            hidden = [self.dagster_home / "storage", REPO / "mlflow", Path("/tmp")]
+            hidden = self.hidden_folders(name)
+            for folder in hidden:
+                folder.mkdir(parents=True, exist_ok=True)
+            env["TMPDIR"] = str(hidden[-1])  # the worker's temp folder is one of them
             mounts = " && ".join(f"mount -t tmpfs -o size=512m tmpfs {d}" for d in hidden)
             command = [
                 "unshare",
@@ -527,10 +529,15 @@ class LocalCluster:
             self.service("webserver").log,
         )
 
+    def hidden_folders(self, name: str) -> list[Path]:
+        """The local folders an isolated worker sees as empty tmpfs: the instance's storage,
+        ``mlflow/`` and its own temp folder (``TMPDIR``; /tmp itself may hold the checkout)."""
+        return [self.dagster_home / "storage", REPO / "mlflow", self.root / f"tmp-{name}"]
+
     def isolated_files(self, name: str) -> list[str]:
         """Files inside worker ``name``'s tmpfs mounts, seen from its own mount namespace."""
         pid = self.service(f"worker-{name}").process.pid
-        hidden = [str(self.dagster_home / "storage"), str(REPO / "mlflow"), "/tmp"]
+        hidden = [str(folder) for folder in self.hidden_folders(name)]
         listing = subprocess.run(
             ["nsenter", "-t", str(pid), "-m", "--", "find", *hidden, "-type", "f"],
             capture_output=True,
