@@ -1,8 +1,8 @@
 """The cluster profile on one machine, with real services on loopback: PostgreSQL (Dagster's
 instance, MLflow's backend), Redis and two Celery workers, an S3 server, the MLflow server,
-dagster-daemon and the webserver. Worker b runs in its own mount namespace with empty tmpfs over
-the instance's storage folder, ``mlflow/`` and its temp folder: it cannot see worker a's disk, so the
-steps routed to it prove that values pass through object storage.
+dagster-daemon and the webserver. Worker b runs in its own mount namespace with empty tmpfs
+over the instance's storage folder, ``mlflow/`` and its temp folder: it cannot see worker a's
+disk, so the steps routed to it prove that values pass through object storage.
 
 Skipped with a one-line reason where the services cannot run (no root, no Debian packages),
 except under ``CI=true`` (``.ci/run`` exports it), where the test must run.
