@@ -62,11 +62,16 @@ def executor() -> ExecutorDefinition:
     return resilient_celery_executor.configured({"broker": broker, "backend": backend})
 
 
-def step_tags(asset_name: str) -> dict[str, str]:
-    """Op tags of an asset's step: its Celery queue when ``UNSUP_STEP_QUEUES`` names one."""
-    routes = dict(
+def step_queues() -> dict[str, str]:
+    """Asset name -> Celery queue, from ``UNSUP_STEP_QUEUES`` (``step=queue,step=queue``)."""
+    return dict(
         item.split("=", 1)
         for item in os.environ.get("UNSUP_STEP_QUEUES", "").split(",")
         if "=" in item
     )
+
+
+def step_tags(asset_name: str) -> dict[str, str]:
+    """Op tags of an asset's step: its Celery queue when ``UNSUP_STEP_QUEUES`` names one."""
+    routes = step_queues()
     return {QUEUE_TAG: routes[asset_name]} if asset_name in routes else {}

@@ -1,12 +1,20 @@
-"""Shared fixtures: tiny data and a temporary MLflow store, one torch thread."""
+"""Shared fixtures: tiny data, a temporary MLflow store, one torch thread, and the cluster's
+services, started once per test session for every test that asks for them."""
+
+import os
+import shutil
+import uuid
+from unittest import mock
 
 import numpy as np
 import pytest
 import torch
 
+from deploy.cluster.services import REPO, LocalCluster, install, missing_prerequisites
 from unsup_core.data import PrepareConfig, load_digits_dataset, prepare
 
 torch.set_num_threads(1)
+ROUTED_TO_WORKER_B = ("plain_autoencoder", "teacher_model")  # steps the isolated worker runs
 
 
 @pytest.fixture(scope="session")
@@ -39,3 +47,35 @@ def mlflow_store(tmp_path):
         artifact_root=str(tmp_path / "artifacts"),
         experiment_name="test",
     )
+
+
+@pytest.fixture(scope="session")
+def cluster():
+    """PostgreSQL, Redis, S3, the MLflow server, daemon, webserver and two Celery workers (b in
+    its own mount namespace), once per session; every process stopped by PID at the end.
+
+    Skipped with a one-line reason where they cannot run (no root, no Debian packages), except
+    under ``CI=true`` (``.ci/run`` exports it), where that is a failure.
+    """
+    install()
+    missing = missing_prerequisites()
+    if missing:
+        message = "cluster services cannot run here: missing " + "; ".join(missing)
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    root = REPO / ".cluster" / f"test-{uuid.uuid4().hex[:8]}"
+    try:
+        with (
+            LocalCluster(
+                root,
+                workers={"a": ("dagster", "a"), "b": ("b",)},
+                isolated=("b",),
+                step_queues=",".join(f"{step}=b" for step in ROUTED_TO_WORKER_B),
+            ) as running,
+            mock.patch.dict(os.environ, running.env()),
+        ):
+            yield running
+    finally:
+        if not os.environ.get("UNSUP_KEEP_CLUSTER"):  # set it to read the services' logs
+            shutil.rmtree(root, ignore_errors=True)
