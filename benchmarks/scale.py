@@ -29,7 +29,6 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.request
 import uuid
 from pathlib import Path
 
@@ -41,6 +40,8 @@ for path in (ROOT, ROOT / "benchmarks"):
 from common import write_results
 
 from deploy.cluster.services import LocalCluster, install, missing_prerequisites
+from deploy.webserver_client import DagsterWebserver
+from pipelines.presets import load_preset
 
 RESULTS = ROOT / "benchmarks" / "results" / "scale.json"
 TORCHRUN = Path(sys.executable).with_name("torchrun")
@@ -147,41 +148,13 @@ def in_process(preset: str) -> dict:
     return {"seconds": seconds, "peak_mib": memory.peak_mib, "steps": steps}
 
 
-def launch(cluster: LocalCluster, preset: str) -> str:
-    from pipelines.presets import load_preset
-
-    query = """mutation($p: ExecutionParams!) { launchRun(executionParams: $p) {
-        __typename ... on LaunchRunSuccess { run { runId } } } }"""
-    selector_query = (
-        "{ repositoriesOrError { ... on RepositoryConnection { nodes { name "
-        "location { name } } } } }"
-    )
-
-    def graphql(text: str, **variables) -> dict:
-        body = json.dumps({"query": text, "variables": variables}).encode()
-        request = urllib.request.Request(
-            f"{cluster.webserver_url}/graphql", body, {"Content-Type": "application/json"}
-        )
-        with urllib.request.urlopen(request, timeout=60) as response:
-            return json.loads(response.read())["data"]
-
-    node = graphql(selector_query)["repositoriesOrError"]["nodes"][0]
-    selector = {
-        "repositoryName": node["name"],
-        "repositoryLocationName": node["location"]["name"],
-        "jobName": "unsup_pipeline",
-    }
-    data = graphql(query, p={"selector": selector, "runConfigData": load_preset(preset)})
-    return data["launchRun"]["run"]["runId"]
-
-
 def on_cluster(cluster: LocalCluster, preset: str) -> dict:
     from dagster import DagsterInstance
 
     instance = DagsterInstance.get()
     started = time.perf_counter()
     with MemorySampler([os.getpid()]) as memory:  # the services are this process's children
-        run_id = launch(cluster, preset)
+        run_id = DagsterWebserver(cluster.webserver_url).launch(load_preset(preset))
         while True:
             status = instance.get_run_by_id(run_id).status.value
             if status in ("SUCCESS", "FAILURE", "CANCELED"):

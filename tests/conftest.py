@@ -50,12 +50,13 @@ def mlflow_store(tmp_path):
 
 
 @pytest.fixture(scope="session")
-def cluster():
+def cluster_services():
     """PostgreSQL, Redis, S3, the MLflow server, daemon, webserver and two Celery workers (b in
     its own mount namespace), once per session; every process stopped by PID at the end.
 
     Skipped with a one-line reason where they cannot run (no root, no Debian packages), except
-    under ``CI=true`` (``.ci/run`` exports it), where that is a failure.
+    under ``CI=true`` (``.ci/run`` exports it), where that is a failure. The test process's own
+    environment is left alone: ask for ``cluster`` to see the cluster profile's variables.
     """
     install()
     missing = missing_prerequisites()
@@ -66,16 +67,21 @@ def cluster():
         pytest.skip(message)
     root = REPO / ".cluster" / f"test-{uuid.uuid4().hex[:8]}"
     try:
-        with (
-            LocalCluster(
-                root,
-                workers={"a": ("dagster", "a"), "b": ("b",)},
-                isolated=("b",),
-                step_queues=",".join(f"{step}=b" for step in ROUTED_TO_WORKER_B),
-            ) as running,
-            mock.patch.dict(os.environ, running.env()),
-        ):
+        with LocalCluster(
+            root,
+            workers={"a": ("dagster", "a"), "b": ("b",)},
+            isolated=("b",),
+            step_queues=",".join(f"{step}=b" for step in ROUTED_TO_WORKER_B),
+        ) as running:
             yield running
     finally:
         if not os.environ.get("UNSUP_KEEP_CLUSTER"):  # set it to read the services' logs
             shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def cluster(cluster_services):
+    """The session's cluster, with its profile's variables (S3 endpoint, tracking URI, ...) in
+    ``os.environ`` for this test only, so later tests see the machine's own environment."""
+    with mock.patch.dict(os.environ, cluster_services.env()):
+        yield cluster_services

@@ -8,85 +8,19 @@ Skipped with a one-line reason where the services cannot run (no root, no Debian
 except under ``CI=true`` (``.ci/run`` exports it), where the test must run.
 """
 
-import json
 import os
 import signal
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
 from deploy.cluster.services import BUCKET, REPO
+from deploy.webserver_client import DagsterWebserver
 from pipelines.presets import load_preset
 from pipelines.profiles import step_queues
 
 pytestmark = [pytest.mark.slow, pytest.mark.cluster]
-FINAL = ("SUCCESS", "FAILURE", "CANCELED")
-
-
-class GraphQL:
-    """The webserver's GraphQL API, as the UI and scripts use it."""
-
-    def __init__(self, url: str) -> None:
-        self.url = f"{url}/graphql"
-
-    def query(self, text: str, **variables) -> dict:
-        body = json.dumps({"query": text, "variables": variables}).encode()
-        request = urllib.request.Request(self.url, body, {"Content-Type": "application/json"})
-        with urllib.request.urlopen(request, timeout=60) as response:
-            payload = json.loads(response.read())
-        assert "errors" not in payload, payload["errors"]
-        return payload["data"]
-
-    def selector(self) -> dict:
-        data = self.query(
-            "{ repositoriesOrError { ... on RepositoryConnection "
-            "{ nodes { name location { name } } } } }"
-        )
-        node = data["repositoriesOrError"]["nodes"][0]
-        return {
-            "repositoryName": node["name"],
-            "repositoryLocationName": node["location"]["name"],
-            "jobName": "unsup_pipeline",
-        }
-
-    def launch(self, run_config: dict) -> str:
-        data = self.query(
-            """mutation($p: ExecutionParams!) { launchRun(executionParams: $p) {
-              __typename ... on LaunchRunSuccess { run { runId } }
-              ... on PythonError { message } ... on RunConfigValidationInvalid {
-              errors { message } } } }""",
-            p={"selector": self.selector(), "runConfigData": run_config},
-        )
-        assert data["launchRun"]["__typename"] == "LaunchRunSuccess", data
-        return data["launchRun"]["run"]["runId"]
-
-    def reexecute_from_failure(self, run_id: str) -> str:
-        data = self.query(
-            """mutation($p: ReexecutionParams!) {
-              launchRunReexecution(reexecutionParams: $p) {
-              __typename ... on LaunchRunSuccess { run { runId } }
-              ... on PythonError { message } } }""",
-            p={"parentRunId": run_id, "strategy": "FROM_FAILURE"},
-        )
-        assert data["launchRunReexecution"]["__typename"] == "LaunchRunSuccess", data
-        return data["launchRunReexecution"]["run"]["runId"]
-
-    def status(self, run_id: str) -> str:
-        data = self.query(
-            "query($id: ID!) { runOrError(runId: $id) { ... on Run { status } } }", id=run_id
-        )
-        return data["runOrError"]["status"]
-
-    def wait(self, run_id: str, timeout: float) -> tuple[str, float]:
-        started = time.monotonic()
-        while time.monotonic() - started < timeout:
-            status = self.status(run_id)
-            if status in FINAL:
-                return status, time.monotonic() - started
-            time.sleep(2)
-        return self.status(run_id), time.monotonic() - started
 
 
 def mlflow_runs(dagster_run_id: str) -> list:
@@ -133,7 +67,7 @@ def stored_uris(run_id: str) -> dict[str, str]:
 
 
 def test_two_workers_share_nothing_but_the_object_store(cluster):
-    api = GraphQL(cluster.webserver_url)
+    api = DagsterWebserver(cluster.webserver_url)
     run_id = api.launch(load_preset("tiny"))
     status, seconds = api.wait(run_id, 420)
     print(
@@ -174,7 +108,7 @@ def test_two_workers_share_nothing_but_the_object_store(cluster):
 
 
 def test_a_lost_worker_fails_the_run_closes_its_mlflow_runs_and_reexecution_recovers(cluster):
-    api = GraphQL(cluster.webserver_url)
+    api = DagsterWebserver(cluster.webserver_url)
     run_id = api.launch(load_preset("tiny"))
     deadline, pid = time.monotonic() + 300, None
     while pid is None and time.monotonic() < deadline:  # the routed step starts on worker b
@@ -220,23 +154,14 @@ def test_the_dagster_instance_config_template_is_the_one_in_use(cluster):
 def test_a_step_trains_on_two_processes_through_pipes_on_a_worker(cluster):
     """The plain autoencoder's step on worker b runs its training under torchrun (2 ranks,
     gloo), its metrics and model coming back through Dagster Pipes."""
-    api = GraphQL(cluster.webserver_url)
+    api = DagsterWebserver(cluster.webserver_url)
     steps = ("raw_dataset", "prepared_dataset", "plain_autoencoder")
     ops = load_preset("tiny")["ops"]
     run_config = {
         "ops": {op: ops[op] for op in ops if op.startswith(steps)},
         "resources": {"distributed": {"config": {"processes": 2}}},
     }
-    data = api.query(
-        """mutation($p: ExecutionParams!) { launchRun(executionParams: $p) {
-          __typename ... on LaunchRunSuccess { run { runId } }
-          ... on PythonError { message } } }""",
-        p={
-            "selector": {**api.selector(), "assetSelection": [{"path": [s]} for s in steps]},
-            "runConfigData": run_config,
-        },
-    )
-    run_id = data["launchRun"]["run"]["runId"]
+    run_id = api.launch(run_config, assets=steps)
     status, _ = api.wait(run_id, 300)
     assert status == "SUCCESS"
     (autoencoder,) = [

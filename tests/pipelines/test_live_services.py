@@ -3,7 +3,6 @@ daemon) on free loopback ports with a temporary DAGSTER_HOME. The job is launche
 GraphQL API; runs, metrics and the registered model are read back through MLflow's REST client;
 the sensor is turned on and fed a good and a malformed CSV. Every process is stopped."""
 
-import json
 import os
 import signal
 import socket
@@ -17,6 +16,7 @@ from pathlib import Path
 import pytest
 from mlflow.tracking import MlflowClient
 
+from deploy.webserver_client import DagsterWebserver
 from pipelines.presets import load_preset
 
 REPO = Path(__file__).resolve().parents[2]
@@ -76,96 +76,6 @@ class Services:
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait(timeout=10)
-
-
-class Dagster:
-    """The few GraphQL calls the test needs."""
-
-    def __init__(self, url: str) -> None:
-        self.url = url
-
-    def query(self, text: str, **variables) -> dict:
-        body = json.dumps({"query": text, "variables": variables}).encode()
-        request = urllib.request.Request(self.url, body, {"Content-Type": "application/json"})
-        with urllib.request.urlopen(request, timeout=60) as response:
-            payload = json.loads(response.read())
-        assert "errors" not in payload, payload["errors"]
-        return payload["data"]
-
-    def repository(self) -> dict:
-        data = self.query(
-            "{ repositoriesOrError { __typename ... on RepositoryConnection "
-            "{ nodes { name location { name } } } } }"
-        )
-        nodes = data["repositoriesOrError"].get("nodes") or []
-        return nodes[0] if nodes else {}
-
-    def launch(self, selector: dict, run_config: dict) -> str:
-        data = self.query(
-            """
-            mutation($params: ExecutionParams!) { launchRun(executionParams: $params) {
-              __typename ... on LaunchRunSuccess { run { runId } }
-              ... on PythonError { message }
-              ... on RunConfigValidationInvalid { errors { message } }
-            } }""",
-            params={"selector": selector, "runConfigData": run_config},
-        )
-        result = data["launchRun"]
-        assert result["__typename"] == "LaunchRunSuccess", result
-        return result["run"]["runId"]
-
-    def status(self, run_id: str) -> str:
-        data = self.query(
-            "query($id: ID!) { runOrError(runId: $id) { ... on Run { status } } }", id=run_id
-        )
-        return data["runOrError"]["status"]
-
-    def runs_with_tag(self, key: str, value: str) -> list[dict]:
-        data = self.query(
-            """query($filter: RunsFilter) { runsOrError(filter: $filter) {
-              ... on Runs { results { runId status tags { key value } } } } }""",
-            filter={"tags": [{"key": key, "value": value}]},
-        )
-        return data["runsOrError"]["results"]
-
-    def step_failures(self, run_id: str) -> list[str]:
-        data = self.query(
-            """query($id: ID!) { logsForRun(runId: $id) { ... on EventConnection {
-              events { __typename
-                ... on ExecutionStepFailureEvent { stepKey error { message } } } } } }""",
-            id=run_id,
-        )
-        return [
-            f"{e['stepKey']}: {e['error']['message']}"
-            for e in data["logsForRun"]["events"]
-            if e["__typename"] == "ExecutionStepFailureEvent"
-        ]
-
-    def start_sensor(self, selector: dict) -> str:
-        data = self.query(
-            """mutation($s: SensorSelector!) { startSensor(sensorSelector: $s) {
-              __typename ... on Sensor { sensorState { status } }
-              ... on PythonError { message } } }""",
-            s=selector,
-        )
-        return data["startSensor"]["sensorState"]["status"]
-
-    def sensor(self, selector: dict) -> dict:
-        data = self.query(
-            """query($s: SensorSelector!) { sensorOrError(sensorSelector: $s) {
-              ... on Sensor { sensorState { status ticks(limit: 50) { status timestamp } } } } }""",
-            s=selector,
-        )
-        return data["sensorOrError"]["sensorState"]
-
-
-def finished(dagster: Dagster, run_id: str, timeout: float) -> str:
-    return wait_for(
-        lambda: (s := dagster.status(run_id)) in ("SUCCESS", "FAILURE", "CANCELED") and s,
-        timeout,
-        f"run {run_id}",
-        every=2,
-    )
 
 
 def digits_csv(path: Path, rows: int) -> None:
@@ -236,21 +146,17 @@ def test_dagster_dev_and_mlflow_server_run_the_job_and_the_sensor(tmp_path):
         wait_for(
             lambda: http_ok(f"{tracking}/health"), 120, "mlflow server\n" + services.log("mlflow")
         )
-        dagster = Dagster(f"http://127.0.0.1:{dagster_port}/graphql")
+        dagster = DagsterWebserver(f"http://127.0.0.1:{dagster_port}")
         wait_for(
             lambda: http_ok(f"http://127.0.0.1:{dagster_port}/server_info"),
             180,
             "dagster webserver",
         )
-        repository = wait_for(dagster.repository, 180, "the code location")
-        where = {
-            "repositoryLocationName": repository["location"]["name"],
-            "repositoryName": repository["name"],
-        }
+        wait_for(dagster.repository, 180, "the code location")
 
         # 1. the job, launched through GraphQL with the tiny preset
-        run_id = dagster.launch({**where, "jobName": "unsup_pipeline"}, load_preset("tiny"))
-        assert finished(dagster, run_id, 600) == "SUCCESS", dagster.step_failures(run_id)
+        run_id = dagster.launch(load_preset("tiny"))
+        assert dagster.wait(run_id, 600)[0] == "SUCCESS", dagster.step_failures(run_id)
 
         client = MlflowClient(tracking_uri=tracking)  # the REST client
         experiment = client.get_experiment_by_name("unsup-pipeline")
@@ -287,14 +193,13 @@ def test_dagster_dev_and_mlflow_server_run_the_job_and_the_sensor(tmp_path):
             "preset: tiny\n"
             "raw_dataset: {label_column: label, image_shape: [8, 8], constant_columns: keep}\n"
         )
-        assert dagster.start_sensor({**where, "sensorName": "incoming_data_sensor"}) == "RUNNING"
+        assert dagster.start_sensor("incoming_data_sensor") == "RUNNING"
         digits_csv(incoming / "batch_01.csv", 700)
         good = wait_for(
             lambda: dagster.runs_with_tag("unsup/trigger", "sensor"), 120, "the sensor's first run"
         )
-        assert finished(dagster, good[0]["runId"], 600) == "SUCCESS", dagster.step_failures(
-            good[0]["runId"]
-        )
+        status, _ = dagster.wait(good[0]["runId"], 600)
+        assert status == "SUCCESS", dagster.step_failures(good[0]["runId"])
         assert client.get_model_version_by_alias("unsup-batch_01-student", "champion")
         (sensor_parent,) = client.search_runs(
             [experiment.experiment_id],
@@ -313,13 +218,13 @@ def test_dagster_dev_and_mlflow_server_run_the_job_and_the_sensor(tmp_path):
             120,
             "the malformed file's run",
         )
-        assert finished(dagster, bad[0]["runId"], 300) == "FAILURE"
+        assert dagster.wait(bad[0]["runId"], 300)[0] == "FAILURE"
         failures = dagster.step_failures(bad[0]["runId"])
         assert any(
             f.startswith("raw_dataset") and "batch_02.csv', column 'p1', row 1 (line 3)" in f
             for f in failures
         ), failures
-        sensor = {**where, "sensorName": "incoming_data_sensor"}
+        sensor = "incoming_data_sensor"
         last_tick = max(t["timestamp"] for t in dagster.sensor(sensor)["ticks"])
         state = wait_for(
             lambda: (
