@@ -25,7 +25,8 @@ def few_label_probe(
     (L2 penalty, inverse strength ``C``) trained on ``per_class`` labelled codes of every class;
     draw d labels ``few_label_indices(y_train, per_class, seed + d)``. Codes are standardised
     on those labelled codes unless ``standardize=False`` (then the probe sees the codes as
-    they are: scikit-learn's default logistic regression, the usual linear probe)."""
+    they are: scikit-learn's default logistic regression, the usual linear probe). The probe of
+    draw d gets ``random_state=seed + d``: no draw touches the global random state."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
@@ -35,7 +36,7 @@ def few_label_probe(
     scores = []
     for draw in range(draws):
         index = few_label_indices(y_train, per_class, seed + draw)
-        probe = LogisticRegression(C=C, max_iter=max_iter)
+        probe = LogisticRegression(C=C, max_iter=max_iter, random_state=seed + draw)
         if standardize:
             probe = make_pipeline(StandardScaler(), probe)
         probe.fit(train_codes[index], y_train[index])

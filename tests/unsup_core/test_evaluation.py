@@ -22,6 +22,17 @@ def test_probe_is_deterministic_and_sensible(prepared_digits):
     assert chance[0] < 0.25
 
 
+def test_probe_ignores_the_global_random_state(prepared_digits):
+    d = prepared_digits
+    args = (d.train.X, d.train.y, d.test.X, d.test.y, 5, 2)
+    np.random.seed(5)
+    torch.manual_seed(123)
+    first = few_label_probe(*args, seed=1)
+    np.random.seed(6)
+    torch.manual_seed(456)
+    assert few_label_probe(*args, seed=1) == first
+
+
 def test_probe_strength_and_standardisation_are_applied(prepared_digits):
     d = prepared_digits
     args = (d.train.X, d.train.y, d.test.X, d.test.y, 10, 2)

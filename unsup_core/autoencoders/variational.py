@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ..training.runtime import seeded
+from ..training.runtime import eval_generator, seeded
 from ..validation import check_choice, choices
 from .layers import reconstruction_loss
 from .plain import Autoencoder, AutoencoderConfig
@@ -92,7 +92,10 @@ class VariationalAutoencoder(Autoencoder):
     to x as for the other kinds. In eval mode ``forward`` and ``recon`` use z = mu while the ELBO
     stays a one-sample estimate (:meth:`elbo` averages several). An ``observed`` mask restricts
     ``nll`` and ``recon`` to observed entries. Randomness: torch's global generator (seeded by
-    the Trainer) in ``loss``/``forward``, an explicit ``generator`` in :meth:`sample`, :meth:`elbo`.
+    the Trainer) in ``loss``/``forward`` in training mode; in eval mode ``loss`` draws eps from a
+    generator seeded with ``config.seed`` (a validation or test ELBO is the same on every call,
+    whatever the global random state); :meth:`sample` and :meth:`elbo` take an explicit
+    ``generator`` (:meth:`elbo` defaults to one seeded with ``config.seed``).
     """
 
     config: VariationalAutoencoderConfig
@@ -149,7 +152,10 @@ class VariationalAutoencoder(Autoencoder):
 
     def loss(self, batch: dict[str, Tensor]) -> dict[str, Tensor]:
         x, observed = batch["x"], batch.get("observed")
-        eps = torch.randn(x.shape[0], self.config.code_dim, device=x.device, dtype=x.dtype)
+        generator = eval_generator(self, self.config.seed, x.device)
+        eps = torch.randn(
+            x.shape[0], self.config.code_dim, generator=generator, device=x.device, dtype=x.dtype
+        )
         nll, kl, mean, mu = self._terms(x, eps, observed)
         nll, kl = nll.mean(), kl.mean()
         recon = reconstruction_loss(mean if self.training else self.decode(mu), x, "mse", observed)
@@ -194,10 +200,14 @@ class VariationalAutoencoder(Autoencoder):
     ) -> float:
         """Mean ELBO per object of X (N, in_features) in nats (the negative of the test loss),
         the expectation over q(z|x) estimated by ``samples`` draws of eps per object (a lower
-        variance estimate of the same bound, not a tighter one)."""
+        variance estimate of the same bound, not a tighter one). The draws come from
+        ``generator``; ``None``: a fresh generator seeded with ``config.seed`` (the same estimate
+        on every call, never torch's global random state)."""
         if samples < 1:
             raise ValueError(f"samples={samples} must be >= 1")
         X = self._as_input(X)
+        if generator is None:
+            generator = torch.Generator(device=X.device).manual_seed(self.config.seed)
         total = 0.0
         for _ in range(samples):
             eps = _normal((len(X), self.config.code_dim), generator, X.device)

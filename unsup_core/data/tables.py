@@ -20,6 +20,7 @@ PARQUET_SUFFIXES = (".parquet", ".pq")
 NUMERIC_SHARE = (
     0.9  # an object column this share of which parses as numbers is "numeric with typos"
 )
+FLOAT32_MAX = float(np.finfo(np.float32).max)  # features are stored as float32
 
 
 def load_table(config: SourceConfig) -> Dataset:
@@ -189,6 +190,7 @@ def _encode_features(
         if pd.api.types.is_bool_dtype(column) or pd.api.types.is_numeric_dtype(column):
             values = column.to_numpy(dtype=np.float64, na_value=np.nan)
             _reject_inf(values, column, where)
+            _reject_float32_overflow(values, column, where)
             blocks.append(values[:, None])
             names.append(name)
             continue
@@ -227,6 +229,18 @@ def _reject_inf(values: np.ndarray, column: pd.Series, where: _Where) -> None:
     if infinite.any():
         row = int(column.index[np.argmax(infinite)])
         raise ValueError(f"{where(str(column.name), row)}: value {_show(column[row])} is infinite")
+
+
+def _reject_float32_overflow(values: np.ndarray, column: pd.Series, where: _Where) -> None:
+    """A finite value that becomes +-inf when cast to float32 (``|value| > 3.4e+38``)."""
+    with np.errstate(over="ignore"):
+        overflow = np.isinf(values.astype(np.float32)) & np.isfinite(values)
+    if overflow.any():
+        row = int(column.index[np.argmax(overflow)])
+        raise ValueError(
+            f"{where(str(column.name), row)}: value {_show(column[row])} does not fit in "
+            f"float32 (largest magnitude {FLOAT32_MAX:.2g})"
+        )
 
 
 def _encode_categorical(

@@ -9,10 +9,10 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..autoencoders.layers import Activation, check_activation, mlp
-from ..training.runtime import seeded
+from ..training.runtime import eval_generator, seeded
 from ..validation import check_choice, data_field, require_data
 from .augment import AugmentConfig, augment_images
-from .encoders import ENCODERS, Encoder, build_encoder, channel_first, eval_generator
+from .encoders import ENCODERS, Encoder, build_encoder, channel_first
 
 
 def nt_xent(z1: Tensor, z2: Tensor, temperature: float) -> Tensor:

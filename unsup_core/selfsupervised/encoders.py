@@ -1,12 +1,11 @@
-"""Building blocks shared by the self-supervised models: encoders on flattened inputs and the
-fixed random draws used in evaluation mode."""
+"""Building blocks shared by the self-supervised models: encoders on flattened inputs (the fixed
+random draws of evaluation mode come from :func:`unsup_core.training.runtime.eval_generator`)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Literal
 
-import torch
 from torch import Tensor, nn
 
 from ..autoencoders.layers import activation, mlp
@@ -103,12 +102,3 @@ def channel_first(image_shape: Sequence[int]) -> tuple[int, int, int]:
             "(channels, height, width) of positive ints"
         )
     return (1, *shape) if len(shape) == 2 else shape  # type: ignore[return-value]
-
-
-def eval_generator(module: nn.Module, seed: int, device: torch.device) -> torch.Generator | None:
-    """``None`` (torch's global RNG, seeded by the Trainer) in training mode; in evaluation mode a
-    fresh generator seeded with ``seed``, so that a validation loss is computed on the same random
-    pairs/views every epoch and early stopping compares like with like."""
-    if module.training:
-        return None
-    return torch.Generator(device=device).manual_seed(seed)

@@ -9,9 +9,9 @@ import torch
 from torch import Tensor, nn
 
 from ..autoencoders.layers import Activation, check_activation, mlp
-from ..training.runtime import seeded
+from ..training.runtime import eval_generator, seeded
 from ..validation import check_choice, choices, data_field, require_data
-from .encoders import MLPEncoder, eval_generator
+from .encoders import MLPEncoder
 
 MaskToken = Literal["zero", "learned"]
 MASK_TOKENS = choices(MaskToken)

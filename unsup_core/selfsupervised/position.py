@@ -11,9 +11,9 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..autoencoders.layers import Activation, check_activation, mlp
-from ..training.runtime import seeded
+from ..training.runtime import eval_generator, seeded
 from ..validation import check_choice, choices, data_field, require_data
-from .encoders import ENCODERS, Encoder, build_encoder, eval_generator
+from .encoders import ENCODERS, Encoder, build_encoder
 from .patches import (
     N_POSITIONS,
     PatchGrid,

@@ -7,6 +7,7 @@ from contextlib import contextmanager, nullcontext
 from functools import cache
 
 import torch
+from torch import nn
 
 
 @contextmanager
@@ -47,3 +48,13 @@ def seeded(seed: int, device: torch.device | str = "cpu") -> Iterator[None]:
     with torch.random.fork_rng(devices=devices, device_type=device.type if devices else "cuda"):
         torch.manual_seed(seed)
         yield
+
+
+def eval_generator(module: nn.Module, seed: int, device: torch.device) -> torch.Generator | None:
+    """``None`` (torch's global RNG, seeded by the Trainer) in training mode; in evaluation mode a
+    fresh generator seeded with ``seed``, so that a validation or test loss is computed on the
+    same random draws every call, whatever the global random state, and early stopping compares
+    like with like."""
+    if module.training:
+        return None
+    return torch.Generator(device=device).manual_seed(seed)

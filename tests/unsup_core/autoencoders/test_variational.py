@@ -13,7 +13,7 @@ from unsup_core.autoencoders.variational import (
     VariationalAutoencoderConfig,
     gaussian_kl,
 )
-from unsup_core.training import Trainer, TrainerConfig
+from unsup_core.training import Trainer, TrainerConfig, evaluate
 
 
 def vae(**kwargs) -> VariationalAutoencoder:
@@ -159,3 +159,21 @@ def test_same_seed_same_training():
         Trainer(TrainerConfig(epochs=2, seed=5)).fit(model, {"x": X})
     for a, b in zip(*(m.state_dict().values() for m in models)):
         assert torch.equal(a, b)
+
+
+def test_test_elbo_ignores_the_global_random_state():
+    model = vae(seed=3).eval()
+    x = torch.rand(40, 64, generator=torch.Generator().manual_seed(1))
+    torch.manual_seed(123)
+    first_loss, first_elbo = evaluate(model, {"x": x}), model.elbo(x, samples=2)
+    torch.manual_seed(456)
+    torch.randn(10)
+    second_loss, second_elbo = evaluate(model, {"x": x}), model.elbo(x, samples=2)
+    assert first_loss == second_loss and first_elbo == second_elbo
+    # the default draws are those of a generator seeded with config.seed: one sample of them is
+    # the eval-mode loss, and another config seed draws others
+    assert model.elbo(x) == pytest.approx(-first_loss["loss"], rel=1e-6)
+    assert first_elbo == model.elbo(x, samples=2, generator=torch.Generator().manual_seed(3))
+    other = vae(seed=4).eval()
+    other.load_state_dict(model.state_dict())
+    assert other.elbo(x, samples=2) != first_elbo

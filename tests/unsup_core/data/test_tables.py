@@ -156,6 +156,37 @@ def test_infinite_value(tmp_path):
         table(write_csv(tmp_path, "a,b\n1,2\n2,3\n3,inf\n"), missing="impute")
 
 
+def test_value_overflowing_float32_names_line_and_value(tmp_path):
+    rows = ["a,b"] + [f"{i},{i * 2}.5" for i in range(20)]
+    rows[12] = "11,1e308"
+    with pytest.raises(
+        ValueError,
+        match=r"file '.*data.csv', column 'b', row 11 \(line 13\): value 1e\+308 does not fit "
+        r"in float32 \(largest magnitude 3.4e\+38\)",
+    ):
+        table(write_csv(tmp_path, "\n".join(rows)))
+    rows[12] = "11,-1e308"
+    with pytest.raises(ValueError, match=r"row 11 \(line 13\): value -1e\+308 does not fit"):
+        table(write_csv(tmp_path, "\n".join(rows)))
+
+
+def test_value_overflowing_float32_in_parquet_names_row(tmp_path):
+    frame = pd.DataFrame({"x": [1.0, 2.0, 3.0, 4.0], "x3": [0.5, 0.1, -1e308, 0.2]})
+    path = tmp_path / "data.parquet"
+    frame.to_parquet(path)
+    with pytest.raises(
+        ValueError,
+        match=r"file '.*data.parquet', column 'x3', row 2: value -1e\+308 does not fit in "
+        r"float32 \(largest magnitude 3.4e\+38\)",
+    ):
+        table(str(path))
+
+
+def test_largest_float32_value_still_loads(tmp_path):
+    data = table(write_csv(tmp_path, "a,b\n1,3.4e38\n2,-3.4e38\n3,0\n"))
+    assert np.isfinite(data.X).all() and data.X[0, 1] == np.float32(3.4e38)
+
+
 def test_missing_label_column_lists_columns(tmp_path):
     with pytest.raises(
         ValueError, match=r"column 'target': no such column; the file has \['a', 'b'\]"
