@@ -9,6 +9,7 @@ from typing import Any
 
 from dagster import asset
 
+from .failures import step_errors
 from .profiles import step_tags
 
 
@@ -20,15 +21,29 @@ def code_version(*parts: Callable | ModuleType) -> str:
     return digest.hexdigest()[:12]
 
 
-def recipe_asset(*recipes: Callable, **asset_kwargs: Any) -> Callable:
+# The run config's check (pipelines.preflight) runs before every asset that trains.
+VALIDATION_ASSET = "validated_run_config"
+# Each asset's generated config class, by asset name: what the run config's check validates.
+ASSET_CONFIGS: dict[str, type] = {}
+
+
+def recipe_asset(
+    *recipes: Callable, after_validation: bool = True, **asset_kwargs: Any
+) -> Callable:
     """``@asset`` whose ``code_version`` covers the decorated function and the modules of the
-    library ``recipes`` it calls (a change to a recipe's helpers changes the version too)."""
+    library ``recipes`` it calls (a change to a recipe's helpers changes the version too); it
+    runs after the run config's check unless ``after_validation`` is false (the data assets)."""
 
     def decorate(function: Callable) -> Any:
         modules = [inspect.getmodule(recipe) for recipe in recipes]
         tags = {**asset_kwargs.pop("op_tags", {}), **step_tags(function.__name__)}
+        config = inspect.signature(function).parameters.get("config")
+        if config is not None:
+            ASSET_CONFIGS[function.__name__] = config.annotation
+        if after_validation:
+            asset_kwargs["deps"] = [*asset_kwargs.get("deps", ()), VALIDATION_ASSET]
         return asset(
             code_version=code_version(function, *modules), op_tags=tags or None, **asset_kwargs
-        )(function)
+        )(step_errors(function))
 
     return decorate

@@ -21,7 +21,9 @@ RawDatasetConfig = dagster_config(SourceConfig)
 PreparedDatasetConfig = dagster_config(PrepareConfig)
 
 
-@recipe_asset(load_dataset, summarize_dataset, group_name="data", kinds={"pandas"})
+@recipe_asset(
+    load_dataset, summarize_dataset, after_validation=False, group_name="data", kinds={"pandas"}
+)
 def raw_dataset(
     context: AssetExecutionContext, config: RawDatasetConfig, mlflow: MlflowTracking
 ) -> Output[Dataset]:
@@ -44,7 +46,9 @@ def raw_dataset(
     )
 
 
-@recipe_asset(prepare, summarize_prepared, group_name="data", kinds={"numpy"})
+@recipe_asset(
+    prepare, summarize_prepared, after_validation=False, group_name="data", kinds={"numpy"}
+)
 def prepared_dataset(
     context: AssetExecutionContext,
     config: PreparedDatasetConfig,
