@@ -1,7 +1,7 @@
 """The Dagster code location: assets, checks, resources, the job, its schedule and sensor
 (see workspace.yaml)."""
 
-from dagster import AssetSelection, Definitions, RetryPolicy, define_asset_job
+from dagster import AssetSelection, Definitions, define_asset_job
 
 from .assets.autoencoder import plain_autoencoder
 from .assets.autoencoder_zoo import autoencoder_zoo
@@ -12,6 +12,7 @@ from .assets.registry import registered_models
 from .assets.report import experiment_report
 from .assets.som import code_som, data_som
 from .assets.transfer import ssl_encoder, stacked_autoencoder, transfer_models
+from .assets.validation import validated_run_config
 from .checks import (
     MODEL_OUTPUT_CHECKS,
     prepared_class_balance,
@@ -27,12 +28,18 @@ from .io_managers import PickleIOManager, TorchModelIOManager
 from .presets import load_preset
 from .profiles import executor
 from .resources import MlflowTracking
+from .run_logging import RUN_LOGGERS
 from .schedules import build_retrain_schedule
-from .sensors import build_incoming_data_sensor, build_mlflow_closing_sensors
+from .sensors import (
+    build_incoming_data_sensor,
+    build_orphaned_runs_sensor,
+    build_run_settling_sensors,
+)
 
 ASSETS = [
     raw_dataset,
     prepared_dataset,
+    validated_run_config,
     plain_autoencoder,
     autoencoder_zoo,
     data_som,
@@ -57,9 +64,8 @@ CHECKS = [
     *MODEL_OUTPUT_CHECKS,
 ]
 JOB_NAME = "unsup_pipeline"
-# Transient failures (a killed worker, a tracking server that blinked) get one more try after a
-# pause; bad data, bad config and divergence fail at once (see resources.DETERMINISTIC_ERRORS).
-RETRY_POLICY = RetryPolicy(max_retries=1, delay=10)
+# No blanket retry policy: Dagster would retry an interrupted step. Transient errors get one more
+# try, deterministic ones fail at once and interrupts cancel the run (see pipelines.failures).
 
 
 def build_definitions(
@@ -74,7 +80,6 @@ def build_definitions(
         executor_def=executor(),
         config=load_preset("default"),
         hooks={mlflow_failure_hook},
-        op_retry_policy=RETRY_POLICY,
         description="The whole asset graph on the configured data "
         "(launchpad prefilled with the 'default' preset).",
     )
@@ -83,7 +88,11 @@ def build_definitions(
         asset_checks=CHECKS,
         jobs=[job],
         schedules=[build_retrain_schedule(job)],
-        sensors=[build_incoming_data_sensor(job), *build_mlflow_closing_sensors(job)],
+        sensors=[
+            build_incoming_data_sensor(job),
+            *build_run_settling_sensors(job),
+            build_orphaned_runs_sensor(),
+        ],
         resources={
             "mlflow": mlflow or MlflowTracking(),
             "model_io_manager": model_io_manager or TorchModelIOManager(),
@@ -91,6 +100,7 @@ def build_definitions(
             "distributed": DistributedTraining(),
         },
         executor=executor(),
+        loggers=RUN_LOGGERS,
     )
 
 

@@ -26,6 +26,10 @@ from .tracking import AssetRun
 
 CHAMPION = "champion"
 ROLE_TAG = "role"
+# A version that beat the champion in a run still in progress: the alias moves when the whole
+# run has succeeded and every gate passed (settle_pending), never from a failed run.
+PENDING_TAG = "promote_on_success"
+RUN_TAG = "dagster.run_id"
 
 
 @dataclass(frozen=True)
@@ -63,11 +67,14 @@ def register_candidate(
     value: float,
     score: Callable[[nn.Module], float],
     min_improvement: float = 0.0,
+    promote: bool = True,
 ) -> RegistryDecision:
     """Log ``model`` to ``run`` under ``<name>/checkpoint.pt``, register it as a new version of
-    ``name`` and move ``champion`` to it if ``value > champion's score + min_improvement``
-    (higher is better); otherwise the version stays a challenger. ``score`` evaluates a model
-    on the held-out data that gave ``value``."""
+    ``name`` and decide whether it takes ``champion``: if ``value > champion's score +
+    min_improvement`` (higher is better); otherwise the version stays a challenger. ``score``
+    evaluates a model on the held-out data that gave ``value``. With ``promote`` false the alias
+    does not move yet: the version is tagged pending, for :func:`settle_pending` once the run
+    that registered it has ended."""
     if min_improvement < 0:
         raise ValueError(f"min_improvement={min_improvement} must be >= 0")
     artifact = f"{name}/checkpoint.pt"
@@ -79,6 +86,7 @@ def register_candidate(
         run_id=run.run_id,
         tags={
             metric: f"{value:.6f}",
+            "metric": metric,
             "checkpoint": artifact,
             "dagster.run_id": run.tags.get("dagster.run_id", ""),
         },
@@ -95,11 +103,13 @@ def register_candidate(
             f"{metric} {value:.4f} {comparison} champion v{previous.version}'s "
             f"{previous_value:.4f}{f' + {min_improvement}' if min_improvement else ''} ({how})"
         )
-    if promoted:
-        client.set_registered_model_alias(name, CHAMPION, version)
-        if previous is not None:
-            client.set_model_version_tag(name, previous.version, ROLE_TAG, "retired champion")
-    client.set_model_version_tag(name, version, ROLE_TAG, CHAMPION if promoted else "challenger")
+    if promoted and promote:
+        _make_champion(client, name, str(version), previous)
+    else:
+        client.set_model_version_tag(name, version, ROLE_TAG, "challenger")
+        if promoted:
+            client.set_model_version_tag(name, version, PENDING_TAG, "true")
+            reason += "; champion once the whole run has succeeded"
     client.set_model_version_tag(name, version, "decision", reason)
     return RegistryDecision(
         name,
@@ -112,6 +122,46 @@ def register_candidate(
         previous_value,
         reason,
     )
+
+
+def _make_champion(client: MlflowClient, name: str, version: str, previous) -> None:
+    client.set_registered_model_alias(name, CHAMPION, version)
+    if previous is not None and str(previous.version) != version:
+        client.set_model_version_tag(name, previous.version, ROLE_TAG, "retired champion")
+    client.set_model_version_tag(name, version, ROLE_TAG, CHAMPION)
+
+
+def settle_pending(
+    client: MlflowClient, dagster_run_id: str, succeeded: bool, outcome: str
+) -> list[str]:
+    """The versions a Dagster run registered as pending: champion if the run ``succeeded``
+    (and none better took the alias meanwhile), else tagged with the failed run's ``outcome``
+    and left challengers. Returns one line per version."""
+    lines = []
+    found = client.search_model_versions(f"tags.`{RUN_TAG}` = '{dagster_run_id}'")
+    for version in found:
+        if version.tags.get(PENDING_TAG) != "true":
+            continue
+        name, number = version.name, str(version.version)
+        client.delete_model_version_tag(name, number, PENDING_TAG)
+        if not succeeded:
+            client.set_model_version_tag(name, number, "run_failed", outcome)
+            lines.append(f"{name} v{number}: not promoted ({outcome})")
+            continue
+        previous = _champion(client, name)
+        metric = version.tags.get("metric")
+        if previous is not None and metric and str(previous.version) != number:
+            mine = float(version.tags[metric])
+            theirs = float(previous.tags.get(metric, "-inf"))
+            if theirs >= mine:  # a better champion arrived while this run went on
+                client.set_model_version_tag(
+                    name, number, "decision", f"champion v{previous.version} took the alias first"
+                )
+                lines.append(f"{name} v{number}: not promoted (v{previous.version} is better)")
+                continue
+        _make_champion(client, name, number, previous)
+        lines.append(f"{name} v{number}: champion ({outcome})")
+    return lines
 
 
 def _ensure_registered_model(client: MlflowClient, name: str) -> None:
@@ -167,12 +217,13 @@ def register_role(
     metric: str,
     score: Callable[[nn.Module], float],
     min_improvement: float = 0.0,
+    promote: bool = True,
 ) -> dict:
     """Register ``model`` as the candidate of ``role`` (see :func:`register_candidate`), log the
     decision to ``run`` (metrics ``<role>/<metric>``, ``<role>/promoted``; tags
     ``<role>.registered_model``, ``<role>.version``, ``<role>.decision``) and return it as a row."""
     decision = register_candidate(
-        client, run, name, model, metric, score(model), score, min_improvement
+        client, run, name, model, metric, score(model), score, min_improvement, promote
     )
     run.log_metrics(
         {f"{role}/{metric}": decision.value, f"{role}/promoted": float(decision.promoted)}

@@ -17,8 +17,8 @@ from pydantic import Field
 from sqlalchemy import Engine, create_engine, text
 
 import unsup_core
-from unsup_core.training import TrainingDiverged
 
+from .failures import DETERMINISTIC_ERRORS
 from .tracking import MAX_TAG_LENGTH, AssetRun
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -36,10 +36,6 @@ WORKER_NAME = os.environ.get("UNSUP_WORKER_NAME") or socket.gethostname()
 
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
-
-# Errors that would happen again on a retry (bad data, bad config, divergence): the step fails
-# at once instead of spending its retry policy.
-DETERMINISTIC_ERRORS = (ValueError, TypeError, KeyError, TrainingDiverged)
 
 
 def default_tracking_uri() -> str:
@@ -172,7 +168,13 @@ class MlflowTracking(ConfigurableResource):
         self._end(client, run_id, parent_id, "FAILED")
         return run_id
 
-    def close_open_runs(self, dagster_run_id: str, status: str, reason: str) -> list[str]:
+    def close_open_runs(
+        self,
+        dagster_run_id: str,
+        status: str,
+        reason: str,
+        extra_tags: Mapping[str, str] | None = None,
+    ) -> list[str]:
         """End every MLflow run of a Dagster run that is still RUNNING (a step killed before its
         run could end it: a lost worker, a hard kill) as ``status``, tagged with ``reason``;
         returns their ids."""
@@ -188,6 +190,8 @@ class MlflowTracking(ConfigurableResource):
         )
         for run in open_runs:
             client.set_tag(run.info.run_id, "error", reason[:MAX_TAG_LENGTH])
+            for key, value in (extra_tags or {}).items():
+                client.set_tag(run.info.run_id, key, value)
             client.set_terminated(run.info.run_id, status)
         return [run.info.run_id for run in open_runs]
 

@@ -1,15 +1,28 @@
 """``python -m pipelines.run_job --preset default``: materialise the whole asset graph in-process
-into the Dagster instance at $DAGSTER_HOME (so the UI shows the run), then print a summary."""
+into the Dagster instance at $DAGSTER_HOME (so the UI shows the run), then print a summary.
+
+Before it starts: MLflow and Dagster runs left open by a killed run are closed, and the run
+config is checked (every bad field listed, nothing run). While it runs: a progress bar, one line
+per failed step; every event with tracebacks goes to ``$DAGSTER_HOME/logs/<run id>.log``.
+After it: the registry's champion moves only if the run succeeded (see pipelines.lifecycle).
+Ctrl-C or SIGTERM cancel the run (exit 130)."""
 
 import argparse
 import os
 import sys
+import time
+from pathlib import Path
 
-from dagster import DagsterInstance, DagsterRunStatus
+from dagster import DagsterInstance, DagsterInvalidConfigError, DagsterRunStatus
+from dagster._core.execution.api import create_execution_plan
+from dagster._core.utils import make_new_run_id
 
 from .definitions import JOB_NAME, defs
+from .lifecycle import HEARTBEAT_TAG, close_orphans, heartbeat, settle_run
+from .preflight import config_problems, problem_report
 from .presets import load_preset
-from .resources import default_tracking_uri
+from .resources import MlflowTracking, default_tracking_uri
+from .run_logging import close_run_loggers, run_log_path, step_failure_cause, terminal
 
 SUMMARY_METRICS = (
     "n_samples",
@@ -38,13 +51,24 @@ SUMMARY_METRICS = (
 )
 
 
-def summarize(result) -> list[str]:
-    lines = [
-        "",
-        f"Dagster run {result.run_id}: {'SUCCESS' if result.success else 'FAILURE'}",
-        "",
-        "Assets materialised:",
-    ]
+def summarize(result, log_path: Path | None = None, status: str | None = None) -> list[str]:
+    """The run's outcome: first the one-line cause of each failed step, then what was
+    materialised (with its key metrics) and the checks."""
+    failures = [e for e in result.all_events if e.is_step_failure]
+    status = status or ("SUCCESS" if result.success else "FAILURE")
+    lines = ["", f"Dagster run {result.run_id}: {status}"]
+    if failures:
+        lines += ["", "Failed steps (the cause of each; tracebacks in the log file):"]
+        for event in failures:
+            cause = step_failure_cause(event).splitlines()
+            lines.append(f"  {event.step_key}: {cause[0]}")
+            lines += [f"    {line.strip()}" for line in cause[1:]]
+        skipped = sum(e.is_step_skipped for e in result.all_events)
+        if skipped:
+            lines.append(f"  ({skipped} later steps not run)")
+    if log_path is not None:
+        lines.append(f"Full log: {log_path}")
+    lines += ["", "Assets materialised:"]
     for event in result.get_asset_materialization_events():
         materialization = event.step_materialization_data.materialization
         metadata = {k: v.value for k, v in materialization.metadata.items()}
@@ -64,11 +88,6 @@ def summarize(result) -> list[str]:
             f"{'passed' if c.passed else 'FAILED'}"
             for c in checks
         ]
-    failures = [e for e in result.all_events if e.is_step_failure]
-    for event in failures:
-        lines.append(
-            f"\nStep {event.step_key} failed: {event.step_failure_data.error.message.strip()}"
-        )
     return lines
 
 
@@ -76,25 +95,62 @@ def _fmt(value) -> str:
     return f"{value:.4g}" if isinstance(value, float) else str(value)
 
 
+def config_errors(error: DagsterInvalidConfigError) -> list[str]:
+    """Dagster's config errors, one line each (no schema dumps)."""
+    lines = [" ".join(e.message.split(". Expected:")[0].split()) for e in error.errors]
+    return [line[:300] for line in lines] or [str(error)[:300]]
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Exit codes: 0 success, 1 a step failed, 2 bad run config (nothing ran), 130 interrupted."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--preset", default="default", help="preset name or run-config YAML path")
     args = parser.parse_args(argv)
     run_config = load_preset(args.preset)
-    run_config.setdefault("loggers", {"console": {"config": {"log_level": "INFO"}}})
     instance = (
         DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else DagsterInstance.ephemeral()
     )
-    result = defs.resolve_job_def(JOB_NAME).execute_in_process(
-        run_config=run_config, instance=instance, raise_on_error=False
-    )
-    print("\n".join(summarize(result)))
+    mlflow = MlflowTracking()
+    for line in close_orphans(instance, mlflow):
+        print(line)
+    job = defs.resolve_job_def(JOB_NAME)
+    try:
+        steps = len(create_execution_plan(job, run_config).step_keys_to_execute)
+    except DagsterInvalidConfigError as error:
+        print(problem_report(config_errors(error)), file=sys.stderr)
+        return 2
+    problems = config_problems(run_config)
+    if problems:
+        print(problem_report(problems), file=sys.stderr)
+        return 2
+    run_id = make_new_run_id()
+    log_path = run_log_path(run_id)
+    run_config["loggers"] = {
+        "step_progress": {"config": {"total_steps": steps}},
+        "run_log_file": {"config": {"path": str(log_path)}},
+    }
+    terminal()  # the terminal, before the instance captures the run's output
+    with heartbeat(instance, run_id):
+        result = job.execute_in_process(
+            run_config=run_config,
+            instance=instance,
+            raise_on_error=False,
+            run_id=run_id,
+            tags={HEARTBEAT_TAG: f"{time.time():.0f}", "unsup/preset": args.preset},
+        )
+    close_run_loggers(run_id, log_path)
+    status = instance.get_run_by_id(run_id).status
+    for line in settle_run(instance, mlflow, run_id):
+        print(line)
+    print("\n".join(summarize(result, log_path, status.value)))
+    if status == DagsterRunStatus.CANCELED:
+        print(f"\nInterrupted: run {run_id} was canceled; its MLflow runs ended KILLED.")
+        return 130
     print(f"\nMLflow store: {default_tracking_uri()}")
     print(
         "Open the UIs: `make ui`, then Dagster at http://127.0.0.1:3000 and MLflow at "
         "http://127.0.0.1:5000"
     )
-    status = instance.get_run_by_id(result.run_id).status
     return 0 if result.success and status == DagsterRunStatus.SUCCESS else 1
 
 

@@ -32,12 +32,14 @@ from dagster import (
 )
 from upath import UPath
 
+from .lifecycle import close_orphans, settle_run
 from .presets import load_preset
 from .resources import REPO_ROOT, MlflowTracking
 
 DATA_SUFFIXES = (".csv", ".parquet")
 SETTINGS_FILE = "sensor.yaml"
 DEFAULT_SOURCE = {"label_column": "label"}
+FAILED_STATUSES = (DagsterRunStatus.FAILURE, DagsterRunStatus.CANCELED)
 
 
 def incoming_dir() -> UPath:
@@ -164,31 +166,44 @@ def build_incoming_data_sensor(
     return incoming_data_sensor
 
 
-def build_mlflow_closing_sensors(job: JobDefinition) -> list[SensorDefinition]:
-    """Sensors (running by default; the daemon evaluates them) that end the MLflow runs a failed
-    or canceled Dagster run left RUNNING: a step whose process died (a lost Celery worker, a hard
-    kill) could not end its own run, and its parent waits for it."""
+def build_run_settling_sensors(job: JobDefinition) -> list[SensorDefinition]:
+    """Sensors (running by default; the daemon evaluates them) that settle a run once it has
+    ended: on success the registry's pending candidates become champions (when every gate
+    passed); on failure or cancellation they are tagged with the outcome and the MLflow runs a
+    lost step left RUNNING end FAILED or KILLED (see pipelines.lifecycle.settle_run)."""
 
-    def closer(status: DagsterRunStatus, mlflow_status: str) -> SensorDefinition:
+    def settler(status: DagsterRunStatus) -> SensorDefinition:
         @run_status_sensor(
             run_status=status,
-            name=f"mlflow_runs_closed_on_{status.value.lower()}",
+            name=f"settle_on_{status.value.lower()}",
             monitored_jobs=[job],
             default_status=DefaultSensorStatus.RUNNING,
-            description=f"Ends the MLflow runs of a {status.value} Dagster run that are still "
-            f"RUNNING as {mlflow_status}.",
+            minimum_interval_seconds=5,
+            description=f"After a {status.value} run: registry candidates and open MLflow runs.",
         )
-        def close(context: RunStatusSensorContext, mlflow: MlflowTracking) -> None:
-            run = context.dagster_run
-            closed = mlflow.close_open_runs(
-                run.run_id,
-                mlflow_status,
-                f"Dagster run {run.run_id} ended {status.value} "
-                "while this run was still RUNNING (its step's process was lost)",
-            )
-            if closed:
-                context.log.info(f"ended {len(closed)} MLflow runs of {run.run_id}: {closed}")
+        def settle(context: RunStatusSensorContext, mlflow: MlflowTracking) -> None:
+            for line in settle_run(context.instance, mlflow, context.dagster_run.run_id):
+                context.log.info(line)
 
-        return close
+        return settle
 
-    return [closer(DagsterRunStatus.FAILURE, "FAILED"), closer(DagsterRunStatus.CANCELED, "KILLED")]
+    return [settler(s) for s in (DagsterRunStatus.SUCCESS, *FAILED_STATUSES)]
+
+
+def build_orphaned_runs_sensor() -> SensorDefinition:
+    """Closes runs left open by a killed process (see pipelines.lifecycle.close_orphans)."""
+
+    @sensor(
+        name="orphaned_runs_sensor",
+        minimum_interval_seconds=60,
+        default_status=DefaultSensorStatus.RUNNING,
+        description="Marks in-process runs whose heartbeat stopped FAILURE and ends the MLflow "
+        "runs of ended Dagster runs that are still RUNNING.",
+    )
+    def orphaned_runs_sensor(context: SensorEvaluationContext, mlflow: MlflowTracking):
+        lines = close_orphans(context.instance, mlflow)
+        for line in lines:
+            context.log.info(line)
+        return SkipReason("; ".join(lines) or "no orphaned runs")
+
+    return orphaned_runs_sensor

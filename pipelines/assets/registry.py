@@ -1,5 +1,6 @@
 """Model registry: the student and the encoder become new versions; ``champion`` moves only to
-a version that beats the current champion on held-out data."""
+a version that beats the current champion on held-out data, and only once the whole run has
+succeeded with every gate passed (pipelines.lifecycle.settle_run)."""
 
 from functools import partial
 
@@ -65,7 +66,9 @@ def registered_models(
         client = mlflow.client()
         name = partial(model_name, config.name_prefix, data.source)
         decisions = [
-            register_role(client, run, role, name(role), *candidate, config.min_improvement)
+            register_role(
+                client, run, role, name(role), *candidate, config.min_improvement, promote=False
+            )
             for role, candidate in candidates.items()
         ]
         table = markdown_table(decisions, DECISION_COLUMNS)

@@ -10,6 +10,7 @@ from pydantic import Field
 from unsup_core.plotting import plot_metric_trends
 
 from ..experiment_history import HEADLINES, changes, history_rows
+from ..lifecycle import close_orphans
 from ..reporting import markdown_table
 from ..resources import MlflowTracking
 from ..tracking import AssetRun
@@ -46,6 +47,9 @@ def experiment_report(
     what changed since the previous run, and the registry's decisions."""
     if config.max_runs < 1:
         raise ValueError(f"max_runs={config.max_runs} must be >= 1")
+    closed = close_orphans(context.instance, mlflow)  # no RUNNING rows for dead runs
+    for line in closed:
+        context.log.info(line)
     with mlflow.asset_run(context, params=config.model_dump()) as run:
         client = mlflow.client()
         rows = history_rows(client, run.experiment_id, context.run.job_name, config.max_runs)

@@ -98,13 +98,20 @@ def test_two_workers_share_nothing_but_the_object_store(cluster):
     assert not [f for f in cluster.isolated_files("b") if f.endswith((".pt", ".pkl"))]
 
     import boto3
+    from mlflow.exceptions import MlflowException
     from mlflow.tracking import MlflowClient
 
     objects = boto3.client("s3").list_objects_v2(Bucket=BUCKET, Prefix="mlflow/")
     assert any(o["Key"].endswith(".png") for o in objects.get("Contents", []))
     assert all(r.info.artifact_uri.startswith("mlflow-artifacts:") for r in runs)
-    champion = MlflowClient().get_model_version_by_alias("unsup-digits-student", "champion")
-    assert champion.version
+    # the alias moves once the run has succeeded (the daemon's settle_on_success sensor)
+    client, champion, deadline = MlflowClient(), None, time.monotonic() + 90
+    while champion is None and time.monotonic() < deadline:
+        try:
+            champion = client.get_model_version_by_alias("unsup-digits-student", "champion")
+        except MlflowException:
+            time.sleep(2)
+    assert champion is not None and champion.tags["dagster.run_id"] == run_id
 
 
 def test_a_lost_worker_fails_the_run_closes_its_mlflow_runs_and_reexecution_recovers(cluster):

@@ -14,6 +14,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
 from deploy.webserver_client import DagsterWebserver
@@ -76,6 +77,13 @@ class Services:
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait(timeout=10)
+
+
+def champion_of(client: MlflowClient, name: str):
+    try:
+        return client.get_model_version_by_alias(name, "champion")
+    except MlflowException:
+        return None
 
 
 def digits_csv(path: Path, rows: int) -> None:
@@ -185,7 +193,8 @@ def test_dagster_dev_and_mlflow_server_run_the_job_and_the_sensor(tmp_path):
         assert "experiment_report.md" in {
             a.path for a in client.list_artifacts(assets["experiment_report"].info.run_id)
         }
-        champion = client.get_model_version_by_alias("unsup-digits-student", "champion")
+        # the alias moves once the run has succeeded: the daemon's settle_on_success sensor
+        champion = wait_for(lambda: champion_of(client, "unsup-digits-student"), 120, "champion")
         assert champion.run_id == assets["registered_models"].info.run_id
 
         # 2. the sensor: a good CSV runs the graph on it; a malformed one fails its own run
@@ -200,7 +209,7 @@ def test_dagster_dev_and_mlflow_server_run_the_job_and_the_sensor(tmp_path):
         )
         status, _ = dagster.wait(good[0]["runId"], 600)
         assert status == "SUCCESS", dagster.step_failures(good[0]["runId"])
-        assert client.get_model_version_by_alias("unsup-batch_01-student", "champion")
+        assert wait_for(lambda: champion_of(client, "unsup-batch_01-student"), 120, "champion")
         (sensor_parent,) = client.search_runs(
             [experiment.experiment_id],
             filter_string=f"tags.`dagster.run_id` = '{good[0]['runId']}' "

@@ -282,6 +282,6 @@ def test_runs_a_dead_step_left_running_are_closed_with_the_reason(mlflow_store):
     assert client.get_run(child).data.tags["error"] == "worker lost"
     assert client.get_run(other).info.status == "RUNNING"
     names = {s.name: s for s in defs.sensors}
-    for status in (DagsterRunStatus.FAILURE, DagsterRunStatus.CANCELED):
-        sensor = names[f"mlflow_runs_closed_on_{status.value.lower()}"]
+    for status in (DagsterRunStatus.SUCCESS, DagsterRunStatus.FAILURE, DagsterRunStatus.CANCELED):
+        sensor = names[f"settle_on_{status.value.lower()}"]
         assert sensor.default_status == DefaultSensorStatus.RUNNING
