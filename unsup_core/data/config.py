@@ -9,11 +9,13 @@ from ..validation import check_choice, choices
 
 Source = Literal["digits", "file"]
 Categorical = Literal["onehot", "ordinal"]
+BinaryMissing = Literal["as_missing", "own_level"]
 Missing = Literal["error", "drop", "impute", "mask"]
 Constant = Literal["error", "drop", "keep"]
 Scaling = Literal["standard", "minmax", "none"]
 SOURCES, CATEGORICAL, MISSING = choices(Source), choices(Categorical), choices(Missing)
 CONSTANT, SCALING = choices(Constant), choices(Scaling)
+BINARY_MISSING = choices(BinaryMissing)
 
 
 @dataclass(frozen=True)
@@ -28,11 +30,15 @@ class SourceConfig:
     feature_columns : use only these columns (default: every other column).
     drop_columns : columns to ignore (ids, free text).
     categorical : encoding of text columns: "onehot" (a column per level) or "ordinal".
+        A text column with two levels (yes/no) is one 0/1 column either way, named
+        ``column=<second level>`` (``q3=y``) when one-hot: two columns would mirror each other.
+    binary_missing : a missing value in a two-level text column: "as_missing" (follows
+        ``missing``) or "own_level" (coded 0.5, halfway between the levels; never imputed).
     max_categories : a text column with more levels is an error.
     missing : missing values: "error" (stop at the first), "drop" the row, "impute" the
         training split's column means, or "mask" (impute and keep an observed-value mask).
     na_values : extra strings read as missing (e.g. "?").
-    constant_columns : a column with one value: "error", "drop" or "keep".
+    constant_columns : a column with one value: "error", "drop" or "keep" (images keep them).
     image_shape : (height, width) or (channels, height, width) if each row is an image.
     separator : CSV field separator.
     """
@@ -43,6 +49,7 @@ class SourceConfig:
     feature_columns: tuple[str, ...] | None = None
     drop_columns: tuple[str, ...] = ()
     categorical: Categorical = "onehot"
+    binary_missing: BinaryMissing = "as_missing"
     max_categories: int = 20
     missing: Missing = "error"
     na_values: tuple[str, ...] = ()
@@ -54,6 +61,7 @@ class SourceConfig:
         check_choice("source", self.source, SOURCES)
         check_choice("categorical", self.categorical, CATEGORICAL)
         check_choice("missing", self.missing, MISSING)
+        check_choice("binary_missing", self.binary_missing, BINARY_MISSING)
         check_choice("constant_columns", self.constant_columns, CONSTANT)
         if self.source == "file" and not self.path:
             raise ValueError("source='file' needs a path to a CSV or Parquet file")

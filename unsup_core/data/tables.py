@@ -32,9 +32,11 @@ def load_table(config: SourceConfig) -> Dataset:
     labels = None
     if config.label_column is not None:
         labels = frame.pop(config.label_column)
-    frame, labels = _apply_row_policy(frame, labels, config, where)
-    X, names = _encode_features(frame, config, where)
-    X, names = _handle_constant_columns(X, names, config, where)
+    own_level = _binary_text_columns(frame) if config.binary_missing == "own_level" else set()
+    frame, labels = _apply_row_policy(frame, labels, config, where, own_level)
+    X, names = _encode_features(frame, config, where, own_level)
+    if config.image_shape is None:  # an image's constant pixels (a border) are kept
+        X, names = _handle_constant_columns(X, names, config, where)
     y, class_names = (None, None) if labels is None else _encode_labels(labels, config, where)
     return Dataset(
         X=X,
@@ -75,10 +77,29 @@ def read_frame(path: UPath, config: SourceConfig) -> pd.DataFrame:
         raise ValueError(f"file {str(path)!r} cannot be read as {suffix[1:]}: {err}") from err
     if frame.shape[1] == 0:
         raise ValueError(f"file {str(path)!r} has no columns")
+    _reject_duplicate_names(path, config, list(frame.columns))
     if frame.shape[0] == 0:
         raise ValueError(f"file {str(path)!r} has a header but no data rows")
     frame.columns = [str(c) for c in frame.columns]
     return frame.reset_index(drop=True)
+
+
+def _reject_duplicate_names(path: UPath, config: SourceConfig, columns: list[str]) -> None:
+    """pandas renames a repeated CSV header (``f0``, ``f0.1``); the file's own header decides."""
+    names = [str(c) for c in columns]
+    if path.suffix.lower() in CSV_SUFFIXES:
+        sep = (
+            "\t" if path.suffix.lower() == ".tsv" and config.separator == "," else config.separator
+        )
+        with path.open("rb") as handle:
+            header = pd.read_csv(handle, sep=sep, header=None, nrows=1, dtype=str)
+        names = [str(c) for c in header.iloc[0].tolist()]
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise ValueError(
+            f"file {str(path)!r}: duplicated column names {repeated} in the header; "
+            "every column needs its own name"
+        )
 
 
 def _show(value: object) -> str:
@@ -137,12 +158,30 @@ def _first_missing(frame: pd.DataFrame) -> tuple[str, int] | None:
     return str(frame.columns[cols[first]]), int(frame.index[rows[first]])
 
 
+def _binary_text_columns(frame: pd.DataFrame) -> set[str]:
+    """Text columns with exactly two levels besides missing values (yes/no answers)."""
+    return {
+        str(name)
+        for name in frame.columns
+        if not pd.api.types.is_numeric_dtype(frame[name])
+        and not pd.api.types.is_bool_dtype(frame[name])
+        and frame[name].dropna().astype(str).nunique() == 2
+        and _numeric_with_typo(frame[name]) is None
+    }
+
+
 def _apply_row_policy(
-    frame: pd.DataFrame, labels: pd.Series | None, config: SourceConfig, where: _Where
+    frame: pd.DataFrame,
+    labels: pd.Series | None,
+    config: SourceConfig,
+    where: _Where,
+    own_level: set[str] = frozenset(),
 ) -> tuple[pd.DataFrame, pd.Series | None]:
-    """Missing labels are never imputed; missing features follow ``config.missing``."""
+    """Missing labels are never imputed; missing features follow ``config.missing`` (except
+    in the two-level text columns ``own_level``, where missing is a level of its own)."""
+    checked = frame.drop(columns=sorted(own_level))
     if config.missing == "drop":
-        keep = ~frame.isna().any(axis=1)
+        keep = ~checked.isna().any(axis=1)
         if labels is not None:
             keep &= labels.notna()
         if not keep.any():
@@ -159,7 +198,7 @@ def _apply_row_policy(
             f"{_show(labels[row])}); use missing='drop' to skip unlabelled rows"
         )
     if config.missing == "error":
-        first = _first_missing(frame)
+        first = _first_missing(checked)
         if first is not None:
             column, row = first
             raise ValueError(
@@ -180,7 +219,7 @@ def _numeric_with_typo(column: pd.Series) -> tuple[int, object] | None:
 
 
 def _encode_features(
-    frame: pd.DataFrame, config: SourceConfig, where: _Where
+    frame: pd.DataFrame, config: SourceConfig, where: _Where, own_level: set[str] = frozenset()
 ) -> tuple[np.ndarray, list[str]]:
     blocks: list[np.ndarray] = []
     names: list[str] = []
@@ -205,7 +244,13 @@ def _encode_features(
         if len(levels) > config.max_categories:
             unusable.append(name)
             continue
-        block, block_names = _encode_categorical(column, name, levels, config.categorical)
+        block, block_names = _encode_categorical(
+            column,
+            name,
+            levels,
+            config.categorical,
+            missing_value=0.5 if name in own_level else None,
+        )
         blocks.append(block)
         names.extend(block_names)
     if not blocks:
@@ -244,11 +289,17 @@ def _reject_float32_overflow(values: np.ndarray, column: pd.Series, where: _Wher
 
 
 def _encode_categorical(
-    column: pd.Series, name: str, levels: list[str], mode: str
+    column: pd.Series, name: str, levels: list[str], mode: str, missing_value: float | None = None
 ) -> tuple[np.ndarray, list[str]]:
-    """One-hot (one column per level) or ordinal (sorted level codes); NaN stays NaN."""
+    """One-hot (one column per level) or ordinal (sorted level codes); two levels give one 0/1
+    column (named ``name=<second level>`` when one-hot). NaN stays NaN unless
+    ``missing_value`` is set."""
     text = column.astype(str).where(column.notna(), None)
     missing = column.isna().to_numpy()
+    if len(levels) == 2:  # ordinal keeps the column's name; its codes are the same 0/1
+        values = (text == levels[1]).to_numpy(np.float64)
+        values[missing] = np.nan if missing_value is None else missing_value
+        return values[:, None], [name if mode == "ordinal" else f"{name}={levels[1]}"]
     if mode == "ordinal":
         codes = text.map({level: i for i, level in enumerate(levels)}).to_numpy(
             np.float64, na_value=np.nan

@@ -31,10 +31,32 @@ def test_voting_record_is_one_hot_encoded_with_party_labels(tmp_path):
     data = table(write_csv(tmp_path, VOTES), label_column="party")
     assert data.class_names == ("democrat", "republican")
     np.testing.assert_array_equal(data.y, [0, 1, 0, 1])
-    assert "crime=y" in data.feature_names and "immigration=?" in data.feature_names
+    # crime has two levels: one 0/1 column; immigration has three (?, n, y): one each
+    assert data.feature_names[0] == "crime=y" and "crime=n" not in data.feature_names
+    assert "immigration=?" in data.feature_names and "immigration=n" in data.feature_names
     row0 = dict(zip(data.feature_names, data.X[0]))
-    assert row0["crime=n"] == 1 and row0["crime=y"] == 0 and row0["immigration=?"] == 1
+    assert row0["crime=y"] == 0 and row0["immigration=?"] == 1
+    np.testing.assert_array_equal(data.X[:, 0], [0, 1, 0, 1])
     assert data.X.dtype == np.float32
+
+
+def test_a_yes_no_column_with_missing_answers_is_one_column(tmp_path):
+    path = write_csv(tmp_path, VOTES)
+    imputed = table(path, label_column="party", na_values=("?",), missing="impute")
+    assert imputed.feature_names == ("crime=y", "budget=y", "immigration=y")
+    assert np.isnan(imputed.X[0, 2]) and np.isnan(imputed.X[3, 1])  # imputed in prepare
+    with pytest.raises(ValueError, match=r"column 'immigration', row 0 \(line 2\).*missing"):
+        table(path, label_column="party", na_values=("?",))
+    own = table(path, label_column="party", na_values=("?",), binary_missing="own_level")
+    assert own.feature_names == imputed.feature_names  # and missing='error' does not object
+    np.testing.assert_array_equal(own.X[:, 2], [0.5, 1, 0, 1])
+    np.testing.assert_array_equal(own.X[:, 1], [1, 0, 1, 0.5])
+
+
+def test_duplicated_header_names_are_an_error_naming_them(tmp_path):
+    path = write_csv(tmp_path, "f0,f1,f0,label\n1,2,3,0\n4,5,6,1\n")
+    with pytest.raises(ValueError, match=r"data.csv'.*duplicated column names \['f0'\]"):
+        table(path, label_column="label")
 
 
 def test_ordinal_encoding_gives_one_column_per_text_column(tmp_path):
