@@ -28,8 +28,10 @@ $(DAGSTER_HOME)/dagster.yaml:
 	@mkdir -p $(DAGSTER_HOME)
 	@printf 'telemetry:\n  enabled: false\n' > $@
 
+# PRESET=tiny or PRESET=path.yaml (laid over the default preset); DATA=table.csv LABEL=column
+# runs on your own table with no YAML at all.
 run: install
-	$(BIN)/python -m pipelines.run_job --preset $(PRESET)
+	$(BIN)/python -m pipelines.run_job --preset $(PRESET) $(if $(DATA),--data "$(DATA)") $(if $(LABEL),--label "$(LABEL)")
 
 # The whole suite (what CI runs): lint and format check first, then every test, slow ones too.
 test: install lint

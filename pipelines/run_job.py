@@ -20,7 +20,7 @@ from dagster._core.utils import make_new_run_id
 from .definitions import JOB_NAME, defs
 from .lifecycle import HEARTBEAT_TAG, close_orphans, heartbeat, settle_run
 from .preflight import config_problems, problem_report
-from .presets import load_preset
+from .presets import load_preset, with_table
 from .resources import MlflowTracking, default_tracking_uri
 from .run_logging import close_run_loggers, run_log_path, step_failure_cause, terminal
 
@@ -95,6 +95,11 @@ def _fmt(value) -> str:
     return f"{value:.4g}" if isinstance(value, float) else str(value)
 
 
+def _source(run_config: dict) -> str:
+    config = run_config.get("ops", {}).get("raw_dataset", {}).get("config", {})
+    return str(config.get("path") or config.get("source") or "digits")
+
+
 def config_errors(error: DagsterInvalidConfigError) -> list[str]:
     """Dagster's config errors, one line each (no schema dumps)."""
     lines = [" ".join(e.message.split(". Expected:")[0].split()) for e in error.errors]
@@ -105,8 +110,19 @@ def main(argv: list[str] | None = None) -> int:
     """Exit codes: 0 success, 1 a step failed, 2 bad run config (nothing ran), 130 interrupted."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--preset", default="default", help="preset name or run-config YAML path")
+    parser.add_argument("--data", help="a CSV or Parquet table to run on (no YAML needed)")
+    parser.add_argument("--label", help="the table's class column, if it has one")
     args = parser.parse_args(argv)
-    run_config = load_preset(args.preset)
+    try:
+        run_config = load_preset(args.preset)
+    except ValueError as error:
+        print(error, file=sys.stderr)
+        return 2
+    if args.data:
+        run_config = with_table(run_config, args.data, args.label or None)
+    elif args.label:
+        print("--label needs --data (the table it names a column of)", file=sys.stderr)
+        return 2
     instance = (
         DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else DagsterInstance.ephemeral()
     )
@@ -136,7 +152,11 @@ def main(argv: list[str] | None = None) -> int:
             instance=instance,
             raise_on_error=False,
             run_id=run_id,
-            tags={HEARTBEAT_TAG: f"{time.time():.0f}", "unsup/preset": args.preset},
+            tags={
+                HEARTBEAT_TAG: f"{time.time():.0f}",
+                "unsup/preset": args.preset,
+                "unsup/data": args.data or _source(run_config),
+            },
         )
     close_run_loggers(run_id, log_path)
     status = instance.get_run_by_id(run_id).status
