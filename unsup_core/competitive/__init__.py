@@ -4,7 +4,7 @@ Scikit-learn-style estimators (``fit``, ``predict``, ``transform``, ``random_sta
 attributes ending in ``_``); the maps people read are plain arrays in ``maps``.
 """
 
-from .grid import Grid
+from .grid import Grid, auto_grid_shape
 from .maps import class_hit_maps, component_planes, density_map, hit_map, majority_labels, u_matrix
 from .metrics import node_purity, quantization_error, topographic_error
 from .neighbourhood import NEIGHBOURHOODS, kernel
@@ -23,6 +23,7 @@ __all__ = [
     "MapResult",
     "OnlineKMeans",
     "SoftCompetitiveLearning",
+    "auto_grid_shape",
     "class_hit_maps",
     "component_planes",
     "density_map",

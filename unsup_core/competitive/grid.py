@@ -3,6 +3,7 @@
 Nodes are numbered row-major: node k sits at row k // cols, column k % cols. On a hexagonal
 grid odd rows are shifted right by 1/2 and rows are sqrt(3)/2 apart, so every node has six
 neighbours at distance 1. A toroidal grid wraps both axes (distances take the shorter way round).
+:func:`auto_grid_shape` sizes a grid from the data (the SOM Toolbox rule).
 """
 
 from __future__ import annotations
@@ -18,6 +19,13 @@ from ..validation import check_choice, choices
 Topology = Literal["rectangular", "hexagonal"]
 TOPOLOGIES = choices(Topology)
 HEX_ROW_STEP = np.sqrt(3) / 2
+NODES_FACTOR, NODES_EXPONENT = 5.0, 0.54321  # the SOM Toolbox's som_topol_struct
+
+
+def check_side(name: str, value: object, minimum: int = 1) -> None:
+    """A grid side (``rows``, ``cols``; ``max_side``) must be an integer >= ``minimum``."""
+    if isinstance(value, bool) or int(value) != value or value < minimum:  # type: ignore[call-overload]
+        raise ValueError(f"grid {name}={value} must be an integer >= {minimum}")
 
 
 @dataclass(frozen=True)
@@ -29,9 +37,7 @@ class Grid:
 
     def __post_init__(self) -> None:
         for name in ("rows", "cols"):
-            value = getattr(self, name)
-            if int(value) != value or value < 1:
-                raise ValueError(f"grid {name}={value} must be an integer >= 1")
+            check_side(name, getattr(self, name))
         check_choice("topology", self.topology, TOPOLOGIES)
         if self.toroidal and self.topology == "hexagonal" and self.rows % 2:
             raise ValueError(
@@ -88,6 +94,95 @@ class Grid:
     def neighbour_lists(self, connectivity: int | None = None) -> np.ndarray:
         """(K, m) indices of each node's neighbours, padded with -1 (cached)."""
         return _neighbour_lists(self, connectivity)
+
+
+def auto_nodes(n_samples: int) -> int:
+    """The SOM Toolbox's node count for ``n_samples`` training objects: ceil(5 N^0.54321)."""
+    return int(np.ceil(NODES_FACTOR * n_samples**NODES_EXPONENT))
+
+
+def principal_ratio(X: np.ndarray, n_nodes: int) -> float:
+    """sqrt(lambda1 / lambda2) of the two largest eigenvalues of the covariance of X's complete
+    rows; 1 with one feature, fewer than two complete rows, no variance, or lambda2 so small
+    that lambda2 * n_nodes < lambda1 (the SOM Toolbox's test for a flat second axis)."""
+    X = np.asarray(X, dtype=np.float64)
+    if X.ndim != 2 or X.shape[1] < 2:
+        return 1.0
+    X = X[~np.isnan(X).any(axis=1)]
+    if len(X) < 2:
+        return 1.0
+    eigenvalues = np.linalg.eigvalsh(np.cov(X, rowvar=False))
+    lambda1, lambda2 = float(eigenvalues[-1]), float(max(eigenvalues[-2], 0.0))
+    if lambda1 <= 0 or lambda2 * n_nodes < lambda1:
+        return 1.0
+    return float(np.sqrt(lambda1 / lambda2))
+
+
+def auto_grid_shape(
+    X: np.ndarray,
+    max_side: int = 40,
+    *,
+    rows: int | None = None,
+    cols: int | None = None,
+    topology: Topology = "rectangular",
+    toroidal: bool = False,
+) -> tuple[int, int]:
+    """The grid shape (rows, cols) for training data X (N, n) by the SOM Toolbox's rule
+    (``som_topol_struct``; Vesanto et al. 2000, "SOM Toolbox for Matlab 5", report A57).
+
+    Nodes K = ceil(5 N^0.54321). Side ratio r = sqrt(lambda1 / lambda2) of the two largest
+    eigenvalues of X's covariance (:func:`principal_ratio`; r = 1 with one feature or a flat
+    second axis). As in the toolbox, the short side is cols = round(sqrt(K / r)) and the long
+    side rows = round(K / cols) (swapped if rounding made cols the longer), so the long side
+    runs along the first principal axis, where ``init="pca"`` spreads it. A hexagonal grid's
+    rows lie sqrt(3)/2 apart, so there r is replaced by a = r / (sqrt(3)/2), rows per column,
+    which keeps the aspect r on the plane. Each side is at least 2; a long side over
+    ``max_side`` becomes ``max_side`` and the short side round(max_side / a), so the aspect
+    stays. A toroidal hexagonal grid needs even rows: an odd derived count gets one more row
+    (one fewer at ``max_side``).
+
+    Given one side, it is kept as it is and the other is derived from the node count alone:
+    round(K / given), at least 2 and at most ``max_side``. Given both, they are returned.
+
+    Examples (round data, r = 1): N = 200 -> K = 89, a 10 x 9 grid; N = 200,000 -> K = 3790,
+    capped at 40 x 40.
+    """
+    check_side("max_side", max_side, minimum=2)
+    for name, value in (("rows", rows), ("cols", cols)):
+        if value is not None:
+            check_side(name, value)
+    if rows is not None and cols is not None:
+        return int(rows), int(cols)
+    n_samples = len(X)
+    if n_samples < 1:
+        raise ValueError("auto_grid_shape: X has no samples")
+    nodes, max_side = auto_nodes(n_samples), int(max_side)
+    if rows is not None:
+        return int(rows), min(max(2, round(nodes / rows)), max_side)
+    if cols is not None:
+        rows = min(max(2, round(nodes / cols)), max_side)
+    else:
+        squeeze = HEX_ROW_STEP if topology == "hexagonal" else 1.0
+        aspect = principal_ratio(X, nodes) / squeeze  # rows per column
+        cols = max(2, round(np.sqrt(nodes / aspect)))
+        rows = max(2, round(nodes / cols))
+        rows, cols = max(rows, cols), min(rows, cols)
+        if rows > max_side:
+            rows, cols = max_side, min(max(2, round(max_side / aspect)), max_side)
+    if toroidal and topology == "hexagonal" and rows % 2:
+        rows = rows + 1 if rows + 1 <= max_side else rows - 1
+    return int(rows), int(cols)
+
+
+def grid_rule(rows: int | None, cols: int | None, max_side: int) -> str:
+    """How :func:`auto_grid_shape` found the shape, in words (an MLflow tag)."""
+    nodes = "ceil(5 N^0.54321) nodes"
+    if rows is not None and cols is not None:
+        return "configured"
+    if rows is not None or cols is not None:
+        given, derived = ("rows", "cols") if rows is not None else ("cols", "rows")
+        return f"configured {given}, auto {derived} ({nodes} / {given}, max_side={max_side})"
+    return f"auto ({nodes}, aspect sqrt(lambda1/lambda2), max_side={max_side})"
 
 
 @cache

@@ -24,7 +24,8 @@ class MapConfig:
 
     Parameters
     ----------
-    som : the Kohonen map (seeded by default, so two runs give the same map).
+    som : the Kohonen map (seeded by default, so two runs give the same map; its grid comes
+        from the training data unless ``rows``/``cols`` are set).
     density_k : nearest objects averaged in the density map.
     """
 
@@ -66,8 +67,9 @@ def fit_map(
 ) -> MapResult:
     """Fit ``config.som`` on X_train (n, d). Metrics: ``quantization_error``,
     ``topographic_error`` (and ``topographic_error_4`` on rectangular grids), ``empty_nodes``,
-    ``n_nodes``, ``train_seconds``, ``test/quantization_error``; with labels ``purity`` and
-    ``test/majority_vote_accuracy``."""
+    ``n_nodes``, ``grid_rows``, ``grid_cols`` (the grid used), ``train_seconds``,
+    ``test/quantization_error``; with labels ``purity`` and ``test/majority_vote_accuracy``.
+    Tag ``grid_rule``: "configured", or the rule that took the grid from the data."""
     config = config or MapConfig()
     som = config.som.build()
     started = time.perf_counter()
@@ -81,6 +83,8 @@ def fit_map(
         "topographic_error": som.topographic_error(X_train),
         "empty_nodes": float((hits == 0).sum()),
         "n_nodes": float(grid.n_nodes),
+        "grid_rows": float(grid.rows),
+        "grid_cols": float(grid.cols),
         "train_seconds": seconds,
     }
     if grid.topology == "rectangular":
@@ -90,6 +94,7 @@ def fit_map(
     k = min(config.density_k, len(X_train))
     result = MapResult(
         metrics=metrics,
+        tags={"grid_rule": som.grid_rule_},
         som=som,
         grid=grid,
         u_matrix=u_matrix(W, grid),

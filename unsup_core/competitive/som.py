@@ -23,7 +23,7 @@ from .distances import (
     check_metric,
     pairwise,
 )
-from .grid import Grid, Topology
+from .grid import Grid, Topology, auto_grid_shape, check_side, grid_rule
 from .metrics import quantization_error, topographic_error
 from .neighbourhood import Neighbourhood, check_neighbourhood
 from .schedules import ScheduleLike, check_schedule, schedule_values
@@ -38,6 +38,7 @@ DTYPES = {"float32": np.float32, "float64": np.float64}
 
 class KohonenMap(TransformerMixin, BaseEstimator):
     """Self-organising map on a ``rows x cols`` grid; node (m, h) holds a weight w_mh in R^n.
+    The grid's size and aspect come from the training data unless set (:func:`auto_grid_shape`).
 
     Training (``algorithm="online"``, the classic rule): for an object x_i picked at random,
     the winner c = argmin rho(x_i, w_mh) (WTA), then every node moves towards x_i,
@@ -49,8 +50,13 @@ class KohonenMap(TransformerMixin, BaseEstimator):
 
     Parameters
     ----------
-    rows : grid rows M.
-    cols : grid columns H.
+    rows : grid rows M (``None``: from the data, the long side; see ``cols``).
+    cols : grid columns H (``None``: from the data). With both ``None`` the SOM Toolbox rule
+        sets the grid: ceil(5 N^0.54321) nodes for N training objects, rows / cols =
+        sqrt(lambda1 / lambda2) of the data's two leading principal axes, each side 2 ..
+        ``max_side``. With one side set, the other is ceil(5 N^0.54321) / that side, rounded
+        (2 .. ``max_side``).
+    max_side : the largest side a grid taken from the data gets (a set side is kept as set).
     topology : "rectangular" or "hexagonal".
     toroidal : wrap both grid axes.
     init : "uniform" (uniform in (-1/(2n), 1/(2n)), the classic start), "sample" (random
@@ -59,7 +65,8 @@ class KohonenMap(TransformerMixin, BaseEstimator):
     algorithm : "batch" (Kohonen's batch map, fast) or "online" (the classic rule).
     epochs : passes over the data (online: ``epochs * n_samples`` updates).
     neighbourhood : kernel K: "gaussian", "bubble" or "mexican_hat".
-    sigma_start : neighbourhood radius at the start (``None``: max(rows, cols) / 2).
+    sigma_start : neighbourhood radius at the start (``None``: max(rows, cols) / 2 of the grid
+        used).
     sigma_end : neighbourhood radius at the end.
     sigma_schedule : radius schedule: "linear", "exponential", "inverse", "constant" or a
         callable f(t, total).
@@ -82,7 +89,8 @@ class KohonenMap(TransformerMixin, BaseEstimator):
     Attributes
     ----------
     weights_ : (rows * cols, n) node weights, row-major (node k is at row k // cols).
-    grid_ : the :class:`Grid`.
+    grid_ : the :class:`Grid` used (its shape set or taken from the data).
+    grid_rule_ : how the shape was found: "configured", or the automatic rule in words.
     history_ : per epoch ``{"epoch", "sigma", "lr", "quantization_error"}``; batch epochs
         report the error of the weights they started from.
     n_features_in_, n_iter_ (updates online, epochs batch).
@@ -90,9 +98,10 @@ class KohonenMap(TransformerMixin, BaseEstimator):
 
     def __init__(
         self,
-        rows: int = 10,
-        cols: int = 10,
+        rows: int | None = None,
+        cols: int | None = None,
         *,
+        max_side: int = 40,
         topology: Topology = "rectangular",
         toroidal: bool = False,
         init: Init | np.ndarray = "pca",
@@ -114,6 +123,7 @@ class KohonenMap(TransformerMixin, BaseEstimator):
         random_state: int | None = None,
     ) -> None:
         self.rows, self.cols, self.topology, self.toroidal = rows, cols, topology, toroidal
+        self.max_side = max_side
         self.init, self.algorithm, self.epochs = init, algorithm, epochs
         self.neighbourhood = neighbourhood
         self.sigma_start, self.sigma_end, self.sigma_schedule = (
@@ -126,10 +136,23 @@ class KohonenMap(TransformerMixin, BaseEstimator):
         self.chunk_size, self.num_threads, self.random_state = chunk_size, num_threads, random_state
         self.device = device
 
-    @property
-    def sigma_start_value(self) -> float:
-        """The starting radius: ``sigma_start``, or max(rows, cols) / 2 when it is ``None``."""
-        return self.sigma_start if self.sigma_start is not None else max(self.rows, self.cols) / 2
+    def sigma_start_for(self, grid: Grid) -> float:
+        """The starting radius: ``sigma_start``, or max(rows, cols) / 2 of ``grid`` when it is
+        ``None``."""
+        return self.sigma_start if self.sigma_start is not None else max(grid.shape) / 2
+
+    def grid_for(self, X: np.ndarray) -> Grid:
+        """The grid this map trains on for X: ``rows`` and ``cols`` as set, the sides left
+        ``None`` from :func:`auto_grid_shape`."""
+        rows, cols = auto_grid_shape(
+            X,
+            self.max_side,
+            rows=self.rows,
+            cols=self.cols,
+            topology=self.topology,
+            toroidal=self.toroidal,
+        )
+        return Grid(rows, cols, self.topology, self.toroidal)
 
     # ----------------------------------------------------------------------------- fitting
     def fit(
@@ -141,12 +164,13 @@ class KohonenMap(TransformerMixin, BaseEstimator):
         fresh random permutation per epoch (to reproduce a run, or compare with another
         implementation step by step).
         """
-        grid = self.check_params()
+        self.check_params()
         with torch_threads(self.num_threads), blas_threads(self.num_threads):
-            return self._fit(grid, X, sample_order)
+            return self._fit(X, sample_order)
 
-    def _fit(self, grid: Grid, X: np.ndarray, sample_order: Sequence[int] | None) -> KohonenMap:
+    def _fit(self, X: np.ndarray, sample_order: Sequence[int] | None) -> KohonenMap:
         X = check_input(X, None, self.nan_policy, "KohonenMap.fit")
+        grid = self.grid_for(X)
         dtype = DTYPES[self.dtype or ("float64" if self.algorithm == "online" else "float32")]
         X = np.ascontiguousarray(X, dtype=dtype)
         has_nan = bool(np.isnan(X).any())
@@ -154,13 +178,12 @@ class KohonenMap(TransformerMixin, BaseEstimator):
             raise ValueError(
                 "nan_policy='ignore' (NaN in X) is supported by algorithm='batch' only"
             )
-        if isinstance(self.init, str) and self.init == "pca" and X.shape[1] < 2:
-            raise ValueError("init='pca' needs at least 2 features; use init='sample'")
         rng = np.random.default_rng(self.random_state)
         self.grid_ = grid
+        self.grid_rule_ = grid_rule(self.rows, self.cols, self.max_side)
         self.n_features_in_ = X.shape[1]
         W = self._initial_weights(X, grid, rng, has_nan).astype(dtype)
-        sigma_start = self.sigma_start_value
+        sigma_start = self.sigma_start_for(grid)
         if self.algorithm == "online":
             W = self._fit_online(W, X, grid, rng, sigma_start, sample_order)
         else:
@@ -168,10 +191,16 @@ class KohonenMap(TransformerMixin, BaseEstimator):
         self.weights_ = W
         return self
 
-    def check_params(self) -> Grid:
+    def check_params(self) -> None:
         """Validate every parameter (``ValueError`` naming it, its value and what is allowed);
-        returns the grid. ``fit`` calls it; so does :data:`KohonenMapConfig` when built."""
-        grid = Grid(self.rows, self.cols, self.topology, self.toroidal)
+        the grid's sides the data sets are checked when fitting. ``fit`` calls it; so does
+        :data:`KohonenMapConfig` when built."""
+        for name in ("rows", "cols"):
+            if getattr(self, name) is not None:
+                check_side(name, getattr(self, name))
+        check_side("max_side", self.max_side, minimum=2)
+        # a side the data sets stands in as 2: topology and a set side's parity are checked now
+        grid = Grid(self.rows or 2, self.cols or 2, self.topology, self.toroidal)
         check_choice("algorithm", self.algorithm, ALGORITHMS)
         if isinstance(self.init, str):
             check_choice("init", self.init, INITS)
@@ -182,7 +211,7 @@ class KohonenMap(TransformerMixin, BaseEstimator):
             check_choice("dtype", self.dtype, tuple(DTYPES))
         if int(self.epochs) != self.epochs or self.epochs < 1:
             raise ValueError(f"epochs={self.epochs} must be an integer >= 1")
-        sigma_start = self.sigma_start_value
+        sigma_start = self.sigma_start_for(grid)
         if not (sigma_start > 0 and self.sigma_end > 0):
             raise ValueError(
                 f"sigma_start={sigma_start} and sigma_end={self.sigma_end} must be > 0"
@@ -194,7 +223,6 @@ class KohonenMap(TransformerMixin, BaseEstimator):
         if self.chunk_size < 1:
             raise ValueError(f"chunk_size={self.chunk_size} must be >= 1")
         resolve_device(self.device)
-        return grid
 
     def _initial_weights(
         self, X: np.ndarray, grid: Grid, rng: np.random.Generator, has_nan: bool = False
@@ -343,12 +371,13 @@ class KohonenMap(TransformerMixin, BaseEstimator):
     @property
     def weights_grid(self) -> np.ndarray:
         """(rows, cols, n_features) view of the weights."""
-        return self.weights_.reshape(self.rows, self.cols, -1)
+        return self.weights_.reshape(*self.grid_.shape, -1)
 
 
 def _pca_plane(X: np.ndarray, grid: Grid) -> np.ndarray:
     """Nodes spread evenly over the plane of the first two principal components, centred on the
-    mean, each axis spanning +-2 standard deviations of its component."""
+    mean, each axis spanning +-2 standard deviations of its component (one feature: along it,
+    the columns start equal)."""
     n = len(X)
     mean = X.mean(axis=0, dtype=np.float64)
     covariance = (X.T @ X).astype(np.float64) - n * np.outer(mean, mean)
@@ -359,7 +388,10 @@ def _pca_plane(X: np.ndarray, grid: Grid) -> np.ndarray:
     a = np.linspace(-1, 1, grid.rows) if grid.rows > 1 else np.zeros(1)
     b = np.linspace(-1, 1, grid.cols) if grid.cols > 1 else np.zeros(1)
     A, B = np.meshgrid(a, b, indexing="ij")
-    return mean + 2 * (A.reshape(-1, 1) * scale[0] * vt[0] + B.reshape(-1, 1) * scale[1] * vt[1])
+    plane = A.reshape(-1, 1) * scale[0] * vt[0]
+    if len(top) > 1:
+        plane = plane + B.reshape(-1, 1) * scale[1] * vt[1]
+    return mean + 2 * plane
 
 
 KohonenMapConfig = estimator_config(KohonenMap)

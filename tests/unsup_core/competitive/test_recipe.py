@@ -6,7 +6,14 @@ import io
 import numpy as np
 import pytest
 
-from unsup_core.competitive import KohonenMap, KohonenMapConfig, MapConfig, fit_map, weights_npz
+from unsup_core.competitive import (
+    KohonenMap,
+    KohonenMapConfig,
+    MapConfig,
+    auto_grid_shape,
+    fit_map,
+    weights_npz,
+)
 from unsup_core.validation import build_config
 
 LABELLED_METRICS = {
@@ -15,6 +22,8 @@ LABELLED_METRICS = {
     "topographic_error_4",
     "empty_nodes",
     "n_nodes",
+    "grid_rows",
+    "grid_cols",
     "train_seconds",
     "test/quantization_error",
     "purity",
@@ -51,6 +60,8 @@ def test_the_fitted_map_and_its_measures(small_digits, result):
     assert metrics["topographic_error_4"] == som.topographic_error(X, 4)
     assert metrics["topographic_error"] <= metrics["topographic_error_4"] <= 1  # 8 vs 4 adjacent
     assert metrics["n_nodes"] == 20 and metrics["empty_nodes"] == float((result.hits == 0).sum())
+    assert (metrics["grid_rows"], metrics["grid_cols"]) == (4, 5)
+    assert result.tags == {"grid_rule": "configured"}
     assert 0 < metrics["purity"] <= 1 and 0 <= metrics["test/majority_vote_accuracy"] <= 1
     assert metrics["train_seconds"] > 0
 
@@ -77,6 +88,22 @@ def test_two_seeded_runs_give_one_map(small_digits, result):
     assert {k: v for k, v in again.metrics.items() if k not in skip} == {
         k: v for k, v in result.metrics.items() if k not in skip
     }
+
+
+def test_the_default_map_takes_its_grid_from_the_data_and_records_it(small_digits):
+    config = build_config(MapConfig, {"som": {"epochs": 2}})
+    assert (config.som.rows, config.som.cols, config.som.max_side) == (None, None, 40)
+    result = fit(small_digits, config)
+    n = len(small_digits.train)
+    shape = auto_grid_shape(small_digits.train.X)
+    assert result.grid.shape == shape == result.som.weights_grid.shape[:2]
+    assert (result.metrics["grid_rows"], result.metrics["grid_cols"]) == shape
+    assert result.metrics["n_nodes"] == shape[0] * shape[1]
+    assert abs(shape[0] * shape[1] - 5 * n**0.54321) <= max(shape)  # the rule's node count
+    assert result.tags["grid_rule"].startswith("auto (ceil(5 N^0.54321) nodes")
+    assert result.som.get_params()["rows"] is None  # the parameter stays as set
+    partial = fit(small_digits, build_config(MapConfig, {"som": {"rows": 4, "epochs": 2}}))
+    assert partial.grid.rows == 4 and partial.tags["grid_rule"].startswith("configured rows")
 
 
 def test_without_labels_there_is_no_label_overlay(small_digits):
