@@ -26,6 +26,9 @@ class TrainerConfig:
     steps : a budget of optimiser steps instead of epochs, so that training sets of different
         sizes (label budgets, say) get the same amount of training; rounded up to whole epochs
         of ``ceil(n / batch_size)`` steps. Excludes ``epochs`` and early stopping.
+    min_steps : with ``epochs``, raise them until training takes at least this many optimiser
+        steps (``None``: no floor). A preset sized for thousands of rows then still trains a
+        table of a few hundred: epochs = max(epochs, ceil(min_steps / ceil(n / batch_size))).
     batch_size : objects per optimiser step.
     optimizer : "adam", "adamw" or "sgd".
     lr : learning rate (of the first parameter group).
@@ -46,6 +49,7 @@ class TrainerConfig:
 
     epochs: int | None = None
     steps: int | None = None
+    min_steps: int | None = None
     batch_size: int = 64
     optimizer: Optimizer = "adam"
     lr: float = 1e-3
@@ -69,7 +73,7 @@ class TrainerConfig:
             "lr": self.lr,
             "eval_batch_size": self.eval_batch_size,
         }
-        for name in ("epochs", "steps"):
+        for name in ("epochs", "steps", "min_steps"):
             if getattr(self, name) is not None:
                 positive[name] = getattr(self, name)
         for name, value in positive.items():
@@ -79,6 +83,11 @@ class TrainerConfig:
             raise ValueError(
                 f"epochs={self.epochs} and steps={self.steps}: set one budget, "
                 "not both (epochs=None to train for a number of steps)"
+            )
+        if self.steps is not None and self.min_steps is not None:
+            raise ValueError(
+                f"min_steps={self.min_steps} with steps={self.steps}: a step budget is exact; "
+                "min_steps is a floor for epochs"
             )
         if self.steps is not None and self.early_stopping_patience is not None:
             raise ValueError(
@@ -101,11 +110,15 @@ class TrainerConfig:
         resolve_device(self.device)
 
     def epochs_for(self, n_rows: int) -> int:
-        """Epochs over ``n_rows`` objects: ``epochs``, or as many whole epochs as ``steps``
-        optimiser steps take (at least one)."""
+        """Epochs over ``n_rows`` objects: ``epochs`` (raised to reach ``min_steps``), or as
+        many whole epochs as ``steps`` optimiser steps take (at least one)."""
+        batches = math.ceil(n_rows / self.batch_size)
         if self.steps is None:
-            return self.epochs if self.epochs is not None else DEFAULT_EPOCHS
-        return max(1, math.ceil(self.steps / math.ceil(n_rows / self.batch_size)))
+            epochs = self.epochs if self.epochs is not None else DEFAULT_EPOCHS
+            if self.min_steps is not None:
+                epochs = max(epochs, math.ceil(self.min_steps / batches))
+            return epochs
+        return max(1, math.ceil(self.steps / batches))
 
 
 def resolve_device(name: str) -> torch.device:

@@ -209,6 +209,29 @@ def test_a_step_budget_is_rounded_up_to_whole_epochs(kwargs, rows, epochs):
     assert TrainerConfig(**kwargs).epochs_for(rows) == epochs
 
 
+@pytest.mark.parametrize(
+    ("rows", "epochs"),
+    [(1000, 5), (100, 25), (64, 50), (10, 100)],  # 32 per batch: 32, 4, 2, 1 batches
+)
+def test_min_steps_raises_epochs_on_small_data_only(rows, epochs):
+    config = TrainerConfig(epochs=5, min_steps=100, batch_size=32)
+    assert config.epochs_for(rows) == epochs
+
+
+@pytest.mark.parametrize(("rows", "epochs"), [(200, 250), (200_000, 60)])
+def test_the_default_presets_autoencoder_rule_at_200_and_200000_rows(rows, epochs):
+    # default.yaml's plain_autoencoder: 60 epochs of 64, at least 1000 steps
+    config = TrainerConfig(epochs=60, min_steps=1000, batch_size=64)
+    assert config.epochs_for(rows) == epochs  # 4 batches: 250 epochs; 3125 batches: as set
+
+
+def test_min_steps_is_a_floor_for_epochs_not_for_a_step_budget():
+    with pytest.raises(ValueError, match="min_steps=10 with steps=5"):
+        TrainerConfig(steps=5, min_steps=10)
+    with pytest.raises(ValueError, match="min_steps=0 must be > 0"):
+        TrainerConfig(min_steps=0)
+
+
 def test_the_trainer_runs_the_step_budget(blobs):
     X = blobs[0][:100]
     steps = []
