@@ -1,28 +1,55 @@
-"""Asset checks: gates on the prepared data before any model trains on it, and on the models
-before anything downstream (the registry, the code map) uses them."""
+"""Asset checks: gates on the prepared data before any model trains on it, on the models
+before anything downstream (the registry, the code map) uses them, and warnings about models
+that trained without error but are broken (a collapsed GAN, useless codes, an empty map, a
+student worse than its baseline).
+
+A model asset may hold :class:`~unsup_core.applicability.NotApplicable` instead of a model (the
+method does not apply to the data): every check then passes and says why in its metadata."""
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import torch
 from dagster import (
+    AssetCheckExecutionContext,
     AssetCheckResult,
     AssetChecksDefinition,
     AssetCheckSeverity,
     AssetIn,
+    AssetKey,
     Config,
     asset_check,
 )
 from pydantic import Field
-from torch import nn
 
+from unsup_core.applicability import NotApplicable
 from unsup_core.arrays import accuracy, apply_array, encoder_codes
-from unsup_core.competitive import KohonenMap
 from unsup_core.data import PreparedData, class_balance
+from unsup_core.diagnostics import diagnose_gan, empty_node_share, probe_against_raw
+from unsup_core.generative import QualityJudgeConfig
 
 MIN_CLASS_BALANCE = 0.2  # smallest / largest class count in the training split
 SPLIT_TOLERANCE = 0.05  # allowed deviation of a split's share from its configured fraction
+NO_LABELS = "none"  # metadata "labels" of a check whose label-needing part had no labels
+# What a model asset holds: its model (an nn.Module, a mapping of them, a KohonenMap) or
+# NotApplicable. Dagster type-checks an input by its annotation and cannot check a union, so
+# the checks take models as this alias of Any.
+ModelValue = Any
+
+
+def not_applicable(*values: Any) -> AssetCheckResult | None:
+    """A passing result with metadata ``{"not_applicable": reason}`` when one of ``values`` is
+    :class:`NotApplicable` (a mapping of models: when every member is), else None::
+
+        if skipped := not_applicable(model):
+            return skipped
+    """
+    for value in values:
+        members = list(value.values()) if isinstance(value, Mapping) else [value]
+        if members and all(isinstance(m, NotApplicable) for m in members):
+            return AssetCheckResult(passed=True, metadata={"not_applicable": members[0].reason})
+    return None
 
 
 @asset_check(
@@ -31,6 +58,8 @@ SPLIT_TOLERANCE = 0.05  # allowed deviation of a split's share from its configur
     description="Every split is finite: no NaN or inf reaches a model.",
 )
 def prepared_no_nan(prepared_dataset: PreparedData) -> AssetCheckResult:
+    if skipped := not_applicable(prepared_dataset):
+        return skipped
     splits = {
         "train": prepared_dataset.train,
         "val": prepared_dataset.val,
@@ -46,6 +75,8 @@ def prepared_no_nan(prepared_dataset: PreparedData) -> AssetCheckResult:
     description="Split sizes match the configured fractions and train/test are non-empty.",
 )
 def prepared_split_sizes(prepared_dataset: PreparedData) -> AssetCheckResult:
+    if skipped := not_applicable(prepared_dataset):
+        return skipped
     data = prepared_dataset
     sizes = {"train": len(data.train), "val": len(data.val), "test": len(data.test)}
     total = sum(sizes.values())
@@ -67,9 +98,11 @@ def prepared_split_sizes(prepared_dataset: PreparedData) -> AssetCheckResult:
     f"least {MIN_CLASS_BALANCE}; a warning, not a gate.",
 )
 def prepared_class_balance(prepared_dataset: PreparedData) -> AssetCheckResult:
+    if skipped := not_applicable(prepared_dataset):
+        return skipped
     data = prepared_dataset
     if data.train.y is None:
-        return AssetCheckResult(passed=True, metadata={"labels": "none"})
+        return AssetCheckResult(passed=True, metadata={"labels": NO_LABELS})
     balance = class_balance(data.train.y, data.n_classes)
     return AssetCheckResult(
         passed=balance >= MIN_CLASS_BALANCE,
@@ -113,7 +146,10 @@ def finite_outputs_check(asset_name: str, method: str) -> AssetChecksDefinition:
         description=f"Weights and {method} outputs on the test split are finite.",
     )
     def _check(model: Any, prepared_dataset: PreparedData) -> AssetCheckResult:
-        models = model.values() if isinstance(model, Mapping) else [model]
+        if skipped := not_applicable(model):
+            return skipped
+        members = model.values() if isinstance(model, Mapping) else [model]
+        models = [m for m in members if not isinstance(m, NotApplicable)]
         bad_weights = sum(
             int((~torch.isfinite(t)).sum())
             for m in models
@@ -142,9 +178,13 @@ def finite_outputs_check(asset_name: str, method: str) -> AssetChecksDefinition:
     description="The student's test accuracy reaches the configured minimum.",
 )
 def student_accuracy_gate(
-    config: AccuracyGateConfig, student_model: nn.Module, prepared_dataset: PreparedData
+    config: AccuracyGateConfig, student_model: ModelValue, prepared_dataset: PreparedData
 ) -> AssetCheckResult:
+    if skipped := not_applicable(student_model):
+        return skipped
     test = prepared_dataset.test
+    if test.y is None:
+        return AssetCheckResult(passed=True, metadata={"labels": NO_LABELS})
     score = accuracy(student_model, test.X, test.y)
     return AssetCheckResult(
         passed=score >= config.min_accuracy,
@@ -160,8 +200,10 @@ def student_accuracy_gate(
     "variance, stays below the maximum (scale-free, so it suits any data).",
 )
 def reconstruction_gate(
-    config: ReconstructionGateConfig, plain_autoencoder: nn.Module, prepared_dataset: PreparedData
+    config: ReconstructionGateConfig, plain_autoencoder: ModelValue, prepared_dataset: PreparedData
 ) -> AssetCheckResult:
+    if skipped := not_applicable(plain_autoencoder):
+        return skipped
     X = prepared_dataset.test.X
     mse = float(np.mean((apply_array(plain_autoencoder, X) - X) ** 2))
     relative = mse / max(float(np.mean(np.var(X, axis=0))), 1e-12)
@@ -186,10 +228,12 @@ def reconstruction_gate(
 )
 def topographic_error_gate(
     config: TopographicGateConfig,
-    code_som: KohonenMap,
+    code_som: ModelValue,
     prepared_dataset: PreparedData,
-    student_model: nn.Module,
+    student_model: ModelValue,
 ) -> AssetCheckResult:
+    if skipped := not_applicable(code_som, student_model):
+        return skipped
     error = float(
         code_som.topographic_error(encoder_codes(student_model, prepared_dataset.train.X))
     )
@@ -212,4 +256,268 @@ MODEL_OUTPUT_CHECKS = [
         ("teacher_model", "predict"),
         ("student_model", "predict"),
     )
+]
+
+
+# --- Failure detection: models that trained without error but are broken. Warnings by default
+# (non-blocking): a run still finishes and the finding is visible on the asset.
+
+
+class FailureCheckConfig(Config):
+    severity: Literal["WARN", "ERROR"] = Field(
+        "WARN", description="Severity of a failed check (it never blocks downstream assets)"
+    )
+
+
+class GanCollapseConfig(FailureCheckConfig):
+    max_frechet_ratio: float = Field(
+        1.0,
+        description="Fails when the GAN's Frechet distance is at least this multiple of the "
+        "Gaussian baseline's (N(mean, cov) of the training data, same judge); 1.0 = no better "
+        "than the Gaussian",
+    )
+    max_missing_classes: int = Field(
+        0,
+        description="How many of the classes the judge finds among the real training objects "
+        "may be missing from the GAN's samples",
+    )
+    max_discriminator_accuracy: float = Field(
+        0.99,
+        description="Fails when the discriminator's balanced accuracy (held-out real objects "
+        "vs fresh samples) is above this: D is pinned at 1 and G learns nothing",
+    )
+    judged_samples: int = Field(1000, description="Generator samples (and Gaussian draws) judged")
+    judge_epochs: int = Field(
+        40, description="Epochs of the judging classifier, trained on the training split"
+    )
+    seed: int = Field(0, description="Seed of the samples' noise, the Gaussian draws and the judge")
+
+
+class ProbeCheckConfig(FailureCheckConfig):
+    tolerance: float = Field(
+        0.0,
+        description="Fails when the codes' probe accuracy is below the raw features' by more "
+        "than this (accuracy points, 0.05 = 5 points)",
+    )
+    labels_per_class: int = Field(
+        10, description="Labelled training objects per class of each probe draw"
+    )
+    draws: int = Field(5, description="Label draws; the accuracies are means over them")
+    seed: int = Field(0, description="Seed of the label draws")
+
+
+class EmptyNodesConfig(FailureCheckConfig):
+    max_empty_share: float = Field(
+        0.5,
+        description="Highest acceptable share of map nodes that win no training object",
+    )
+
+
+class StudentBaselineConfig(FailureCheckConfig):
+    tolerance: float = Field(
+        0.0,
+        description="Fails when the student's test accuracy is below its baseline's (the same "
+        "student on the labels alone) by more than this (accuracy points)",
+    )
+
+
+def failure(config: FailureCheckConfig, findings: list[str], **measured: Any) -> AssetCheckResult:
+    """Passed when ``findings`` is empty; the findings (what is wrong) joined into ``finding``."""
+    return AssetCheckResult(
+        passed=not findings,
+        severity=AssetCheckSeverity(config.severity),
+        metadata={"finding": "; ".join(findings) or "none", **measured},
+    )
+
+
+@asset_check(
+    asset="gan_model",
+    blocking=False,
+    additional_ins={"prepared_dataset": AssetIn("prepared_dataset")},
+    description="Detects a collapsed GAN: samples no closer to the data (Frechet distance in "
+    "the features of a classifier trained on the real data) than a Gaussian fitted to it, "
+    "classes missing among the samples, or a discriminator that tells real from generated "
+    "perfectly. Without labels only the discriminator is judged.",
+)
+def gan_collapse(
+    config: GanCollapseConfig, gan_model: ModelValue, prepared_dataset: PreparedData
+) -> AssetCheckResult:
+    if skipped := not_applicable(gan_model):
+        return skipped
+    data = prepared_dataset
+    held_out = data.test.X if len(data.test) >= 2 else data.train.X
+    found = diagnose_gan(
+        gan_model["generator"],
+        gan_model["discriminator"],
+        data.train.X,
+        held_out,
+        data.train.y,
+        data.n_classes,
+        config.judged_samples,
+        config.seed,
+        QualityJudgeConfig(epochs=config.judge_epochs, seed=config.seed),
+    )
+    findings, measured = [], {}
+    if found.frechet_distance is None:
+        measured["labels"] = NO_LABELS
+    else:
+        limit = config.max_frechet_ratio * found.gaussian_frechet_distance
+        if found.frechet_distance >= limit:
+            findings.append(
+                f"Frechet distance {found.frechet_distance:.4g} is no better than "
+                f"{config.max_frechet_ratio:g} x the Gaussian baseline's "
+                f"{found.gaussian_frechet_distance:.4g}"
+            )
+        wanted = found.real_classes_present - config.max_missing_classes
+        if found.n_classes_present < wanted:
+            findings.append(
+                f"{found.n_classes_present} of {found.real_classes_present} classes present"
+            )
+        measured |= {
+            "frechet_distance": found.frechet_distance,
+            "gaussian_frechet_distance": found.gaussian_frechet_distance,
+            "max_frechet_ratio": config.max_frechet_ratio,
+            "n_classes_present": found.n_classes_present,
+            "real_classes_present": found.real_classes_present,
+            "max_missing_classes": config.max_missing_classes,
+        }
+    if found.discriminator_accuracy > config.max_discriminator_accuracy:
+        findings.append(
+            f"discriminator accuracy {found.discriminator_accuracy:.3f} > "
+            f"{config.max_discriminator_accuracy:g}: it wins outright"
+        )
+    return failure(
+        config,
+        findings,
+        **measured,
+        discriminator_accuracy=found.discriminator_accuracy,
+        discriminator_real_accuracy=found.discriminator_real_accuracy,
+        discriminator_fake_accuracy=found.discriminator_fake_accuracy,
+        max_discriminator_accuracy=config.max_discriminator_accuracy,
+        judged_samples=config.judged_samples,
+    )
+
+
+def probe_vs_raw_check(asset_name: str) -> AssetChecksDefinition:
+    """A warning when a few-label linear probe reads the codes of ``asset_name``'s encoder
+    worse than the raw features."""
+
+    @asset_check(
+        asset=asset_name,
+        name="probe_vs_raw_features",
+        blocking=False,
+        additional_ins={"prepared_dataset": AssetIn("prepared_dataset")},
+        description="Detects an encoder whose codes are worse than no encoder: a few-label "
+        "linear probe (same labels, same test split) scores lower on the codes than on the "
+        "raw features. Passes, saying so, without labels.",
+    )
+    def _check(
+        config: ProbeCheckConfig, model: ModelValue, prepared_dataset: PreparedData
+    ) -> AssetCheckResult:
+        if skipped := not_applicable(model):
+            return skipped
+        train, test = prepared_dataset.train, prepared_dataset.test
+        if train.y is None or test.y is None:
+            return AssetCheckResult(passed=True, metadata={"labels": NO_LABELS})
+        probe = probe_against_raw(
+            encoder_codes(model, train.X),
+            encoder_codes(model, test.X),
+            train.X,
+            test.X,
+            train.y,
+            test.y,
+            config.labels_per_class,
+            config.draws,
+            config.seed,
+        )
+        worse = probe.deficit > config.tolerance
+        return failure(
+            config,
+            [
+                f"codes' probe accuracy {probe.code_accuracy:.3f} is below the raw features' "
+                f"{probe.raw_accuracy:.3f}"
+            ]
+            if worse
+            else [],
+            code_probe_accuracy=probe.code_accuracy,
+            raw_probe_accuracy=probe.raw_accuracy,
+            tolerance=config.tolerance,
+            labels_per_class=probe.labels_per_class,
+            draws=probe.draws,
+        )
+
+    return _check
+
+
+@asset_check(
+    asset="data_som",
+    blocking=False,
+    additional_ins={"prepared_dataset": AssetIn("prepared_dataset")},
+    description="Detects a map with most nodes empty: the share of nodes that are the best "
+    "match of no training object stays at most the maximum.",
+)
+def empty_nodes(
+    config: EmptyNodesConfig, data_som: ModelValue, prepared_dataset: PreparedData
+) -> AssetCheckResult:
+    if skipped := not_applicable(data_som):
+        return skipped
+    n_nodes = int(data_som.weights_.shape[0])
+    share = empty_node_share(data_som.predict(prepared_dataset.train.X), n_nodes)
+    empty = round(share * n_nodes)
+    return failure(
+        config,
+        [f"{empty} of {n_nodes} nodes win no training object"]
+        if share > config.max_empty_share
+        else [],
+        empty_nodes=empty,
+        n_nodes=n_nodes,
+        empty_share=share,
+        max_empty_share=config.max_empty_share,
+    )
+
+
+def latest_metadata(context: AssetCheckExecutionContext, asset_name: str) -> dict[str, Any]:
+    """The plain values of the metadata of ``asset_name``'s latest materialisation."""
+    event = context.instance.get_latest_materialization_event(AssetKey(asset_name))
+    if event is None or event.asset_materialization is None:
+        return {}
+    return {key: value.value for key, value in event.asset_materialization.metadata.items()}
+
+
+@asset_check(
+    asset="student_model",
+    blocking=False,
+    description="Detects a student that distillation made worse: its test accuracy is below "
+    "that of the same student trained on the labels alone (the asset's student_accuracy and "
+    "baseline_accuracy), beyond the tolerance.",
+)
+def student_vs_baseline(
+    context: AssetCheckExecutionContext, config: StudentBaselineConfig, student_model: ModelValue
+) -> AssetCheckResult:
+    if skipped := not_applicable(student_model):
+        return skipped
+    recorded = latest_metadata(context, "student_model")
+    if not {"student_accuracy", "baseline_accuracy"} <= recorded.keys():
+        return AssetCheckResult(
+            passed=True,
+            metadata={"finding": "no student_accuracy / baseline_accuracy recorded"},
+        )
+    student, baseline = float(recorded["student_accuracy"]), float(recorded["baseline_accuracy"])
+    return failure(
+        config,
+        [f"student accuracy {student:.3f} is below its baseline's {baseline:.3f}"]
+        if student < baseline - config.tolerance
+        else [],
+        student_accuracy=student,
+        baseline_accuracy=baseline,
+        tolerance=config.tolerance,
+    )
+
+
+FAILURE_CHECKS = [
+    gan_collapse,
+    probe_vs_raw_check("ssl_encoder"),
+    probe_vs_raw_check("stacked_autoencoder"),
+    empty_nodes,
+    student_vs_baseline,
 ]

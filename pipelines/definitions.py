@@ -14,6 +14,7 @@ from .assets.som import code_som, data_som
 from .assets.transfer import ssl_encoder, stacked_autoencoder, transfer_models
 from .assets.validation import validated_run_config
 from .checks import (
+    FAILURE_CHECKS,
     MODEL_OUTPUT_CHECKS,
     prepared_class_balance,
     prepared_no_nan,
@@ -62,6 +63,7 @@ CHECKS = [
     student_accuracy_gate,
     topographic_error_gate,
     *MODEL_OUTPUT_CHECKS,
+    *FAILURE_CHECKS,
 ]
 JOB_NAME = "unsup_pipeline"
 # No blanket retry policy: Dagster would retry an interrupted step. Transient errors get one more

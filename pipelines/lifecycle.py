@@ -18,7 +18,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from dagster import DagsterInstance, DagsterRunStatus, RunsFilter
+from dagster import AssetCheckSeverity, DagsterInstance, DagsterRunStatus, RunsFilter
 from dagster._core.events import DagsterEventType
 
 from .registry import settle_pending
@@ -111,11 +111,12 @@ def close_orphans(
 
 
 def gates_passed(instance: DagsterInstance, run_id: str) -> list[str]:
-    """Names of the run's asset checks that did not pass (empty: every gate passed)."""
+    """Names of the run's gates (asset checks of severity ERROR) that did not pass (empty:
+    every gate passed). Warnings (severity WARN) do not hold a model back."""
     failed = []
     for record in instance.all_logs(run_id, of_type=DagsterEventType.ASSET_CHECK_EVALUATION):
         evaluation = record.dagster_event.event_specific_data
-        if not evaluation.passed:
+        if not evaluation.passed and evaluation.severity == AssetCheckSeverity.ERROR:
             failed.append(f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}")
     return failed
 

@@ -32,6 +32,11 @@ PIPELINE_ONLY = {
     "AccuracyGateConfig",
     "ReconstructionGateConfig",
     "TopographicGateConfig",
+    "FailureCheckConfig",
+    "GanCollapseConfig",
+    "ProbeCheckConfig",
+    "EmptyNodesConfig",
+    "StudentBaselineConfig",
 }
 
 
