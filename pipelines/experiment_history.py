@@ -13,6 +13,7 @@ from datetime import datetime, timezone
 
 from mlflow.tracking import MlflowClient
 
+from .applicability import NOT_APPLICABLE_TAG
 from .resources import TAG_ASSET, TAG_LEVEL, TAG_RUN_ID
 
 
@@ -64,8 +65,9 @@ def history_rows(
     statuses: Sequence[str] = ("FINISHED", "RUNNING"),
 ) -> list[dict]:
     """One row per pipeline run of ``job_name`` (oldest first, the latest ``max_runs``): its
-    Dagster run id, start time, status and the headline metrics (None where an asset did not
-    run). The run in progress counts as RUNNING."""
+    Dagster run id, start time, status, the headline metrics (None where an asset did not
+    run) and which assets did not apply to the data, and why. The run in progress counts as
+    RUNNING."""
     parents = client.search_runs(
         [experiment_id],
         max_results=max_runs,
@@ -83,9 +85,13 @@ def history_rows(
         filter_string=f"tags.`{TAG_LEVEL}` = 'asset' and attributes.start_time >= {oldest}",
     )
     latest: dict[tuple[str, str], dict[str, float]] = {}
+    not_applicable: dict[str, dict[str, str]] = {}  # by Dagster run: asset -> reason
     for child in children:  # the latest run of an asset within a pipeline run counts
         key = (child.data.tags.get(TAG_RUN_ID, ""), child.data.tags.get(TAG_ASSET, ""))
         latest[key] = child.data.metrics
+        reason = child.data.tags.get(NOT_APPLICABLE_TAG)
+        if reason is not None:
+            not_applicable.setdefault(key[0], {})[key[1]] = reason
     rows = []
     for parent in parents:
         dagster_run = parent.data.tags.get(TAG_RUN_ID, "")
@@ -98,6 +104,8 @@ def history_rows(
         }
         for headline in headlines:
             row[headline.column] = headline.value(latest.get((dagster_run, headline.asset), {}))
+        reasons = not_applicable.get(dagster_run, {})
+        row["not_applicable"] = "; ".join(f"{a}: {r}" for a, r in sorted(reasons.items())) or None
         rows.append(row)
     return rows
 

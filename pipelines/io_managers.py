@@ -24,6 +24,7 @@ from pydantic import Field, PrivateAttr
 from torch import nn
 from upath import UPath
 
+from unsup_core.applicability import NotApplicable
 from unsup_core.serialization import from_checkpoint, to_checkpoint
 
 URI_METADATA_KEY = "stored_uri"
@@ -111,18 +112,21 @@ class TorchModelIOManager(RunScopedIOManager):
     extension: ClassVar[str] = ".pt"
     subdirectory: ClassVar[str] = "models"
 
-    def dumps(self, obj: nn.Module | Mapping[str, nn.Module]) -> bytes:
-        payload = (
-            {"models": {name: to_checkpoint(m) for name, m in obj.items()}}
-            if isinstance(obj, Mapping)
-            else to_checkpoint(obj)
-        )
+    def dumps(self, obj: nn.Module | Mapping[str, nn.Module] | NotApplicable) -> bytes:
+        if isinstance(obj, NotApplicable):
+            payload: dict = {"not_applicable": obj.reason}
+        elif isinstance(obj, Mapping):
+            payload = {"models": {name: to_checkpoint(m) for name, m in obj.items()}}
+        else:
+            payload = to_checkpoint(obj)
         buffer = io.BytesIO()
         torch.save(payload, buffer)
         return buffer.getvalue()
 
-    def loads(self, data: bytes) -> nn.Module | dict[str, nn.Module]:
+    def loads(self, data: bytes) -> nn.Module | dict[str, nn.Module] | NotApplicable:
         payload = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+        if "not_applicable" in payload:
+            return NotApplicable(payload["not_applicable"])
         if "models" in payload:
             return {name: from_checkpoint(c) for name, c in payload["models"].items()}
         return from_checkpoint(payload)

@@ -9,6 +9,7 @@ from typing import Any
 
 from dagster import asset
 
+from .applicability import when_applicable, widened_types
 from .failures import step_errors
 from .profiles import step_tags
 
@@ -28,11 +29,16 @@ ASSET_CONFIGS: dict[str, type] = {}
 
 
 def recipe_asset(
-    *recipes: Callable, after_validation: bool = True, **asset_kwargs: Any
+    *recipes: Callable,
+    after_validation: bool = True,
+    optional_inputs: tuple[str, ...] = (),
+    **asset_kwargs: Any,
 ) -> Callable:
     """``@asset`` whose ``code_version`` covers the decorated function and the modules of the
     library ``recipes`` it calls (a change to a recipe's helpers changes the version too); it
-    runs after the run config's check unless ``after_validation`` is false (the data assets)."""
+    runs after the run config's check unless ``after_validation`` is false (the data assets).
+    The first recipe's requirements decide whether it applies to the data, and so does every
+    input but ``optional_inputs`` (:mod:`pipelines.applicability`)."""
 
     def decorate(function: Callable) -> Any:
         modules = [inspect.getmodule(recipe) for recipe in recipes]
@@ -42,8 +48,11 @@ def recipe_asset(
             ASSET_CONFIGS[function.__name__] = config.annotation
         if after_validation:
             asset_kwargs["deps"] = [*asset_kwargs.get("deps", ()), VALIDATION_ASSET]
+        for key, value in widened_types(function).items():
+            asset_kwargs.setdefault(key, value)
+        body = when_applicable(function, recipes[0] if recipes else None, optional_inputs)
         return asset(
             code_version=code_version(function, *modules), op_tags=tags or None, **asset_kwargs
-        )(step_errors(function))
+        )(step_errors(body))
 
     return decorate

@@ -39,6 +39,7 @@ def autoencoder_zoo(
                 child.log_figures(zoo_member_figures(member, prepared_dataset))
                 child.log_model(member.model, "model/checkpoint.pt")
         table = run.log_table(result.tables["comparison"], "comparison", COMPARISON_COLUMNS)
+        run.set_tags(result.tags)
     best = result.members[result.best_kind].metrics
     return Output(
         result.models,
@@ -48,5 +49,6 @@ def autoencoder_zoo(
             "kinds": len(result.members),
             "best_kind": result.best_kind,
             "probe_accuracy": best.get("probe/accuracy", float("nan")),
+            **{k: v for k, v in result.tags.items() if k == "kinds_not_applicable"},
         },
     )

@@ -3,6 +3,7 @@
 from dagster import AssetExecutionContext, Output
 from torch import nn
 
+from unsup_core.applicability import NotApplicable
 from unsup_core.data import PreparedData
 from unsup_core.distillation import (
     MLPClassifier,
@@ -46,7 +47,11 @@ def teacher_model(
 
 
 @recipe_asset(
-    distil_student, group_name="distillation", kinds={"pytorch"}, io_manager_key="model_io_manager"
+    distil_student,
+    optional_inputs=("stacked_autoencoder",),
+    group_name="distillation",
+    kinds={"pytorch"},
+    io_manager_key="model_io_manager",
 )
 def student_model(
     context: AssetExecutionContext,
@@ -58,13 +63,16 @@ def student_model(
 ) -> Output[MLPClassifier]:
     """A small student distilled from the teacher (few labels + soft targets on every training
     object), beside the same student on the labels alone; it may start from the stacked
-    autoencoder's encoder (``init_from: encoder``)."""
+    autoencoder's encoder (``init_from: encoder``); from scratch when that does not apply."""
+    encoder = None if isinstance(stacked_autoencoder, NotApplicable) else stacked_autoencoder
     with mlflow.asset_run(context, params=config.model_dump()) as run:
+        if encoder is None and config.init_from == "encoder":
+            run.set_tags({"student_start_fallback": f"scratch: {stacked_autoencoder}"})
         result = distil_student(
             prepared_dataset,
             teacher_model,
             config.to_library(),
-            stacked_autoencoder,
+            encoder,
             run.stage_callbacks,
         )
         run.log_result(result)
@@ -104,6 +112,7 @@ def privileged_student(
         metadata={
             **run.dagster_metadata(),
             "variant": result.tags["variant"],
+            "privileged_view": result.tags["privileged_view"],
             "lupi_accuracy": metrics["test/accuracy"],
             "lupi_separate_accuracy": metrics["separate/test_accuracy"],
             "lupi_joint_accuracy": metrics["joint/test_accuracy"],

@@ -8,10 +8,12 @@ from dagster import AssetExecutionContext, Config, MetadataValue, Output
 from pydantic import Field
 from torch import nn
 
+from unsup_core.applicability import NotApplicable, labels
 from unsup_core.arrays import accuracy, encoder_codes
 from unsup_core.data import PreparedData
 from unsup_core.evaluation import few_label_probe
 
+from ..applicability import not_applicable_output
 from ..registry import DECISION_COLUMNS, model_name, register_candidate, register_role
 from ..reporting import markdown_table
 from ..resources import MlflowTracking
@@ -42,7 +44,13 @@ def encoder_probe_accuracy(data: PreparedData, per_class: int, model: nn.Module)
     return few_label_probe(train, data.train.y, test, data.test.y, per_class)[0]
 
 
-@recipe_asset(register_candidate, few_label_probe, group_name="registry", kinds={"mlflow"})
+@recipe_asset(
+    register_candidate,
+    few_label_probe,
+    optional_inputs=("student_model", "stacked_autoencoder"),
+    group_name="registry",
+    kinds={"mlflow"},
+)
 def registered_models(
     context: AssetExecutionContext,
     config: RegisteredModelsConfig,
@@ -52,8 +60,12 @@ def registered_models(
     mlflow: MlflowTracking,
 ) -> Output[dict]:
     """Registers the student (test accuracy) and the stacked encoder (few-label probe accuracy
-    of its codes) in the MLflow Model Registry; champion or challenger, with the reason."""
+    of its codes) in the MLflow Model Registry; champion or challenger, with the reason. A
+    model that does not apply to the data is left out; with neither, nothing is registered."""
     data = prepared_dataset
+    reason = labels(data)  # both are scored on labelled test data
+    if reason is not None:
+        return not_applicable_output(context, mlflow, config, reason)
     candidates = {
         "student": (student_model, "test_accuracy", partial(student_accuracy, data)),
         "encoder": (
@@ -62,6 +74,13 @@ def registered_models(
             partial(encoder_probe_accuracy, data, config.probe_labels_per_class),
         ),
     }
+    candidates = {k: c for k, c in candidates.items() if not isinstance(c[0], NotApplicable)}
+    if not candidates:
+        reason = (
+            f"neither model applies (student_model {student_model}; "
+            f"stacked_autoencoder {stacked_autoencoder})"
+        )
+        return not_applicable_output(context, mlflow, config, reason)
     with mlflow.asset_run(context, params=config.model_dump()) as run:
         client = mlflow.client()
         name = partial(model_name, config.name_prefix, data.source)

@@ -63,6 +63,7 @@ def experiment_report(
             "report": MetadataValue.md(report.table),
             "changes": MetadataValue.md(report.changes_table),
             "registry": MetadataValue.md("\n".join(report.registry) or "-"),
+            "not_applicable_assets": MetadataValue.md("\n".join(report.not_applicable) or "-"),
         },
     )
 
@@ -78,6 +79,7 @@ class Report:
     changes: list[dict]
     changes_table: str
     registry: list[str]
+    not_applicable: list[str]  # this run's assets that do not apply to its data, and why
 
 
 def build_report(rows: list[dict], registry: list[str]) -> Report:
@@ -91,6 +93,9 @@ def build_report(rows: list[dict], registry: list[str]) -> Report:
         delta,
         markdown_table(delta, ["metric", "this_run", "previous_run", "change", "better"]),
         registry,
+        [f"- {item}" for item in (rows[-1].get("not_applicable") or "").split("; ") if item]
+        if rows
+        else [],
     )
 
 
@@ -106,6 +111,8 @@ def log_report(run: AssetRun, report: Report) -> None:
             report.changes_table,
             "## Model registry",
             "\n".join(report.registry) or "no registry decision",
+            "## Not applicable to this run's data",
+            "\n".join(report.not_applicable) or "every asset applied",
         ]
     )
     run.log_text(text, "experiment_report.md")
@@ -114,7 +121,12 @@ def log_report(run: AssetRun, report: Report) -> None:
         "experiment_report.csv",
     )
     run.log_dict(
-        {"runs": rows, "changes": report.changes, "registry": report.registry},
+        {
+            "runs": rows,
+            "changes": report.changes,
+            "registry": report.registry,
+            "not_applicable": report.not_applicable,
+        },
         "experiment_report.json",
     )
     run.log_metrics({"runs_compared": float(len(rows))})

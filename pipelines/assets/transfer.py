@@ -8,6 +8,7 @@ from unsup_core.data import PreparedData
 from unsup_core.plotting import plot_loss_curves
 from unsup_core.plotting.figures import stacked_figures, transfer_figures
 from unsup_core.selfsupervised import PretextTrainingConfig, train_pretext
+from unsup_core.selfsupervised.pretext import pretext_for
 from unsup_core.stacked import StackedTrainingConfig, train_stacked_autoencoder
 from unsup_core.transfer import TransferConfig, transfer_experiment
 from unsup_core.transfer.recipe import CURVE_COLUMNS
@@ -33,15 +34,24 @@ def ssl_encoder(
 ) -> Output[nn.Module]:
     """An encoder pretrained without labels on a pretext: contrastive views, relative patch
     position, or masked features (tables without an image shape)."""
-    with mlflow.asset_run(context, params=config.model_dump()) as run:
-        result = train_pretext(prepared_dataset, config.to_library(), run.stage_callbacks)
+    library = config.to_library()
+    used = pretext_for(library, prepared_dataset.image_shape)  # what the params say is trained
+    params = {**config.model_dump(), "pretext": used, "pretext_requested": config.pretext}
+    with mlflow.asset_run(context, params=params) as run:
+        result = train_pretext(prepared_dataset, library, run.stage_callbacks)
         pretext = result.tags["pretext"]
+        run.set_tags({"pretext": pretext, "pretext_requested": config.pretext})
         run.log_result(
             result, {"loss_curves": plot_loss_curves(result.histories[""], f"{pretext} pretext")}
         )
     return Output(
         result.model,
-        metadata={**run.dagster_metadata(), "pretext": pretext, **metadata_values(result.metrics)},
+        metadata={
+            **run.dagster_metadata(),
+            "pretext": pretext,
+            "pretext_requested": config.pretext,
+            **metadata_values(result.metrics),
+        },
     )
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from ..applicability import min_features, requires
 from ..arrays import apply_array, count_parameters
 from ..data.prepare import PreparedData
 from ..results import ExperimentResult
@@ -49,6 +50,7 @@ class AutoencoderResult(ExperimentResult):
     reconstructions: np.ndarray | None = None
 
 
+@requires(min_features(2))
 def train_autoencoder(
     data: PreparedData,
     config: AutoencoderTrainingConfig | None = None,

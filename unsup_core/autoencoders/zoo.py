@@ -28,6 +28,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..applicability import min_features, requires
 from ..arrays import apply_array, count_parameters
 from ..data.prepare import PreparedData
 from ..evaluation import few_label_probe, mean_jacobian_norm, near_zero_fraction
@@ -186,6 +187,8 @@ class ZooConfig:
             values["n_classes"] = n_classes
         if kind == "variational":
             values["likelihood"] = "bernoulli" if data_in_unit_interval else "gaussian"
+        if kind == "linear" and in_features is not None:  # PCA has at most d components
+            values["code_dim"] = min(values["code_dim"], in_features)
         return replace(part, **values)
 
 
@@ -307,15 +310,21 @@ class ZooResult(ExperimentResult):
         return max(rows, key=lambda row: row.get("probe/accuracy", float("-inf")))["kind"]
 
 
+@requires(min_features(2))
 def train_zoo(
     data: PreparedData, config: ZooConfig | None = None, callbacks: StageCallbacks = no_callbacks
 ) -> ZooResult:
     """Train every kind of ``config.kinds`` with the shared trainer (callbacks of stage
-    ``"<kind>/"``) and measure each with :func:`evaluate_member`."""
+    ``"<kind>/"``) and measure each with :func:`evaluate_member`. Without labels the
+    label-regularised kinds are left out (``tags["kinds_not_applicable"]`` says so)."""
     config = config or ZooConfig()
     in_unit = bool(data.train.X.min() >= 0 and data.train.X.max() <= 1)
     result = ZooResult()
-    for kind in config.kinds:
+    kinds = [k for k in config.kinds if data.train.y is not None or k not in LABELLED_KINDS]
+    if len(kinds) < len(config.kinds):
+        left_out = [k for k in config.kinds if k not in kinds]
+        result.tags["kinds_not_applicable"] = f"{', '.join(left_out)}: no labels"
+    for kind in kinds:
         model = build_member(kind, config, data.n_features, data.n_classes, in_unit)
         train, val = member_data(kind, data, config)
         history = Trainer(config.trainer, callbacks(f"{kind}/")).fit(model, train, val)

@@ -11,6 +11,7 @@ from typing import Literal
 import numpy as np
 from torch import nn
 
+from ..applicability import labels, requires
 from ..arrays import accuracy, apply_array, count_parameters
 from ..data.prepare import PreparedData
 from ..results import ExperimentResult
@@ -107,7 +108,8 @@ class PrivilegedConfig:
     ----------
     degrade : the student's view x of an image: "pool4x4" or "pixel_subset".
     privileged_columns : tables: the columns only seen in training (named after encoding,
-        e.g. ``q3=y``); the student sees the others.
+        e.g. ``q3=y``); the student sees the others. Empty on a table: the top quarter of the
+        columns by ANOVA F on the labelled objects (:func:`auto_privileged_columns`).
     teacher_labels : the teacher on x* learns from the student's labels only ("same") or from
         every training label ("all").
     variant : the student handed on: "separate" (teacher first, then the student) or "joint"
@@ -153,6 +155,7 @@ class PrivilegedConfig:
         check_temperature(self.temperature)
 
 
+@requires(labels)
 def train_teacher(
     data: PreparedData,
     config: TeacherConfig | None = None,
@@ -201,6 +204,7 @@ def student_maker(
     ), "encoder"
 
 
+@requires(labels)
 def distil_student(
     data: PreparedData,
     teacher: nn.Module,
@@ -245,29 +249,58 @@ def distil_student(
     )
 
 
+AUTO_PRIVILEGED_SHARE = 0.25  # share of a table's columns chosen as x* when none are named
+
+
+def privileged_view(data: PreparedData) -> str | None:
+    """Images have a degraded view; a table needs two columns to split into x and x*."""
+    if data.image_shape is not None or data.n_features >= 2:
+        return None
+    return "a table with one feature column cannot be split into x and privileged x*"
+
+
+def auto_privileged_columns(data: PreparedData, labelled: np.ndarray) -> tuple[str, ...]:
+    """x* of a table whose privileged columns are not named: the ceil(d / 4) columns (at
+    least one, at most d - 1) that best separate the classes on the labelled training objects
+    (ANOVA F statistic, ``sklearn.feature_selection.f_classif``; NaN counts as 0)."""
+    from sklearn.feature_selection import f_classif
+
+    d = data.n_features
+    count = min(max(1, int(np.ceil(AUTO_PRIVILEGED_SHARE * d))), d - 1)
+    with np.errstate(all="ignore"):
+        scores, _ = f_classif(data.train.X[labelled], data.train.y[labelled])
+    order = np.argsort(-np.nan_to_num(scores, nan=0.0), kind="stable")[:count]
+    return tuple(data.feature_names[j] for j in sorted(order))
+
+
 def privileged_views(
-    data: PreparedData, config: PrivilegedConfig
-) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """(x, x*) of the training and test splits: the other and the privileged columns of a
-    table, or a degraded view and the full image."""
+    data: PreparedData, config: PrivilegedConfig, labelled: np.ndarray
+) -> tuple[dict[str, tuple[np.ndarray, np.ndarray]], dict[str, str]]:
+    """(x, x*) of the training and test splits, and tags saying how they were made: the
+    named columns of a table (or :func:`auto_privileged_columns`), or a degraded view and the
+    full image (``pool4x4`` falls back to ``pixel_subset`` when a side is not a multiple of
+    4)."""
     splits = {"train": data.train, "test": data.test}
-    if config.privileged_columns:
-        return {
-            name: split_privileged(split.X, data.feature_names, config.privileged_columns)
+    if data.image_shape is not None and not config.privileged_columns:
+        mode = config.degrade
+        if mode == "pool4x4" and any(int(s) % 4 for s in data.image_shape[-2:]):
+            mode = "pixel_subset"
+        views = {
+            name: (degrade(split.X, data.image_shape[-2:], mode), split.X)
             for name, split in splits.items()
         }
-    if data.image_shape is not None:
-        return {
-            name: (degrade(split.X, data.image_shape, config.degrade), split.X)
-            for name, split in splits.items()
-        }
-    raise ValueError(
-        f"{data.source}: privileged distillation needs image data (x = a degraded view) or "
-        "privileged_columns naming the columns only seen in training (in the pipeline: "
-        "ops.privileged_student.config.privileged_columns, e.g. in sensor.yaml)"
-    )
+        return views, {"privileged_view": f"degraded image ({mode})", "degrade": mode}
+    columns, chosen = config.privileged_columns, "named"
+    if not columns:
+        columns, chosen = auto_privileged_columns(data, labelled), "auto (ANOVA F, top quarter)"
+    views = {
+        name: split_privileged(split.X, data.feature_names, columns)
+        for name, split in splits.items()
+    }
+    return views, {"privileged_view": f"columns: {chosen}", "privileged_columns": ",".join(columns)}
 
 
+@requires(labels, privileged_view)
 def privileged_distillation(
     data: PreparedData,
     config: PrivilegedConfig | None = None,
@@ -279,10 +312,10 @@ def privileged_distillation(
     coupling term), beside the student alone. ``models["privileged_student"]`` is the student
     of ``config.variant``; callbacks of stages ``"separate/"`` and ``"joint/"``."""
     config = config or PrivilegedConfig()
-    views = privileged_views(data, config)
+    labelled = data.few_labels(config.labels_per_class, config.seed)
+    views, view_tags = privileged_views(data, config, labelled)
     (x, x_star), (x_test, x_star_test) = views["train"], views["test"]
     y, y_test, n_classes = data.train.y, data.test.y, data.n_classes
-    labelled = data.few_labels(config.labels_per_class, config.seed)
     teacher = MLPClassifier(
         replace(config.teacher, in_features=x_star.shape[1], n_classes=n_classes)
     )
@@ -333,5 +366,5 @@ def privileged_distillation(
         models={"privileged_student": chosen},
         metrics=metrics,
         histories={"separate/": separate, "joint/": joint_history},
-        tags={"variant": config.variant},
+        tags={"variant": config.variant, **view_tags},
     )

@@ -30,7 +30,7 @@ def gaussian_samples(X: np.ndarray, n: int, rng: np.random.Generator) -> np.ndar
     """n draws (n, d) of N(mean, covariance) fitted to X (n_samples, d), float32, unclipped."""
     X = _data(X)
     draws = rng.multivariate_normal(
-        X.mean(axis=0), np.cov(X, rowvar=False), size=_count(n), method="eigh"
+        X.mean(axis=0), np.atleast_2d(np.cov(X, rowvar=False)), size=_count(n), method="eigh"
     )
     return draws.astype(np.float32)
 

@@ -12,6 +12,7 @@ from typing import Literal
 
 from torch import nn
 
+from ..applicability import min_features, requires
 from ..arrays import encoder_codes
 from ..data.prepare import PreparedData
 from ..evaluation import few_label_probe
@@ -65,14 +66,20 @@ class PretextTrainingConfig:
             raise ValueError(f"probe_labels_per_class={self.probe_labels_per_class} must be >= 1")
 
 
+def pretext_for(config: PretextTrainingConfig, image_shape: tuple[int, ...] | None) -> str:
+    """The pretext trained for data of this image shape: ``config.pretext``, except that an
+    image pretext on data without an image shape (a table) falls back to masked features."""
+    if config.pretext in IMAGE_PRETEXTS and image_shape is None:
+        return "masked_features"
+    return config.pretext
+
+
 def pretext_model(
     config: PretextTrainingConfig, in_features: int, image_shape: tuple[int, ...] | None
 ) -> tuple[nn.Module, str]:
-    """The model of ``config.pretext`` for data of this width and image shape; data with no
-    image shape fall back to masked features. Returns (model, the pretext used)."""
-    pretext = config.pretext
-    if pretext in IMAGE_PRETEXTS and image_shape is None:
-        pretext = "masked_features"
+    """The model of ``config.pretext`` for data of this width and image shape (see
+    :func:`pretext_for`). Returns (model, the pretext used)."""
+    pretext = pretext_for(config, image_shape)
     model_class, _ = PRETEXTS[pretext]
     part = getattr(config, pretext)
     if pretext == "masked_features":
@@ -91,6 +98,7 @@ class PretextResult(ExperimentResult):
         return self.models["checkpoint"]
 
 
+@requires(min_features(2))
 def train_pretext(
     data: PreparedData,
     config: PretextTrainingConfig | None = None,

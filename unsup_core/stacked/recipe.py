@@ -9,6 +9,7 @@ from typing import Literal
 import numpy as np
 from torch import nn
 
+from ..applicability import min_features, requires
 from ..arrays import apply_array, encoder_codes
 from ..data.prepare import PreparedData
 from ..evaluation import few_label_probe
@@ -60,6 +61,7 @@ class StackedResult(ExperimentResult):
         return self.models["encoder"]
 
 
+@requires(min_features(2))
 def train_stacked_autoencoder(
     data: PreparedData,
     config: StackedTrainingConfig | None = None,

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from torch import nn
 
+from ..applicability import labels, requires
 from ..arrays import untrained_like
 from ..data.prepare import PreparedData
 from ..results import ExperimentResult
@@ -38,6 +39,7 @@ class TransferResult(ExperimentResult):
         return self.tables["transfer_curve"]
 
 
+@requires(labels)
 def transfer_experiment(
     data: PreparedData, encoders: Mapping[str, nn.Module], config: TransferConfig | None = None
 ) -> TransferResult:

@@ -2,9 +2,12 @@
 with few labels, and privileged distillation (images, privileged table columns); their metrics,
 data fields set from the data, callbacks and seeded determinism."""
 
+import dataclasses
 import math
 
+import numpy as np
 import pytest
+from sklearn.feature_selection import f_classif
 
 from unsup_core.arrays import accuracy, count_parameters
 from unsup_core.distillation import (
@@ -172,7 +175,11 @@ def test_privileged_distillation_on_images(small_digits, variant):
         small_digits, privileged(variant=variant), lambda stage: [Stages(stage, seen)]
     )
     metrics, student = result.metrics, result.models["privileged_student"]
-    assert set(metrics) == PRIVILEGED_METRICS and result.tags == {"variant": variant}
+    assert set(metrics) == PRIVILEGED_METRICS and result.tags == {
+        "variant": variant,
+        "privileged_view": "degraded image (pool4x4)",
+        "degrade": "pool4x4",
+    }
     assert (metrics["n_features_student"], metrics["n_features_privileged"]) == (16, 64)
     assert type(student) is MLPClassifier
     assert (student.config.in_features, student.config.n_classes) == (16, 10)  # pool4x4 view
@@ -207,15 +214,41 @@ def test_a_bad_degrade_still_fails_before_any_training(small_digits):
         privileged_distillation(small_digits, privileged(degrade="blur"))
 
 
-def test_a_table_without_privileged_columns_is_an_error(small_table):
-    with pytest.raises(
-        ValueError,
-        match=r"small_table: privileged distillation needs image data "
-        r"\(x = a degraded view\) or privileged_columns",
-    ):
-        privileged_distillation(small_table, privileged())
+def test_a_table_without_privileged_columns_gets_the_most_separating_quarter(small_table):
+    config = privileged()
+    result = privileged_distillation(small_table, config)
+    # ceil(6 / 4) = 2 columns become x*: the two largest ANOVA F on the labelled objects
+    labelled = small_table.few_labels(config.labels_per_class, config.seed)
+    scores = f_classif(small_table.train.X[labelled], small_table.train.y[labelled])[0]
+    top = sorted(np.argsort(-scores)[:2])
+    assert result.tags["privileged_columns"] == ",".join(f"f{j}" for j in top)
+    assert "f5" in result.tags["privileged_columns"]  # a column the conftest made separating
+    assert result.tags["privileged_view"].startswith("columns: auto")
+    assert (result.metrics["n_features_student"], result.metrics["n_features_privileged"]) == (
+        4,
+        2,
+    )
+    named = privileged_distillation(small_table, privileged(privileged_columns=["f0"]))
+    assert named.tags["privileged_columns"] == "f0"
+    assert named.tags["privileged_view"] == "columns: named"
     with pytest.raises(ValueError, match=r"privileged_columns \['f9'\] are not among"):
         privileged_distillation(small_table, privileged(privileged_columns=["f9"]))
+
+
+def test_a_one_column_table_is_not_applicable(small_table):
+    from unsup_core.applicability import why_not_applicable
+
+    assert why_not_applicable(privileged_distillation, small_table) is None
+    narrow = dataclasses.replace(
+        small_table,
+        train=dataclasses.replace(small_table.train, X=small_table.train.X[:, :1]),
+        feature_names=("f0",),
+    )
+    assert "one feature column" in why_not_applicable(privileged_distillation, narrow)
+    unlabelled = dataclasses.replace(
+        small_table, train=dataclasses.replace(small_table.train, y=None)
+    )
+    assert "no labels" in why_not_applicable(privileged_distillation, unlabelled)
 
 
 @pytest.mark.parametrize(
