@@ -29,6 +29,9 @@ class TrainerConfig:
     min_steps : with ``epochs``, raise them until training takes at least this many optimiser
         steps (``None``: no floor). A preset sized for thousands of rows then still trains a
         table of a few hundred: epochs = max(epochs, ceil(min_steps / ceil(n / batch_size))).
+    max_steps : a cap on optimiser steps, however large the data: epochs are cut to
+        ceil(max_steps / batches per epoch) and the last one stops part-way, so one model's
+        training cost stops growing with the rows (``None``: no cap).
     batch_size : objects per optimiser step.
     optimizer : "adam", "adamw" or "sgd".
     lr : learning rate (of the first parameter group).
@@ -50,6 +53,7 @@ class TrainerConfig:
     epochs: int | None = None
     steps: int | None = None
     min_steps: int | None = None
+    max_steps: int | None = None
     batch_size: int = 64
     optimizer: Optimizer = "adam"
     lr: float = 1e-3
@@ -73,7 +77,7 @@ class TrainerConfig:
             "lr": self.lr,
             "eval_batch_size": self.eval_batch_size,
         }
-        for name in ("epochs", "steps", "min_steps"):
+        for name in ("epochs", "steps", "min_steps", "max_steps"):
             if getattr(self, name) is not None:
                 positive[name] = getattr(self, name)
         for name, value in positive.items():
@@ -89,6 +93,12 @@ class TrainerConfig:
                 f"min_steps={self.min_steps} with steps={self.steps}: a step budget is exact; "
                 "min_steps is a floor for epochs"
             )
+        if (
+            self.min_steps is not None
+            and self.max_steps is not None
+            and self.min_steps > self.max_steps
+        ):
+            raise ValueError(f"min_steps={self.min_steps} must be <= max_steps={self.max_steps}")
         if self.steps is not None and self.early_stopping_patience is not None:
             raise ValueError(
                 f"early_stopping_patience={self.early_stopping_patience} with "
@@ -111,14 +121,23 @@ class TrainerConfig:
 
     def epochs_for(self, n_rows: int) -> int:
         """Epochs over ``n_rows`` objects: ``epochs`` (raised to reach ``min_steps``), or as
-        many whole epochs as ``steps`` optimiser steps take (at least one)."""
+        many whole epochs as ``steps`` optimiser steps take (at least one); at most as many as
+        ``max_steps`` steps start (the last may be partial: :meth:`steps_for`)."""
         batches = math.ceil(n_rows / self.batch_size)
         if self.steps is None:
             epochs = self.epochs if self.epochs is not None else DEFAULT_EPOCHS
             if self.min_steps is not None:
                 epochs = max(epochs, math.ceil(self.min_steps / batches))
-            return epochs
-        return max(1, math.ceil(self.steps / batches))
+        else:
+            epochs = max(1, math.ceil(self.steps / batches))
+        if self.max_steps is not None:
+            epochs = min(epochs, math.ceil(self.max_steps / batches))
+        return epochs
+
+    def steps_for(self, n_rows: int) -> int:
+        """Optimiser steps over ``n_rows`` objects: whole epochs, capped at ``max_steps``."""
+        steps = self.epochs_for(n_rows) * math.ceil(n_rows / self.batch_size)
+        return steps if self.max_steps is None else min(steps, self.max_steps)
 
 
 def resolve_device(name: str) -> torch.device:

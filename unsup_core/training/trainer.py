@@ -152,7 +152,9 @@ class Trainer:
             optimizer = self._optimizer(model, param_groups)
             self._world = world()
             self._parallel = data_parallel(model) if self._world.size > 1 else None
-            epochs = cfg.epochs_for(next(iter(train_t.values())).shape[0])
+            rows = next(iter(train_t.values())).shape[0]
+            epochs = cfg.epochs_for(rows)
+            self._steps_left = cfg.steps_for(rows)  # max_steps may end the last epoch early
             schedule = (
                 torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=epochs)
                 if cfg.lr_schedule == "cosine"
@@ -248,8 +250,12 @@ class Trainer:
         order = torch.randperm(first.shape[0], generator=shuffle).to(first.device)
         n = first.shape[0]
         sums: dict[str, float] = {}
+        seen = 0
         where = self._world
         for start in range(0, n, cfg.batch_size):
+            if self._steps_left <= 0:
+                break
+            self._steps_left -= 1
             index = order[start : start + cfg.batch_size]
             size = index.shape[0]
             local, weight = index, size
@@ -273,4 +279,5 @@ class Trainer:
             optimizer.step()
             for key, value in values.items():
                 sums[key] = sums.get(key, 0.0) + value * size
-        return {key: total / n for key, total in sums.items()}
+            seen += size
+        return {key: total / seen for key, total in sums.items()}

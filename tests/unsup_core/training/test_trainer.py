@@ -225,6 +225,30 @@ def test_the_default_presets_autoencoder_rule_at_200_and_200000_rows(rows, epoch
     assert config.epochs_for(rows) == epochs  # 4 batches: 250 epochs; 3125 batches: as set
 
 
+@pytest.mark.parametrize(("rows", "epochs", "steps"), [(100, 5, 20), (1000, 2, 40), (10**6, 1, 40)])
+def test_max_steps_caps_the_training_of_large_data(rows, epochs, steps):
+    config = TrainerConfig(epochs=5, max_steps=40, batch_size=32)  # 4, 32, 31250 batches
+    assert (config.epochs_for(rows), config.steps_for(rows)) == (epochs, steps)
+
+
+def test_the_trainer_stops_part_way_through_an_epoch_at_max_steps(blobs):
+    X = blobs[0][:320]  # 10 batches of 32 per epoch
+    steps = []
+
+    class CountSteps(TwoTerms):
+        def loss(self, batch):
+            steps.append(len(batch["x"]))
+            return super().loss(batch)
+
+    history = Trainer(TrainerConfig(epochs=3, max_steps=15, batch_size=32)).fit(
+        CountSteps(), {"x": X}
+    )
+    assert len(history.epochs) == 2 and len(steps) == 15  # 10 + 5 of the second epoch
+    assert all(np.isfinite(e.train["loss"]) for e in history.epochs)
+    with pytest.raises(ValueError, match="min_steps=50 must be <= max_steps=40"):
+        TrainerConfig(min_steps=50, max_steps=40)
+
+
 def test_min_steps_is_a_floor_for_epochs_not_for_a_step_budget():
     with pytest.raises(ValueError, match="min_steps=10 with steps=5"):
         TrainerConfig(steps=5, min_steps=10)
