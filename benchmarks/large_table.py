@@ -3,7 +3,8 @@ generated tables of 10k, 100k and 1M rows x 50 numeric columns (10 classes aroun
 centres), each run in its own process against a fresh Dagster instance and MLflow store.
 
 Per step (asset or check): seconds (Dagster's step stats) and the peak resident memory of the
-run's process while the step ran (``/proc/<pid>/status`` sampled every 0.2 s; Linux only).
+run's process while the step ran (``/proc/<pid>/status`` sampled every 0.2 s, Linux only;
+"-" for steps shorter than that).
 The growth columns are ratios against the smallest table of the same run: with cost bounded by
 sampling and mini-batching, time should grow far slower than the rows. A run that exceeds
 ``--limit-minutes`` is stopped and reported with the step it was in (the issue's target: 1M rows
@@ -192,12 +193,13 @@ def print_table(report: dict, sizes: list[int]) -> None:
         cells = []
         for rows in sizes:
             found = [s for s in tables[str(rows)]["steps"] if s["step"] == name]
-            cells.append(
-                "-"
-                if not found
-                else f"{found[0]['seconds']:.1f} ({found[0]['peak_rss_mib'] or 0:.0f})"
-                + ("" if found[0]["status"] == "SUCCESS" else f" {found[0]['status']}")
-            )
+            if not found:
+                cells.append("-")
+                continue
+            step = found[0]
+            peak = "-" if step["peak_rss_mib"] is None else f"{step['peak_rss_mib']:.0f}"
+            status = "" if step["status"] == "SUCCESS" else f" {step['status']}"
+            cells.append(f"{step['seconds']:.1f} ({peak}){status}")
         print(f"| {name} | " + " | ".join(cells) + " |")
 
 

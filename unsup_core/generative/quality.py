@@ -119,7 +119,10 @@ class QualityJudgeConfig:
     epochs : training epochs.
     batch_size : objects per step.
     lr : Adam learning rate.
-    seed : seed of initialisation and training.
+    seed : seed of initialisation, training and the row sample.
+    max_rows : the judge trains on, and compares to, at most this many real objects (a
+        sample drawn with ``seed`` when there are more), so its cost stops growing with the
+        data; ``None``: every object.
     """
 
     hidden: tuple[int, ...] = (128, 64)
@@ -127,6 +130,7 @@ class QualityJudgeConfig:
     batch_size: int = 64
     lr: float = 1e-3
     seed: int = 0
+    max_rows: int | None = 20_000
 
     def __post_init__(self) -> None:
         if isinstance(self.hidden, (int, str)) or not len(self.hidden):
@@ -135,6 +139,8 @@ class QualityJudgeConfig:
         for name in ("epochs", "batch_size", "lr"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"{name}={getattr(self, name)} must be > 0")
+        if self.max_rows is not None and self.max_rows < 2:
+            raise ValueError(f"max_rows={self.max_rows} must be >= 2 or None")
 
 
 class QualityJudge:
@@ -152,10 +158,16 @@ class QualityJudge:
     def fit(
         cls, X: np.ndarray, y: np.ndarray, n_classes: int, config: QualityJudgeConfig | None = None
     ) -> QualityJudge:
-        """Train the classifier on (X, y) (the real training data) and keep X as the reference."""
+        """Train the classifier on (X, y) (the real training data; at most ``max_rows`` of
+        them, a seeded sample) and keep those as the reference."""
         cfg = config or QualityJudgeConfig()
         if y is None:
             raise ValueError("the quality judge needs class labels y for the real data")
+        if cfg.max_rows is not None and len(X) > cfg.max_rows:
+            rows = np.sort(
+                np.random.default_rng(cfg.seed).choice(len(X), cfg.max_rows, replace=False)
+            )
+            X, y = X[rows], y[rows]
         classifier = MLPClassifier(
             MLPClassifierConfig(
                 in_features=X.shape[1], hidden=cfg.hidden, n_classes=n_classes, seed=cfg.seed

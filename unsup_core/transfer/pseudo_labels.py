@@ -60,6 +60,10 @@ class PseudoLabelConfig:
     n_neighbors : neighbours of the label-spreading graph.
     augment : a fine-tuned student sees a fresh random view of every training image in every
         batch (images only; None: no augmentation).
+    max_pool : at most this many unlabelled objects are pseudo-labelled (a sample drawn with
+        ``pool_seed`` when there are more), so the k-NN graph and the student's data stop
+        growing with the data; ``None``: every one.
+    pool_seed : seed of that sample.
     """
 
     rounds: int = 1
@@ -69,6 +73,8 @@ class PseudoLabelConfig:
     teacher: Teacher = "label_spreading"
     n_neighbors: int = 7
     augment: AugmentConfig | None = None
+    max_pool: int | None = 20_000
+    pool_seed: int = 0
 
     def __post_init__(self) -> None:
         if isinstance(self.rounds, bool) or not isinstance(self.rounds, int) or self.rounds < 1:
@@ -79,6 +85,8 @@ class PseudoLabelConfig:
         check_choice("teacher", self.teacher, TEACHERS)
         if self.n_neighbors < 1:
             raise ValueError(f"n_neighbors={self.n_neighbors} must be >= 1")
+        if self.max_pool is not None and self.max_pool < 1:
+            raise ValueError(f"max_pool={self.max_pool} must be >= 1 or None")
         if self.augment is not None and not isinstance(self.augment, AugmentConfig):
             raise TypeError(
                 f"augment must be an AugmentConfig or None, got {type(self.augment).__name__}"
@@ -173,6 +181,9 @@ def self_train(
         raise ValueError(f"y_labelled must be non-empty class codes in [0, {n_classes})")
     if len(X_pool) == 0:
         raise ValueError("X_pool is empty: self-training needs unlabelled objects")
+    if config.max_pool is not None and len(X_pool) > config.max_pool:
+        rng = np.random.default_rng(config.pool_seed)
+        X_pool = X_pool[np.sort(rng.choice(len(X_pool), config.max_pool, replace=False))]
     augment = config.augment if config.student_mode == "finetune" else None
     if augment is not None and image_shape is None:
         raise ValueError("PseudoLabelConfig.augment needs the image_shape of the rows")

@@ -443,3 +443,15 @@ def test_a_last_batch_of_one_object_trains_a_batch_norm_generator(unit_blobs):
         G, D, X[:67]
     )
     assert history.completed  # 67 = 2 * 33 + 1
+
+
+def test_the_judge_trains_on_at_most_max_rows_of_a_seeded_sample(prepared_digits):
+    data = prepared_digits
+    config = QualityJudgeConfig(hidden=(8,), epochs=1, max_rows=100)
+    judge = QualityJudge.fit(data.train.X, data.train.y, 10, config)
+    assert judge.reference_features_.shape == (100, 8)
+    again = QualityJudge.fit(data.train.X, data.train.y, 10, config)
+    np.testing.assert_array_equal(judge.reference_features_, again.reference_features_)
+    default = QualityJudgeConfig(hidden=(8,), epochs=1)  # max_rows 20,000
+    whole = QualityJudge.fit(data.train.X, data.train.y, 10, default)
+    assert whole.reference_features_.shape == (len(data.train), 8)  # digits: under the cap

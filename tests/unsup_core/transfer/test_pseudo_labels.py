@@ -238,3 +238,17 @@ def test_bad_inputs_raise(encoder):
         self_train(encoder, X, np.array([0, 1, 2, 0]), X[:0], 3, FAST)
     with pytest.raises(ValueError, match=r"share=0 must lie in \(0, 1\]"):
         select_pseudo_labels(np.ones((3, 2)) / 2, 0.5, 0)
+
+
+def test_the_pool_is_capped_at_a_seeded_sample(prepared_digits, encoder):
+    data = prepared_digits
+    labelled = data.few_labels(3, seed=0)
+    pool = np.setdiff1d(np.arange(len(data.train)), labelled)[:300]
+    args = (data.train.X[labelled], data.train.y[labelled], data.train.X[pool], data.n_classes)
+    capped = PseudoLabelConfig(threshold=0.0, curriculum=False, student_mode="frozen", max_pool=50)
+    _, history = self_train(encoder, *args, steps(5), capped)
+    assert history[0]["pseudo_labelled"] == 50  # threshold 0 keeps every pooled object
+    _, whole = self_train(encoder, *args, steps(5), replace(capped, max_pool=None))
+    assert whole[0]["pseudo_labelled"] == 300
+    with pytest.raises(ValueError, match="max_pool=0 must be >= 1"):
+        PseudoLabelConfig(max_pool=0)
