@@ -121,6 +121,21 @@ def gates_passed(instance: DagsterInstance, run_id: str) -> list[str]:
     return failed
 
 
+def failed_checks(instance: DagsterInstance, run_id: str) -> list[str]:
+    """One line per asset check of the run that did not pass, so far: ``asset:check
+    (SEVERITY): finding`` (the check's ``finding`` metadata where it has one)."""
+    lines = []
+    for record in instance.all_logs(run_id, of_type=DagsterEventType.ASSET_CHECK_EVALUATION):
+        evaluation = record.dagster_event.event_specific_data
+        if evaluation.passed:
+            continue
+        finding = evaluation.metadata.get("finding")
+        text = f": {finding.value}" if finding is not None else ""
+        name = f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}"
+        lines.append(f"{name} ({evaluation.severity.value}){text}")
+    return lines
+
+
 def settle_run(instance: DagsterInstance, mlflow: MlflowTracking, run_id: str) -> list[str]:
     """After a run ended: its MLflow runs still RUNNING end (KILLED if canceled, else FAILED),
     and its pending registry candidates become champions only if it succeeded with every gate

@@ -2,7 +2,7 @@
 
 import csv
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from dagster import AssetExecutionContext, AssetKey, Config, MetadataValue, Output
 from pydantic import Field
@@ -10,7 +10,7 @@ from pydantic import Field
 from unsup_core.plotting import plot_metric_trends
 
 from ..experiment_history import HEADLINES, changes, history_rows
-from ..lifecycle import close_orphans
+from ..lifecycle import close_orphans, failed_checks
 from ..reporting import markdown_table
 from ..resources import MlflowTracking
 from ..tracking import AssetRun
@@ -54,6 +54,9 @@ def experiment_report(
         client = mlflow.client()
         rows = history_rows(client, run.experiment_id, context.run.job_name, config.max_runs)
         report = build_report(rows, registry_lines(client, context.run.run_id, run.experiment_id))
+        report.failed_checks = [
+            f"- {line}" for line in failed_checks(context.instance, context.run.run_id)
+        ]
         log_report(run, report)
     return Output(
         rows,
@@ -64,6 +67,7 @@ def experiment_report(
             "changes": MetadataValue.md(report.changes_table),
             "registry": MetadataValue.md("\n".join(report.registry) or "-"),
             "not_applicable_assets": MetadataValue.md("\n".join(report.not_applicable) or "-"),
+            "failed_checks": MetadataValue.md("\n".join(report.failed_checks) or "none"),
         },
     )
 
@@ -80,6 +84,7 @@ class Report:
     changes_table: str
     registry: list[str]
     not_applicable: list[str]  # this run's assets that do not apply to its data, and why
+    failed_checks: list[str] = field(default_factory=list)  # this run's, evaluated so far
 
 
 def build_report(rows: list[dict], registry: list[str]) -> Report:
@@ -113,6 +118,8 @@ def log_report(run: AssetRun, report: Report) -> None:
             "\n".join(report.registry) or "no registry decision",
             "## Not applicable to this run's data",
             "\n".join(report.not_applicable) or "every asset applied",
+            "## Checks that did not pass in this run (warnings and gates)",
+            "\n".join(report.failed_checks) or "none",
         ]
     )
     run.log_text(text, "experiment_report.md")
@@ -126,6 +133,7 @@ def log_report(run: AssetRun, report: Report) -> None:
             "changes": report.changes,
             "registry": report.registry,
             "not_applicable": report.not_applicable,
+            "failed_checks": report.failed_checks,
         },
         "experiment_report.json",
     )

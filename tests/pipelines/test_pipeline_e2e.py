@@ -46,6 +46,13 @@ def test_tiny_preset_materialises_everything_and_tracks_it(mlflow_store, tmp_pat
     assert all(c.passed for c in checks if c.severity == AssetCheckSeverity.ERROR)
     warned = {c.check_name for c in checks if not c.passed}
     assert warned <= {"gan_collapse", "probe_vs_raw_features", "student_vs_baseline"}, warned
+    [report] = [
+        e.step_materialization_data.materialization
+        for e in result.get_asset_materialization_events()
+        if e.asset_key.to_user_string() == "experiment_report"
+    ]
+    listed = report.metadata["failed_checks"].value  # the report flags them, with the finding
+    assert all(f":{name} (WARN)" in listed for name in warned), listed
 
     client, runs = mlflow_runs(mlflow_store)
     parents = [r for r in runs if r.data.tags["dagster.level"] == "run"]
