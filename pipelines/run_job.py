@@ -13,7 +13,12 @@ import sys
 import time
 from pathlib import Path
 
-from dagster import DagsterInstance, DagsterInvalidConfigError, DagsterRunStatus
+from dagster import (
+    AssetCheckSeverity,
+    DagsterInstance,
+    DagsterInvalidConfigError,
+    DagsterRunStatus,
+)
 from dagster._core.execution.api import create_execution_plan
 from dagster._core.utils import make_new_run_id
 
@@ -84,11 +89,20 @@ def summarize(result, log_path: Path | None = None, status: str | None = None) -
     if checks:
         lines += ["", "Asset checks:"]
         lines += [
-            f"  {c.asset_key.to_user_string() + ':' + c.check_name:44s} "
-            f"{'passed' if c.passed else 'FAILED'}"
+            f"  {c.asset_key.to_user_string() + ':' + c.check_name:44s} {_outcome(c)}"
             for c in checks
         ]
     return lines
+
+
+def _outcome(check) -> str:
+    """``passed``; ``FAILED`` (a gate); ``warning: <finding>`` (severity WARN)."""
+    if check.passed:
+        return "passed"
+    if check.severity == AssetCheckSeverity.WARN:
+        finding = check.metadata.get("finding")
+        return f"warning: {finding.value}" if finding is not None else "warning"
+    return "FAILED"
 
 
 def _fmt(value) -> str:
