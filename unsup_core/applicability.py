@@ -71,7 +71,7 @@ def why_not_applicable(recipe: Callable[..., Any], data: PreparedData) -> str | 
 
 def upstream_not_applicable(inputs: dict[str, Any]) -> str | None:
     """``needs <name>, which does not apply: <reason>`` for the first input that is
-    :class:`NotApplicable` (a mapping of models counts when every member is)."""
+    :class:`NotApplicable`, or None."""
     for name, value in inputs.items():
         if isinstance(value, NotApplicable):
             return f"needs {name}, which does not apply: {value.reason}"

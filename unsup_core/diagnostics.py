@@ -47,6 +47,32 @@ class GanDiagnosis:
         """Balanced accuracy of D: the mean of its real and fake accuracies."""
         return (self.discriminator_real_accuracy + self.discriminator_fake_accuracy) / 2
 
+    def findings(
+        self, max_frechet_ratio: float, max_missing_classes: int, max_discriminator_accuracy: float
+    ) -> list[str]:
+        """What says the GAN collapsed (empty: nothing): a Frechet distance >= ratio x the
+        Gaussian baseline's, more than ``max_missing_classes`` classes missing among the
+        samples, a discriminator's balanced accuracy above the maximum."""
+        found = []
+        if self.frechet_distance is not None:
+            limit = max_frechet_ratio * self.gaussian_frechet_distance
+            if self.frechet_distance >= limit:
+                found.append(
+                    f"Frechet distance {self.frechet_distance:.4g} is no better than "
+                    f"{max_frechet_ratio:g} x the Gaussian baseline's "
+                    f"{self.gaussian_frechet_distance:.4g}"
+                )
+            if self.n_classes_present < self.real_classes_present - max_missing_classes:
+                found.append(
+                    f"{self.n_classes_present} of {self.real_classes_present} classes present"
+                )
+        if self.discriminator_accuracy > max_discriminator_accuracy:
+            found.append(
+                f"discriminator accuracy {self.discriminator_accuracy:.3f} > "
+                f"{max_discriminator_accuracy:g}: it wins outright"
+            )
+        return found
+
 
 def _rows(X: np.ndarray, name: str) -> np.ndarray:
     X = np.asarray(X, dtype=np.float32)
