@@ -90,7 +90,7 @@ def train_gan(
     cpu, wall = time.process_time(), time.perf_counter()
     history = AdversarialTrainer(config, [snapshots]).fit(generator, discriminator, X)
     cpu, wall = time.process_time() - cpu, time.perf_counter() - wall  # includes the checkpoints
-    steps_per_epoch = math.ceil(len(X) / config.batch_size) // config.d_steps
+    steps_per_epoch = math.ceil(len(X) / config.batch_size_for(len(X))) // config.d_steps
     checkpoints = [
         {"epoch": epoch, "generator_steps": epoch * steps_per_epoch, **q.metrics()}
         for epoch, q in sorted(snapshots.quality_.items())

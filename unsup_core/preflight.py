@@ -12,7 +12,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from .data import PreparedData
-from .transfer.curves import ALL_LABELS  # a budget of 0: every training label
+from .sizing import ALL_LABELS  # a budget of 0: every training label
 
 
 def data_problems(config: object, data: PreparedData, prefix: str = "") -> list[str]:
@@ -42,18 +42,12 @@ def data_problems(config: object, data: PreparedData, prefix: str = "") -> list[
 
 def smallest_class(data: PreparedData) -> tuple[str, int] | None:
     """The class with the fewest training samples and that count (``None`` without labels)."""
-    y = data.train.y
-    if y is None or len(y) == 0:
-        return None
-    counts = np.bincount(y, minlength=max(data.n_classes, int(y.max()) + 1))
-    present = np.flatnonzero(counts)
-    index = int(present[np.argmin(counts[present])])
-    name = data.class_names[index] if data.class_names is not None else str(index)
-    return name, int(counts[index])
+    return data.smallest_class()
 
 
 def _label_budget_problems(name: str, value: object, data: PreparedData) -> list[str]:
     budgets = value if isinstance(value, (tuple, list)) else (value,)
+    # None: sized from the data (unsup_core.sizing), nothing to check
     wanted = [b for b in budgets if isinstance(b, (int, np.integer)) and b != ALL_LABELS]
     smallest = smallest_class(data)
     if not wanted or smallest is None:

@@ -104,7 +104,8 @@ class ZooConfig:
     denoising_overcomplete : overcomplete denoising, the best codes of
         benchmarks/autoencoders.py.
     label_regularized_overcomplete : the label-regularised autoencoder on that backbone.
-    labels_per_class : labels per class of the probe and the label-regularised kinds.
+    labels_per_class : labels per class of the probe and the label-regularised kinds
+        (``None``: 10, or the smallest class's training count when it has fewer).
     probe_draws : label draws of the few-label probe.
     probe_standardize : standardise the codes on the probe's labels.
     seed : seed of every kind's initialisation, the label draws and the probe.
@@ -145,7 +146,7 @@ class ZooConfig:
         LabelRegularizedAutoencoderConfig(**OVERCOMPLETE, label_weight=0.03, noise_std=0.3),
         ("seed",),
     )  # label weight and noise: best on the validation split
-    labels_per_class: int = 10
+    labels_per_class: int | None = None
     probe_draws: int = 5
     probe_standardize: bool = False
     seed: int = 0
@@ -160,7 +161,9 @@ class ZooConfig:
             raise ValueError(f"kinds is empty; choose from {list(ZOO_KINDS)}")
         for kind in self.kinds:
             check_choice("kind", kind, ZOO_KINDS)
-        if self.labels_per_class < 1 or self.probe_draws < 1:
+        if (self.labels_per_class is not None and self.labels_per_class < 1) or (
+            self.probe_draws < 1
+        ):
             raise ValueError(
                 f"labels_per_class={self.labels_per_class} and probe_draws="
                 f"{self.probe_draws} must be >= 1"
@@ -249,7 +252,7 @@ def evaluate_member(model: nn.Module, data: PreparedData, config: ZooConfig) -> 
             data.train.y,
             test_codes,
             data.test.y,
-            config.labels_per_class,
+            data.label_budget(config.labels_per_class),
             draws,
             config.seed,
             standardize=config.probe_standardize,

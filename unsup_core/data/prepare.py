@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..sizing import auto_labels_per_class
 from .config import PrepareConfig
 from .dataset import Dataset
 
@@ -102,10 +103,35 @@ class PreparedData:
     def n_classes(self) -> int:
         return 0 if self.class_names is None else len(self.class_names)
 
-    def few_labels(self, per_class: int, seed: int) -> np.ndarray:
-        """Indices into ``train`` of ``per_class`` labelled samples of every class."""
+    def smallest_class(self) -> tuple[str, int] | None:
+        """The class with the fewest training samples and that count (``None`` without
+        labels); label budgets are checked against, and sized from, this count."""
+        y = self.train.y
+        if y is None or len(y) == 0:
+            return None
+        counts = np.bincount(y, minlength=max(self.n_classes, int(y.max()) + 1))
+        present = np.flatnonzero(counts)
+        index = int(present[np.argmin(counts[present])])
+        name = self.class_names[index] if self.class_names is not None else str(index)
+        return name, int(counts[index])
+
+    def label_budget(self, per_class: int | None, preferred: int = 10) -> int:
+        """``per_class``, or when it is ``None`` the data-sized budget: ``preferred`` labels per
+        class, or the smallest class's training count when it has fewer
+        (:func:`unsup_core.sizing.auto_labels_per_class`)."""
+        if per_class is not None:
+            return int(per_class)
+        smallest = self.smallest_class()
+        if smallest is None:
+            raise ValueError(f"{self.source}: few-label subsets need labels; the data has none")
+        return auto_labels_per_class(smallest[1], preferred)
+
+    def few_labels(self, per_class: int | None, seed: int, preferred: int = 10) -> np.ndarray:
+        """Indices into ``train`` of ``per_class`` labelled samples of every class
+        (``None``: :meth:`label_budget`)."""
         if self.train.y is None:
             raise ValueError(f"{self.source}: few-label subsets need labels; the data has none")
+        per_class = self.label_budget(per_class, preferred)
         return few_label_indices(self.train.y, per_class, seed, self.class_names)
 
 

@@ -73,7 +73,8 @@ class StudentConfig:
         ``init_layers`` layers (their widths and activation) when it is an MLP on the same
         inputs, else the student starts from scratch; "scratch" always does.
     init_layers : encoder layers copied when starting from an encoder.
-    labels_per_class : labelled training objects per class.
+    labels_per_class : labelled training objects per class (``None``: 10, or the smallest
+        class's training count when it has fewer).
     distillation : temperature T and the weight alpha of the label term.
     trainer : the trainer of each student (a step budget: the labels-only baseline sees as
         many optimiser steps as the distilled student).
@@ -83,7 +84,7 @@ class StudentConfig:
     model: MLPClassifierConfig = field(default_factory=lambda: MLPClassifierConfig(hidden=(16,)))
     init_from: InitFrom = "encoder"
     init_layers: int = 1
-    labels_per_class: int = 10
+    labels_per_class: int | None = None
     distillation: DistillationConfig = config_part(DistillationConfig(), ("task",))
     trainer: TrainerConfig = field(
         default_factory=lambda: TrainerConfig(steps=12000, batch_size=32, lr=3e-3)
@@ -92,7 +93,8 @@ class StudentConfig:
 
     def __post_init__(self) -> None:
         check_choice("init_from", self.init_from, INIT_FROM)
-        if self.init_layers < 1 or self.labels_per_class < 1:
+        budget = self.labels_per_class
+        if self.init_layers < 1 or (budget is not None and budget < 1):
             raise ValueError(
                 f"init_layers={self.init_layers} and labels_per_class="
                 f"{self.labels_per_class} must be >= 1"
@@ -117,7 +119,8 @@ class PrivilegedConfig:
     student : the student MLP on x (also the student alone and the joint model's student).
     teacher : the teacher MLP on x* (the joint teacher takes its widths, without dropout).
     coupling_to_teacher : joint: the coupling term also moves the teacher.
-    labels_per_class : labelled training objects per class.
+    labels_per_class : labelled training objects per class (``None``: 20, or the smallest
+        class's training count when it has fewer).
     temperature : T of the teacher's soft targets.
     mu : weight of the imitation (coupling) term.
     trainer : the trainer of the teacher, the student alone and the joint model.
@@ -135,7 +138,7 @@ class PrivilegedConfig:
         default_factory=lambda: MLPClassifierConfig(hidden=(256, 256), dropout=0.5)
     )
     coupling_to_teacher: bool = False
-    labels_per_class: int = 20
+    labels_per_class: int | None = None
     temperature: float = 2.0
     mu: float = 10.0
     trainer: TrainerConfig = field(
@@ -151,6 +154,8 @@ class PrivilegedConfig:
         check_choice("variant", self.variant, VARIANTS)
         if self.student_steps is not None and self.student_steps < 1:
             raise ValueError(f"student_steps={self.student_steps} must be >= 1 or None")
+        if self.labels_per_class is not None and self.labels_per_class < 1:
+            raise ValueError(f"labels_per_class={self.labels_per_class} must be >= 1 or None")
         check_mu(self.mu)
         check_temperature(self.temperature)
 
@@ -219,7 +224,8 @@ def distil_student(
     ``n_params``, ``size_ratio_teacher_to_student``, ``speed_ratio_teacher_to_student``."""
     config = config or StudentConfig()
     make_student, start = student_maker(config, data, encoder)
-    labelled = data.few_labels(config.labels_per_class, config.seed)
+    per_class = data.label_budget(config.labels_per_class, preferred=10)
+    labelled = data.few_labels(per_class, config.seed)
     X, y, test = data.train.X, data.train.y, data.test
     baseline = make_student()
     Trainer(config.trainer).fit(baseline, {"x": X[labelled], "y": y[labelled]})
@@ -245,7 +251,7 @@ def distil_student(
         models={"student": student},
         metrics=metrics,
         histories={"": history},
-        tags={"student_start": start},
+        tags={"student_start": start, "labels_per_class": str(per_class)},
     )
 
 
@@ -312,7 +318,8 @@ def privileged_distillation(
     coupling term), beside the student alone. ``models["privileged_student"]`` is the student
     of ``config.variant``; callbacks of stages ``"separate/"`` and ``"joint/"``."""
     config = config or PrivilegedConfig()
-    labelled = data.few_labels(config.labels_per_class, config.seed)
+    per_class = data.label_budget(config.labels_per_class, preferred=20)
+    labelled = data.few_labels(per_class, config.seed)
     views, view_tags = privileged_views(data, config, labelled)
     (x, x_star), (x_test, x_star_test) = views["train"], views["test"]
     y, y_test, n_classes = data.train.y, data.test.y, data.n_classes
@@ -366,5 +373,5 @@ def privileged_distillation(
         models={"privileged_student": chosen},
         metrics=metrics,
         histories={"separate/": separate, "joint/": joint_history},
-        tags={"variant": config.variant, **view_tags},
+        tags={"variant": config.variant, "labels_per_class": str(per_class), **view_tags},
     )

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from ..autoencoders.layers import Activation, check_activation
+from ..sizing import auto_batch_size
 from ..training.config import resolve_device
 from ..validation import check_choice, choices, data_field
 
@@ -154,7 +155,8 @@ class AdversarialTrainerConfig:
     Parameters
     ----------
     epochs : passes over the real data.
-    batch_size : real objects (and fresh samples) per D step.
+    batch_size : real objects (and fresh samples) per D step (``None``: from the rows, by
+        :func:`unsup_core.sizing.auto_batch_size`; 64 on the digits).
     d_steps : k, discriminator steps per generator step.
     generator_loss : "non_saturating" (maximise ln D(G(z))) or "minimax" (minimise
         ln(1 - D(G(z))), the original game).
@@ -171,7 +173,7 @@ class AdversarialTrainerConfig:
     """
 
     epochs: int = 100
-    batch_size: int = 64
+    batch_size: int | None = None
     d_steps: int = 1
     generator_loss: GeneratorLoss = "non_saturating"
     lr: float = 2e-4
@@ -184,6 +186,10 @@ class AdversarialTrainerConfig:
     seed: int = 0
     device: str = "cpu"
     num_threads: int | None = 1
+
+    def batch_size_for(self, n_rows: int) -> int:
+        """Real objects per D step over ``n_rows``: ``batch_size`` or the data-sized rule."""
+        return self.batch_size if self.batch_size is not None else auto_batch_size(n_rows)
 
     def __post_init__(self) -> None:
         check_choice("generator_loss", self.generator_loss, GENERATOR_LOSSES)

@@ -8,6 +8,7 @@ from typing import Literal
 
 import torch
 
+from ..sizing import auto_batch_size
 from ..validation import check_choice, choices
 
 Optimizer = Literal["adam", "adamw", "sgd"]
@@ -32,7 +33,9 @@ class TrainerConfig:
     max_steps : a cap on optimiser steps, however large the data: epochs are cut to
         ceil(max_steps / batches per epoch) and the last one stops part-way, so one model's
         training cost stops growing with the rows (``None``: no cap).
-    batch_size : objects per optimiser step.
+    batch_size : objects per optimiser step (``None``: from the rows, by
+        :func:`unsup_core.sizing.auto_batch_size`: the power of two nearest n / 16 in
+        [16, 512]; 64 on the digits).
     optimizer : "adam", "adamw" or "sgd".
     lr : learning rate (of the first parameter group).
     weight_decay : L2 penalty (decoupled for adamw).
@@ -54,7 +57,7 @@ class TrainerConfig:
     steps: int | None = None
     min_steps: int | None = None
     max_steps: int | None = None
-    batch_size: int = 64
+    batch_size: int | None = None
     optimizer: Optimizer = "adam"
     lr: float = 1e-3
     weight_decay: float = 0.0
@@ -72,12 +75,8 @@ class TrainerConfig:
     def __post_init__(self) -> None:
         check_choice("optimizer", self.optimizer, OPTIMIZERS)
         check_choice("lr_schedule", self.lr_schedule, LR_SCHEDULES)
-        positive = {
-            "batch_size": self.batch_size,
-            "lr": self.lr,
-            "eval_batch_size": self.eval_batch_size,
-        }
-        for name in ("epochs", "steps", "min_steps", "max_steps"):
+        positive = {"lr": self.lr, "eval_batch_size": self.eval_batch_size}
+        for name in ("epochs", "steps", "min_steps", "max_steps", "batch_size"):
             if getattr(self, name) is not None:
                 positive[name] = getattr(self, name)
         for name, value in positive.items():
@@ -119,11 +118,16 @@ class TrainerConfig:
             raise ValueError(f"num_threads={self.num_threads} must be >= 1 or None")
         resolve_device(self.device)
 
+    def batch_size_for(self, n_rows: int) -> int:
+        """Objects per optimiser step over ``n_rows`` objects: ``batch_size``, or the
+        data-sized rule when it is ``None``."""
+        return self.batch_size if self.batch_size is not None else auto_batch_size(n_rows)
+
     def epochs_for(self, n_rows: int) -> int:
         """Epochs over ``n_rows`` objects: ``epochs`` (raised to reach ``min_steps``), or as
         many whole epochs as ``steps`` optimiser steps take (at least one); at most as many as
         ``max_steps`` steps start (the last may be partial: :meth:`steps_for`)."""
-        batches = math.ceil(n_rows / self.batch_size)
+        batches = math.ceil(n_rows / self.batch_size_for(n_rows))
         if self.steps is None:
             epochs = self.epochs if self.epochs is not None else DEFAULT_EPOCHS
             if self.min_steps is not None:
@@ -136,7 +140,7 @@ class TrainerConfig:
 
     def steps_for(self, n_rows: int) -> int:
         """Optimiser steps over ``n_rows`` objects: whole epochs, capped at ``max_steps``."""
-        steps = self.epochs_for(n_rows) * math.ceil(n_rows / self.batch_size)
+        steps = self.epochs_for(n_rows) * math.ceil(n_rows / self.batch_size_for(n_rows))
         return steps if self.max_steps is None else min(steps, self.max_steps)
 
 

@@ -129,7 +129,7 @@ def test_distil_student(small_digits, teacher_result, student_result):
     teacher, student = teacher_result.models["teacher"], result.models["student"]
     assert type(student) is MLPClassifier and student.config.hidden == (8,)
     assert (student.config.in_features, student.config.n_classes) == (64, 10)
-    assert result.tags == {"student_start": "scratch"} and seen == [""]
+    assert result.tags == {"student_start": "scratch", "labels_per_class": "3"} and seen == [""]
     metrics = result.metrics
     assert set(metrics) == STUDENT_METRICS
     assert all(
@@ -163,7 +163,7 @@ def test_distil_student_is_deterministic_and_leaves_the_teacher_alone(
 def test_the_student_starts_from_an_encoder_on_the_same_inputs(small_digits, teacher_result):
     encoder = StackedEncoder(StackedAutoencoderConfig(in_features=64, layer_sizes=(12, 6)))
     result = distil_student(small_digits, teacher_result.models["teacher"], STUDENT, encoder)
-    assert result.tags == {"student_start": "encoder"}
+    assert result.tags == {"student_start": "encoder", "labels_per_class": "3"}
     assert result.models["student"].config.hidden == (12,)  # init_layers=1 of the encoder
     assert result.models["student"].config.activation == "sigmoid"
 

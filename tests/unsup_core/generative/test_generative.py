@@ -263,7 +263,7 @@ def test_trainer_rejects_mismatched_widths_and_too_many_d_steps(unit_blobs):
     ):
         AdversarialTrainer().fit(*pair(), X[:, :5])
     with pytest.raises(ValueError, match="d_steps=20 exceeds the 7 batches"):
-        AdversarialTrainer(AdversarialTrainerConfig(d_steps=20)).fit(*pair(), X)
+        AdversarialTrainer(AdversarialTrainerConfig(d_steps=20, batch_size=64)).fit(*pair(), X)
 
 
 @pytest.mark.parametrize(

@@ -91,7 +91,7 @@ def test_nan_loss_stops_with_epoch_and_term(blobs):
     with pytest.raises(
         TrainingDiverged, match=r"epoch 3 \(train\): loss term 'penalty' = nan"
     ) as err:
-        Trainer(TrainerConfig(epochs=5), callbacks=[recorder]).fit(model, {"x": X})
+        Trainer(TrainerConfig(epochs=5, batch_size=64), callbacks=[recorder]).fit(model, {"x": X})
     assert err.value.epoch == 3 and err.value.term == "penalty"
     assert torch.isfinite(model.weight).all()  # no step was taken with the NaN loss
     assert recorder.ended is not None and not recorder.ended.completed
