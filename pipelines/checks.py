@@ -6,7 +6,7 @@ student worse than its baseline).
 A model asset may hold :class:`~unsup_core.applicability.NotApplicable` instead of a model (the
 method does not apply to the data): every check then passes and says why in its metadata."""
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Literal
 
 import numpy as np
@@ -36,6 +36,9 @@ NO_LABELS = "none"  # metadata "labels" of a check whose label-needing part had 
 # NotApplicable. Dagster type-checks an input by its annotation and cannot check a union, so
 # the checks take models as this alias of Any.
 ModelValue = Any
+# A finite-outputs probe: (weights, outputs, what the outputs were computed on).
+Probed = tuple[list[np.ndarray], list[np.ndarray], str]
+OutputProbe = Callable[[Any, PreparedData], Probed]
 
 
 def not_applicable(*values: Any) -> AssetCheckResult | None:
@@ -134,38 +137,90 @@ class TopographicGateConfig(Config):
     )
 
 
-def finite_outputs_check(asset_name: str, method: str) -> AssetChecksDefinition:
+def _floating_tensors(models: list[Any]) -> list[np.ndarray]:
+    return [
+        t.detach().cpu().numpy()
+        for m in models
+        for t in m.state_dict().values()
+        if t.is_floating_point()
+    ]
+
+
+def network_outputs(method: str) -> OutputProbe:
+    """Weights and ``method`` (forward, predict or encode) outputs on the test split of a model
+    or of every model in a mapping (a zoo)."""
+
+    def probe(model: Any, data: PreparedData) -> Probed:
+        members = model.values() if isinstance(model, Mapping) else [model]
+        models = [m for m in members if not isinstance(m, NotApplicable)]
+        outputs = [
+            encoder_codes(m, data.test.X)
+            if method == "encode"
+            else apply_array(m, data.test.X, method)
+            for m in models
+        ]
+        return _floating_tensors(models), outputs, "test split"
+
+    return probe
+
+
+def map_outputs(som: Any, data: PreparedData) -> Probed:
+    """A SOM's codebook, and its distances to the test split when it maps the data's features
+    (the code map's inputs are codes: its codebook only)."""
+    if som.n_features_in_ == data.n_features:
+        return [som.weights_], [som.transform(data.test.X)], "test split"
+    return [som.weights_], [], "codebook only (the map is of codes)"
+
+
+def gan_outputs(models: Mapping[str, Any], data: PreparedData) -> Probed:
+    """Both networks' weights, 256 seeded samples and the discriminator on the test split."""
+    generator, discriminator = models["generator"], models["discriminator"]
+    with torch.no_grad():
+        samples = generator.sample(256, torch.Generator().manual_seed(0)).cpu().numpy()
+    scores = apply_array(discriminator, data.test.X)
+    networks = _floating_tensors([generator, discriminator])
+    return networks, [samples, scores], "256 samples; the test split"
+
+
+def view_outputs(model: Any, data: PreparedData) -> Probed:
+    """The LUPI student sees its own view x of the data (degraded images or some columns): the
+    test split when the widths agree, else uniform rows in the data's [0, 1] range."""
+    width = model.config.in_features
+    if width == data.n_features:
+        outputs = [apply_array(model, data.test.X, "predict")]
+        return _floating_tensors([model]), outputs, "test split"
+    rows = np.random.default_rng(0).random((len(data.test), width), dtype=np.float32)
+    return (
+        _floating_tensors([model]),
+        [apply_array(model, rows, "predict")],
+        f"uniform [0, 1] rows of the student's {width} inputs",
+    )
+
+
+def finite_outputs_check(asset_name: str, probe: OutputProbe, what: str) -> AssetChecksDefinition:
     """A blocking check that the model of ``asset_name`` has finite weights and gives finite
-    outputs (``method``: forward, predict or encode) on the test split."""
+    outputs (``probe`` says which weights and outputs)."""
 
     @asset_check(
         asset=asset_name,
         name="finite_outputs",
         blocking=True,
         additional_ins={"prepared_dataset": AssetIn("prepared_dataset")},
-        description=f"Weights and {method} outputs on the test split are finite.",
+        description=f"Weights and {what} are finite.",
     )
     def _check(model: Any, prepared_dataset: PreparedData) -> AssetCheckResult:
         if skipped := not_applicable(model):
             return skipped
-        members = model.values() if isinstance(model, Mapping) else [model]
-        models = [m for m in members if not isinstance(m, NotApplicable)]
-        bad_weights = sum(
-            int((~torch.isfinite(t)).sum())
-            for m in models
-            for t in m.state_dict().values()
-            if t.is_floating_point()
-        )
-        outputs = [
-            encoder_codes(m, prepared_dataset.test.X)
-            if method == "encode"
-            else apply_array(m, prepared_dataset.test.X, method)
-            for m in models
-        ]
+        weights, outputs, inputs = probe(model, prepared_dataset)
+        bad_weights = sum(int((~np.isfinite(w)).sum()) for w in weights)
         bad_outputs = sum(int((~np.isfinite(o)).sum()) for o in outputs)
         return AssetCheckResult(
             passed=bad_weights == 0 and bad_outputs == 0,
-            metadata={"non_finite_weights": bad_weights, "non_finite_outputs": bad_outputs},
+            metadata={
+                "non_finite_weights": bad_weights,
+                "non_finite_outputs": bad_outputs,
+                "inputs": inputs,
+            },
         )
 
     return _check
@@ -246,15 +301,20 @@ def topographic_error_gate(
     )
 
 
-MODEL_OUTPUT_CHECKS = [
-    finite_outputs_check(name, method)
-    for name, method in (
-        ("plain_autoencoder", "forward"),
-        ("stacked_autoencoder", "encode"),
-        ("ssl_encoder", "encode"),
-        ("transfer_models", "predict"),
-        ("teacher_model", "predict"),
-        ("student_model", "predict"),
+MODEL_OUTPUT_CHECKS = [  # every asset that holds a model
+    finite_outputs_check(name, probe, what)
+    for name, probe, what in (
+        ("plain_autoencoder", network_outputs("forward"), "reconstructions of the test split"),
+        ("autoencoder_zoo", network_outputs("forward"), "every member's reconstructions"),
+        ("stacked_autoencoder", network_outputs("encode"), "codes of the test split"),
+        ("ssl_encoder", network_outputs("encode"), "codes of the test split"),
+        ("transfer_models", network_outputs("predict"), "every classifier's predictions"),
+        ("teacher_model", network_outputs("predict"), "predictions on the test split"),
+        ("student_model", network_outputs("predict"), "predictions on the test split"),
+        ("privileged_student", view_outputs, "predictions on the student's view"),
+        ("data_som", map_outputs, "the codebook and its distances to the test split"),
+        ("code_som", map_outputs, "the codebook"),
+        ("gan_model", gan_outputs, "samples and discriminator scores"),
     )
 ]
 

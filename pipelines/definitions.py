@@ -26,7 +26,7 @@ from .checks import (
 from .distributed import DistributedTraining
 from .hooks import mlflow_failure_hook
 from .io_managers import PickleIOManager, TorchModelIOManager
-from .presets import load_preset
+from .presets import data_source, load_preset, preset_names
 from .profiles import executor
 from .resources import MlflowTracking
 from .run_logging import RUN_LOGGERS
@@ -65,7 +65,30 @@ CHECKS = [
     *MODEL_OUTPUT_CHECKS,
     *FAILURE_CHECKS,
 ]
-JOB_NAME = "unsup_pipeline"
+JOB_NAME = "unsup_pipeline"  # the `default` preset; every other preset has a job of its own
+
+
+def job_name(preset: str) -> str:
+    """``unsup_pipeline`` for the default preset, ``unsup_pipeline_<preset>`` for the others, so
+    each preset is one click in the UI (its launchpad prefilled, its runs tagged)."""
+    return JOB_NAME if preset == "default" else f"{JOB_NAME}_{preset}"
+
+
+def preset_job(preset: str):
+    """The whole asset graph with ``preset``'s run config; runs tagged with the preset and data."""
+    config = load_preset(preset)
+    return define_asset_job(
+        job_name(preset),
+        selection=AssetSelection.all(),
+        executor_def=executor(),
+        config=config,
+        hooks={mlflow_failure_hook},
+        tags={"unsup/preset": preset, "unsup/data": data_source(config)},
+        description=f"The whole asset graph, launchpad prefilled with the '{preset}' preset "
+        f"(pipelines/presets/{preset}.yaml).",
+    )
+
+
 # No blanket retry policy: Dagster would retry an interrupted step. Transient errors get one more
 # try, deterministic ones fail at once and interrupts cancel the run (see pipelines.failures).
 
@@ -76,23 +99,16 @@ def build_definitions(
     io_manager: PickleIOManager | None = None,
 ) -> Definitions:
     """Definitions with the given resources (tests pass a temporary MLflow store)."""
-    job = define_asset_job(
-        JOB_NAME,
-        selection=AssetSelection.all(),
-        executor_def=executor(),
-        config=load_preset("default"),
-        hooks={mlflow_failure_hook},
-        description="The whole asset graph on the configured data "
-        "(launchpad prefilled with the 'default' preset).",
-    )
+    jobs = [preset_job(name) for name in ["default", *sorted(set(preset_names()) - {"default"})]]
+    job = jobs[0]
     return Definitions(
         assets=ASSETS,
         asset_checks=CHECKS,
-        jobs=[job],
+        jobs=jobs,
         schedules=[build_retrain_schedule(job)],
         sensors=[
             build_incoming_data_sensor(job),
-            *build_run_settling_sensors(job),
+            *build_run_settling_sensors(jobs),
             build_orphaned_runs_sensor(),
         ],
         resources={

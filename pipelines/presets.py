@@ -5,6 +5,8 @@ A user's preset file overrides a base preset key by key (``default`` unless the 
 So a file naming only ``raw_dataset`` runs every other asset as the base preset configures it.
 """
 
+import hashlib
+import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -68,6 +70,25 @@ def load_preset(name: str) -> dict[str, Any]:
     if base not in preset_names():
         raise ValueError(f"preset {name!r}: base {base!r} is not one of {preset_names()}")
     return compose(_read(PRESET_DIR / f"{base}.yaml"), config)
+
+
+def data_source(run_config: Mapping[str, Any]) -> str:
+    """What a run reads: the table's path, or the named built-in source (``digits``)."""
+    config = run_config.get("ops", {}).get("raw_dataset", {}).get("config", {})
+    return str(config.get("path") or config.get("source") or "digits")
+
+
+# Settings of how a run is reported and registered, not of what it computes.
+NOT_HASHED = ("experiment_report", "registered_models")
+
+
+def config_hash(run_config: Mapping[str, Any]) -> str:
+    """12 hex digits naming what a run computes (its assets' and checks' config, ``ops``, but
+    not :data:`NOT_HASHED`): runs with the same hash are alike and compare; loggers and
+    executors do not count."""
+    ops = {k: v for k, v in run_config.get("ops", {}).items() if k not in NOT_HASHED}
+    text = json.dumps(ops, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
 def with_table(run_config: Mapping[str, Any], path: str, label: str | None) -> dict[str, Any]:

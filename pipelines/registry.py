@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import numpy as np
 import torch
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
@@ -22,6 +23,7 @@ from torch import nn
 
 from unsup_core.serialization import from_checkpoint
 
+from .model_export import MODEL_DIR, save_pyfunc
 from .tracking import AssetRun
 
 CHAMPION = "champion"
@@ -68,27 +70,38 @@ def register_candidate(
     score: Callable[[nn.Module], float],
     min_improvement: float = 0.0,
     promote: bool = True,
+    kind: str | None = None,
+    example: np.ndarray | None = None,
+    dagster_run_id: str | None = None,
 ) -> RegistryDecision:
-    """Log ``model`` to ``run`` under ``<name>/checkpoint.pt``, register it as a new version of
-    ``name`` and decide whether it takes ``champion``: if ``value > champion's score +
+    """Log ``model`` to ``run`` (the run that trained it) under ``<name>/checkpoint.pt`` and,
+    with ``kind`` and an input ``example``, as a pyfunc model ``<name>/mlflow_model`` with a
+    signature (:mod:`pipelines.model_export`; the version's source), register it as a new
+    version of ``name`` and decide whether it takes ``champion``: if ``value > champion's score +
     min_improvement`` (higher is better); otherwise the version stays a challenger. ``score``
     evaluates a model on the held-out data that gave ``value``. With ``promote`` false the alias
     does not move yet: the version is tagged pending, for :func:`settle_pending` once the run
-    that registered it has ended."""
+    that registered it (``dagster_run_id``, default: ``run``'s tag) has ended."""
     if min_improvement < 0:
         raise ValueError(f"min_improvement={min_improvement} must be >= 0")
     artifact = f"{name}/checkpoint.pt"
     run.log_model(model, artifact)
+    source = f"runs:/{run.run_id}/{name}"
+    if kind is not None and example is not None:
+        with tempfile.TemporaryDirectory() as tmp:
+            local = save_pyfunc(model, kind, example, Path(tmp) / MODEL_DIR)
+            client.log_artifacts(run.run_id, str(local), f"{name}/{MODEL_DIR}")
+        source = f"runs:/{run.run_id}/{name}/{MODEL_DIR}"
     _ensure_registered_model(client, name)
     version = client.create_model_version(
         name,
-        source=f"runs:/{run.run_id}/{name}",
+        source=source,
         run_id=run.run_id,
         tags={
             metric: f"{value:.6f}",
             "metric": metric,
             "checkpoint": artifact,
-            "dagster.run_id": run.tags.get("dagster.run_id", ""),
+            RUN_TAG: dagster_run_id or run.tags.get(RUN_TAG, ""),
         },
         description=f"{metric} = {value:.4f} on held-out data",
     ).version
@@ -218,12 +231,27 @@ def register_role(
     score: Callable[[nn.Module], float],
     min_improvement: float = 0.0,
     promote: bool = True,
+    source_run: AssetRun | None = None,
+    kind: str | None = None,
+    example: np.ndarray | None = None,
 ) -> dict:
-    """Register ``model`` as the candidate of ``role`` (see :func:`register_candidate`), log the
+    """Register ``model`` as the candidate of ``role`` (see :func:`register_candidate`; the
+    model goes to ``source_run``, the run that trained it, else to ``run``), log the
     decision to ``run`` (metrics ``<role>/<metric>``, ``<role>/promoted``; tags
     ``<role>.registered_model``, ``<role>.version``, ``<role>.decision``) and return it as a row."""
     decision = register_candidate(
-        client, run, name, model, metric, score(model), score, min_improvement, promote
+        client,
+        source_run or run,
+        name,
+        model,
+        metric,
+        score(model),
+        score,
+        min_improvement,
+        promote,
+        kind,
+        example,
+        run.tags.get(RUN_TAG),  # the registering run's: settle_pending finds it by this
     )
     run.log_metrics(
         {f"{role}/{metric}": decision.value, f"{role}/promoted": float(decision.promoted)}

@@ -1,6 +1,10 @@
 """Plain-text presentation of results for Dagster metadata and MLflow artifacts."""
 
+import math
 from collections.abc import Mapping, Sequence
+from typing import Any
+
+from dagster import FloatMetadataValue
 
 
 def markdown_table(rows: Sequence[Mapping[str, object]], columns: Sequence[str]) -> str:
@@ -23,3 +27,19 @@ def metadata_values(
     them, or the ``keys`` present)."""
     chosen = metrics if keys is None else [k for k in keys if k in metrics]
     return {prefix + key.replace("/", "_"): metrics[key] for key in chosen}
+
+
+SIGNIFICANT_DIGITS = 4  # metadata floats as the UI shows them (MLflow keeps full precision)
+
+
+def rounded(metadata: Mapping[str, Any]) -> dict[str, Any]:
+    """``metadata`` with every float (plain or ``MetadataValue.float``) rounded to 4 significant
+    digits, so the Dagster UI shows 0.9655, not 0.96551724137931."""
+    out: dict[str, Any] = {}
+    for key, value in metadata.items():
+        if isinstance(value, FloatMetadataValue) and value.value is not None:
+            value = value.value
+        if isinstance(value, float) and math.isfinite(value):
+            value = float(f"{value:.{SIGNIFICANT_DIGITS}g}")
+        out[key] = value
+    return out

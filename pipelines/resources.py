@@ -10,7 +10,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from dagster import AssetExecutionContext, ConfigurableResource, Failure
+from dagster import AssetExecutionContext, AssetKey, ConfigurableResource, Failure
+from mlflow.entities import Param
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 from pydantic import Field
@@ -19,7 +20,8 @@ from sqlalchemy import Engine, create_engine, text
 import unsup_core
 
 from .failures import DETERMINISTIC_ERRORS
-from .tracking import MAX_TAG_LENGTH, AssetRun
+from .presets import config_hash, data_source, load_preset, preset_names
+from .tracking import MAX_PARAM_LENGTH, MAX_TAG_LENGTH, AssetRun, flatten
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_STORE = REPO_ROOT / "mlflow"
@@ -30,6 +32,11 @@ TAG_STEP = "dagster.step_key"
 # Dagster run tags copied onto the parent MLflow run: what triggered it (schedule, sensor and
 # the incoming file, preset), so runs can be filtered by it in the MLflow UI.
 TRIGGER_TAGS = ("unsup/", "dagster/schedule_name", "dagster/sensor_name")
+# What a parent run computed, so runs filter and compare by it: the preset, the data source and
+# a hash of the run config (runs with one hash are alike; see pipelines.presets.config_hash).
+TAG_PRESET, TAG_DATA, TAG_CONFIG_HASH = "unsup.preset", "unsup.data", "unsup.config_hash"
+# MLflow 3 opens an experiment without a kind in its GenAI view (traces); this is model training.
+EXPERIMENT_KIND_TAG, EXPERIMENT_KIND = "mlflow.experimentKind", "custom_model_development"
 LOCK_DATABASE_ENV = "UNSUP_LOCK_DATABASE_URL"
 # Which worker ran a step (tagged on its MLflow run): $UNSUP_WORKER_NAME, else the host name.
 WORKER_NAME = os.environ.get("UNSUP_WORKER_NAME") or socket.gethostname()
@@ -70,6 +77,10 @@ class MlflowTracking(ConfigurableResource):
         """The experiment's id, creating it (artifacts under ``artifact_root``) if needed."""
         experiment = client.get_experiment_by_name(self.experiment_name)
         if experiment is not None:
+            if experiment.tags.get(EXPERIMENT_KIND_TAG) != EXPERIMENT_KIND:
+                client.set_experiment_tag(
+                    experiment.experiment_id, EXPERIMENT_KIND_TAG, EXPERIMENT_KIND
+                )
             return experiment.experiment_id
         location = None  # a tracking server stores artifacts where it was told to
         if self.artifact_root or not self.resolved_tracking_uri().startswith(
@@ -79,7 +90,11 @@ class MlflowTracking(ConfigurableResource):
             root.mkdir(parents=True, exist_ok=True)
             location = root.as_uri()
         try:
-            return client.create_experiment(self.experiment_name, artifact_location=location)
+            return client.create_experiment(
+                self.experiment_name,
+                artifact_location=location,
+                tags={EXPERIMENT_KIND_TAG: EXPERIMENT_KIND},
+            )
         except MlflowException:  # created concurrently by another step
             return client.get_experiment_by_name(self.experiment_name).experiment_id
 
@@ -94,7 +109,12 @@ class MlflowTracking(ConfigurableResource):
         dagster_run = context.run
         trigger_tags = {k: v for k, v in dagster_run.tags.items() if k.startswith(TRIGGER_TAGS)}
         parent_id = self._parent_run(
-            client, experiment_id, dagster_run.run_id, dagster_run.job_name, trigger_tags
+            client,
+            experiment_id,
+            dagster_run.run_id,
+            dagster_run.job_name,
+            {**trigger_tags, **run_identity(dagster_run.run_config or {}, dagster_run.tags)},
+            run_params(dagster_run.run_config or {}),
         )
         asset_key = context.asset_key.to_user_string()
         tags = {
@@ -110,11 +130,14 @@ class MlflowTracking(ConfigurableResource):
             "unsup.worker": f"{WORKER_NAME}/{os.getpid()}",
             "unsup_core.version": unsup_core.__version__,
         }
-        run = client.create_run(experiment_id, tags=tags, run_name=asset_key)
+        run = client.create_run(
+            experiment_id, tags=tags, run_name=f"{asset_key} · {dagster_run.run_id[:8]}"
+        )
         client.update_run(parent_id, status="RUNNING")
         asset_run = AssetRun(
             client, run.info.run_id, experiment_id, self.experiment_name, self.ui_url, tags
         )
+        asset_run.attach_progress(context.log, asset_key)
         try:
             if params:
                 asset_run.log_params(params)
@@ -132,7 +155,18 @@ class MlflowTracking(ConfigurableResource):
         except BaseException:  # interrupted or terminated
             self._end(client, run.info.run_id, parent_id, "KILLED")
             raise
+        summarize_on_parent(client, parent_id, asset_key, asset_run)
         self._end(client, run.info.run_id, parent_id, "FINISHED")
+
+    def training_run(self, context: AssetExecutionContext, asset: str) -> AssetRun | None:
+        """The MLflow run of ``asset``'s latest materialisation (its metadata names it): where
+        a model was trained, so a registered version points there; None if not found."""
+        event = context.instance.get_latest_materialization_event(AssetKey(asset))
+        entry = event.asset_materialization.metadata.get("mlflow_run_id") if event else None
+        if entry is None:
+            return None
+        run_id = str(entry.value)
+        return AssetRun(self.client(), run_id, "", self.experiment_name, self.ui_url)
 
     def mark_step_failed(
         self, dagster_run_id: str, job_name: str, step_key: str, message: str
@@ -163,7 +197,9 @@ class MlflowTracking(ConfigurableResource):
                 TAG_STEP: step_key,
                 "dagster.job": job_name,
             }
-            run_id = client.create_run(experiment_id, tags=tags, run_name=step_key).info.run_id
+            run_id = client.create_run(
+                experiment_id, tags=tags, run_name=f"{step_key} · {dagster_run_id[:8]}"
+            ).info.run_id
         client.set_tag(run_id, "error", message[:MAX_TAG_LENGTH])
         self._end(client, run_id, parent_id, "FAILED")
         return run_id
@@ -202,6 +238,7 @@ class MlflowTracking(ConfigurableResource):
         dagster_run_id: str,
         job_name: str,
         extra_tags: Mapping[str, str] | None = None,
+        params: Mapping[str, Any] | None = None,
     ) -> str:
         """The one parent run of this Dagster run, wherever its steps run: found by tag, or
         created. On a cluster ($UNSUP_LOCK_DATABASE_URL) find-or-create holds an advisory lock
@@ -219,9 +256,13 @@ class MlflowTracking(ConfigurableResource):
                 "unsup_core.version": unsup_core.__version__,
                 **(extra_tags or {}),
             }
-            created = client.create_run(
-                experiment_id, tags=tags, run_name=f"{job_name}-{dagster_run_id[:8]}"
-            ).info.run_id
+            name = f"{job_name} · {tags.get(TAG_PRESET, 'run')} · {dagster_run_id[:8]}"
+            created = client.create_run(experiment_id, tags=tags, run_name=name).info.run_id
+            if params:  # the run config, so two pipeline runs compare field by field
+                client.log_batch(
+                    created,
+                    params=[Param(k, str(v)[:MAX_PARAM_LENGTH]) for k, v in sorted(params.items())],
+                )
         oldest = _parent_runs(client, experiment_id, dagster_run_id)[0]
         if oldest != created:
             client.delete_run(created)
@@ -233,6 +274,48 @@ class MlflowTracking(ConfigurableResource):
         overall = parent_status(client, parent_id)
         if overall != "RUNNING":
             client.set_terminated(parent_id, overall)
+
+
+def run_identity(run_config: Mapping[str, Any], tags: Mapping[str, str]) -> dict[str, str]:
+    """The parent run's preset, data source and config hash (from the Dagster run's tags
+    ``unsup/preset`` and ``unsup/data`` when set, else from the run config). A named preset
+    whose config was edited in the launchpad is recorded as ``<preset> (edited)``."""
+    preset = tags.get("unsup/preset", "custom")
+    if preset in preset_names() and _settings(load_preset(preset)) != _settings(run_config):
+        preset = f"{preset} (edited)"  # launched from a preset's job with its config changed
+    return {
+        TAG_PRESET: preset,
+        TAG_DATA: tags.get("unsup/data") or data_source(run_config),
+        TAG_CONFIG_HASH: config_hash(run_config),
+    }
+
+
+def _settings(run_config: Mapping[str, Any]) -> str:
+    """The run config's hash without the data source (tagged apart)."""
+    ops = {k: v for k, v in run_config.get("ops", {}).items() if k != "raw_dataset"}
+    return config_hash({"ops": ops})
+
+
+def run_params(run_config: Mapping[str, Any]) -> dict[str, Any]:
+    """Every asset's config as flat params, ``<asset>.<field>`` (``ops.*.config`` dropped)."""
+    ops = {name: op.get("config", {}) for name, op in run_config.get("ops", {}).items()}
+    return flatten({k: v for k, v in ops.items() if v})
+
+
+def summarize_on_parent(
+    client: MlflowClient, parent_id: str, asset_key: str, run: AssetRun
+) -> None:
+    """An asset's headline metrics (``pipelines.experiment_history.HEADLINES``) and its key
+    figure (``plots/<asset>.png``) also on the parent run, so two pipeline runs compare in one
+    view: the same metric names and the same artifact paths on every parent."""
+    from .experiment_history import HEADLINES  # it reads runs by this module's tags
+
+    values = {h.column: h.value(run.metrics) for h in HEADLINES if h.asset == asset_key}
+    run_on_parent = AssetRun(client, parent_id, "", "", "", {})
+    run_on_parent.log_metrics({k: v for k, v in values.items() if v is not None})
+    key_figure = run.key_figure()
+    if key_figure is not None:
+        run_on_parent.log_bytes(key_figure, f"plots/{asset_key}.png")
 
 
 def parent_status(client: MlflowClient, parent_id: str) -> str:

@@ -22,10 +22,10 @@ from dagster import (
 from dagster._core.execution.api import create_execution_plan
 from dagster._core.utils import make_new_run_id
 
-from .definitions import JOB_NAME, defs
+from .definitions import JOB_NAME, defs, job_name
 from .lifecycle import HEARTBEAT_TAG, close_orphans, heartbeat, settle_run
 from .preflight import config_problems, problem_report
-from .presets import load_preset, with_table
+from .presets import data_source, load_preset, preset_names, with_table
 from .resources import MlflowTracking, default_tracking_uri
 from .run_logging import close_run_loggers, run_log_path, step_failure_cause, terminal
 
@@ -109,11 +109,6 @@ def _fmt(value) -> str:
     return f"{value:.4g}" if isinstance(value, float) else str(value)
 
 
-def _source(run_config: dict) -> str:
-    config = run_config.get("ops", {}).get("raw_dataset", {}).get("config", {})
-    return str(config.get("path") or config.get("source") or "digits")
-
-
 def config_errors(error: DagsterInvalidConfigError) -> list[str]:
     """Dagster's config errors, one line each (no schema dumps)."""
     lines = [" ".join(e.message.split(". Expected:")[0].split()) for e in error.errors]
@@ -143,7 +138,8 @@ def main(argv: list[str] | None = None) -> int:
     mlflow = MlflowTracking()
     for line in close_orphans(instance, mlflow):
         print(line)
-    job = defs.resolve_job_def(JOB_NAME)
+    named = args.preset in preset_names()  # a named preset runs as its own job (see the UI)
+    job = defs.resolve_job_def(job_name(args.preset) if named else JOB_NAME)
     try:
         steps = len(create_execution_plan(job, run_config).step_keys_to_execute)
     except DagsterInvalidConfigError as error:
@@ -169,7 +165,7 @@ def main(argv: list[str] | None = None) -> int:
             tags={
                 HEARTBEAT_TAG: f"{time.time():.0f}",
                 "unsup/preset": args.preset,
-                "unsup/data": args.data or _source(run_config),
+                "unsup/data": args.data or data_source(run_config),
             },
         )
     close_run_loggers(run_id, log_path)

@@ -15,6 +15,8 @@ from dagster._core.log_manager import LOG_RECORD_EVENT_ATTR
 from dagster._utils.error import SerializableErrorInfo
 from tqdm.auto import tqdm
 
+from .progress import ProgressLine, parse_progress
+
 
 @cache
 def terminal() -> TextIO:
@@ -60,24 +62,51 @@ def _event(record: logging.LogRecord) -> DagsterEvent | None:
 
 
 class StepProgressHandler(logging.Handler):
-    """A tqdm bar advanced by each finished step; failures printed above it, one line each."""
+    """A tqdm bar advanced by each finished step, and below it the running asset's own progress
+    (epochs or fits, with tqdm's estimate of the time left) from its ``progress`` log lines
+    (pipelines.progress); failures printed above them, one line each."""
 
     def __init__(self, total: int) -> None:
         super().__init__(logging.DEBUG)
         self.bar = tqdm(
             total=total, unit="step", desc="unsup_pipeline", leave=True, file=terminal()
         )
+        self.inner: tqdm | None = None
+        self.inner_what = ""
         self.skipped = 0
+
+    def _show_progress(self, line: ProgressLine) -> None:
+        if self.inner is None or line.what != self.inner_what or line.done < self.inner.n:
+            if self.inner is not None:
+                self.inner.close()
+            self.inner = tqdm(
+                total=line.total, unit=line.unit, desc=f"  {line.what}", leave=False,
+                file=terminal(), position=1,
+            )  # fmt: skip
+            self.inner_what = line.what
+        self.inner.total = line.total
+        self.inner.update(line.done - self.inner.n)
+
+    def _close_inner(self, step_key: str | None) -> None:
+        if self.inner is not None and self.inner_what.split("/")[0] == step_key:
+            self.inner.close()
+            self.inner, self.inner_what = None, ""
 
     def emit(self, record: logging.LogRecord) -> None:
         event = _event(record)
         if event is None:
+            message = getattr(record, "dagster_meta", {}).get("orig_message") or record.msg
+            line = parse_progress(str(message))
+            if line is not None:
+                self._show_progress(line)
             return
         if event.is_step_start:
             self.bar.set_postfix_str(event.step_key or "", refresh=True)
         elif event.is_step_success:
+            self._close_inner(event.step_key)
             self.bar.update(1)
         elif event.is_step_failure:
+            self._close_inner(event.step_key)
             self.bar.update(1)
             cause = step_failure_cause(event).splitlines()
             self.bar.write("\n".join([f"  FAILED {event.step_key}: {cause[0]}", *cause[1:]]))
@@ -89,6 +118,8 @@ class StepProgressHandler(logging.Handler):
         super().close()
 
     def finish(self) -> None:
+        if self.inner is not None:
+            self.inner.close()
         self.bar.close()
 
 

@@ -15,6 +15,7 @@ malformed file fails its own run with the data error, and the sensor goes on.
 import json
 import os
 import time
+from collections.abc import Sequence
 
 import yaml
 from dagster import (
@@ -166,7 +167,7 @@ def build_incoming_data_sensor(
     return incoming_data_sensor
 
 
-def build_run_settling_sensors(job: JobDefinition) -> list[SensorDefinition]:
+def build_run_settling_sensors(jobs: Sequence[JobDefinition]) -> list[SensorDefinition]:
     """Sensors (running by default; the daemon evaluates them) that settle a run once it has
     ended: on success the registry's pending candidates become champions (when every gate
     passed); on failure or cancellation they are tagged with the outcome and the MLflow runs a
@@ -176,7 +177,7 @@ def build_run_settling_sensors(job: JobDefinition) -> list[SensorDefinition]:
         @run_status_sensor(
             run_status=status,
             name=f"settle_on_{status.value.lower()}",
-            monitored_jobs=[job],
+            monitored_jobs=list(jobs),
             default_status=DefaultSensorStatus.RUNNING,
             minimum_interval_seconds=5,
             description=f"After a {status.value} run: registry candidates and open MLflow runs.",

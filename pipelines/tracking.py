@@ -21,6 +21,7 @@ from unsup_core.results import ExperimentResult
 from unsup_core.serialization import to_checkpoint
 from unsup_core.training import Callback, EpochLog, TrainingHistory
 
+from .progress import EpochProgress, Throttled
 from .reporting import markdown_table
 
 MAX_PARAM_LENGTH = 6000  # MLflow's limit on a param value
@@ -64,6 +65,9 @@ class AssetRun:
         self.client = client
         self.run_id = run_id
         self.tags = dict(tags or {})
+        self._progress_log: Any = None
+        self._progress_what = ""
+        self._grid_progress: Throttled | None = None
         self.experiment_id = experiment_id
         self.experiment_name = experiment_name
         self.ui_url = ui_url
@@ -117,6 +121,10 @@ class AssetRun:
         self.log_bytes(data, f"plots/{name}.png")
         self._plots[name] = data
 
+    def key_figure(self) -> bytes | None:
+        """The PNG of the first figure logged (an asset logs its key figure first)."""
+        return next(iter(self._plots.values()), None)
+
     def log_figures(self, figures: Mapping[str, Any]) -> None:
         """Every figure of a name -> figure mapping (``plots/<name>.png``)."""
         for name, figure in figures.items():
@@ -163,9 +171,29 @@ class AssetRun:
         self.log_figures(figures or {})
         return tables
 
+    def attach_progress(self, log: Any, what: str) -> None:
+        """Report live progress to ``log`` (a Dagster ``context.log``) as ``what``."""
+        self._progress_log, self._progress_what = log, what
+
+    def progress_callbacks(self, stage: str) -> list[Callback]:
+        """Live progress of a training stage, throttled, in the Dagster event log."""
+        if self._progress_log is None:
+            return []
+        what = "/".join(p for p in (self._progress_what, stage.rstrip("/")) if p)
+        return [EpochProgress(self._progress_log, what)]
+
+    def progress(self, done: int, total: int, unit: str) -> None:
+        """A recipe's :data:`unsup_core.training.Progress` (a loop of fits), throttled."""
+        if self._progress_log is None:
+            return
+        if self._grid_progress is None:
+            self._grid_progress = Throttled(self._progress_log, self._progress_what)
+        self._grid_progress(done, total, unit)
+
     def stage_callbacks(self, stage: str) -> list[Callback]:
-        """A recipe's callbacks for a training stage: its epochs logged under the stage prefix."""
-        return [self.epoch_logger(stage)]
+        """A recipe's callbacks for a training stage: its epochs logged under the stage prefix
+        (flushed to MLflow as they come) and shown as live progress."""
+        return [self.epoch_logger(stage), *self.progress_callbacks(stage)]
 
     def log_model(self, model: torch.nn.Module, artifact_file: str = "model/checkpoint.pt") -> None:
         """The model's class, config and state dict (load with
@@ -184,7 +212,9 @@ class AssetRun:
             "dagster.level": "nested",
             "dagster.nested": name,
         }
-        run = self.client.create_run(self.experiment_id, tags=tags, run_name=name)
+        owner = f"{self.tags.get('dagster.asset_key', '')}/{name}".lstrip("/")
+        run_name = f"{owner} · {self.tags.get('dagster.run_id', self.run_id)[:8]}"
+        run = self.client.create_run(self.experiment_id, tags=tags, run_name=run_name)
         child = AssetRun(
             self.client,
             run.info.run_id,
@@ -225,24 +255,37 @@ class AssetRun:
 
 class MlflowEpochLogger(Callback):
     """Trainer callback: buffers every epoch's terms and sends them with ``log_batch``, every
-    ``flush_every`` epochs and at the end (also when training fails)."""
+    ``flush_every`` epochs or ``flush_seconds`` (whichever comes first, so MLflow's charts grow
+    while a slow model trains) and at the end (also when training fails)."""
 
-    def __init__(self, run: AssetRun, prefix: str = "", flush_every: int = 10) -> None:
+    def __init__(
+        self, run: AssetRun, prefix: str = "", flush_every: int = 10, flush_seconds: float = 5.0
+    ) -> None:
         self.run, self.prefix, self.flush_every = run, prefix, flush_every
+        self.flush_seconds = flush_seconds
         self._pending: list[Metric] = []
+        self._flushed = time.monotonic()
 
     def on_epoch_end(self, log: EpochLog) -> None:
         now = int(time.time() * 1000)
         self._pending += [
             Metric(f"{self.prefix}{k}", v, now, log.epoch) for k, v in log.metrics().items()
         ]
-        if log.epoch % self.flush_every == 0:
+        if log.epoch % self.flush_every == 0 or (
+            time.monotonic() - self._flushed >= self.flush_seconds
+        ):
             self._flush()
 
     def on_fit_end(self, history: TrainingHistory) -> None:
+        batch_size = getattr(history, "batch_size", None)  # also when a data rule chose it
+        if batch_size is not None:
+            self._pending.append(
+                Metric(f"{self.prefix}batch_size", batch_size, int(time.time() * 1000), 0)
+            )
         self._flush()
 
     def _flush(self) -> None:
+        self._flushed = time.monotonic()
         if self._pending:
             self.run.log_metric_records(self._pending)
             self._pending = []

@@ -1,17 +1,19 @@
 """Per-asset code versions: a hash of the asset function's source and of the source of the
 library modules its recipe lives in, so Dagster sees an asset's code change (and only its)."""
 
+import functools
 import hashlib
 import inspect
 from collections.abc import Callable
 from types import ModuleType
 from typing import Any
 
-from dagster import asset
+from dagster import Output, asset
 
 from .applicability import when_applicable, widened_types
 from .failures import step_errors
 from .profiles import step_tags
+from .reporting import rounded
 
 
 def code_version(*parts: Callable | ModuleType) -> str:
@@ -26,6 +28,25 @@ def code_version(*parts: Callable | ModuleType) -> str:
 VALIDATION_ASSET = "validated_run_config"
 # Each asset's generated config class, by asset name: what the run config's check validates.
 ASSET_CONFIGS: dict[str, type] = {}
+
+
+def rounded_metadata(function: Callable) -> Callable:
+    """``function`` whose returned ``Output`` carries its metadata floats rounded for the UI."""
+
+    @functools.wraps(function)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        out = function(*args, **kwargs)
+        if not isinstance(out, Output):
+            return out
+        return Output(
+            out.value,
+            output_name=out.output_name,
+            metadata=rounded(out.metadata or {}),
+            data_version=out.data_version,
+            tags=out.tags,
+        )
+
+    return wrapper
 
 
 def recipe_asset(
@@ -53,6 +74,6 @@ def recipe_asset(
         body = when_applicable(function, recipes[0] if recipes else None, optional_inputs)
         return asset(
             code_version=code_version(function, *modules), op_tags=tags or None, **asset_kwargs
-        )(step_errors(body))
+        )(step_errors(rounded_metadata(body)))
 
     return decorate

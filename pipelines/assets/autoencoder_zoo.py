@@ -31,7 +31,7 @@ def autoencoder_zoo(
     label-regularised autoencoders (the best codes of benchmarks/autoencoders.py), and compares
     them on the same yardsticks (one linear probe for all)."""
     with mlflow.asset_run(context, params=config.model_dump()) as run:
-        result = train_zoo(prepared_dataset, config.to_library())
+        result = train_zoo(prepared_dataset, config.to_library(), run.progress_callbacks)
         for kind, member in result.members.items():
             with run.nested(kind, params={"kind": kind, **config.trainer.model_dump()}) as child:
                 child.log_history(member.history)

@@ -2,6 +2,7 @@
 a version that beats the current champion on held-out data, and only once the whole run has
 succeeded with every gate passed (pipelines.lifecycle.settle_run)."""
 
+from collections.abc import Callable
 from functools import partial
 
 from dagster import AssetExecutionContext, Config, MetadataValue, Output
@@ -14,9 +15,11 @@ from unsup_core.data import PreparedData
 from unsup_core.evaluation import few_label_probe
 
 from ..applicability import not_applicable_output
+from ..model_export import CLASSIFIER, ENCODER
 from ..registry import DECISION_COLUMNS, model_name, register_candidate, register_role
 from ..reporting import markdown_table
 from ..resources import MlflowTracking
+from ..tracking import AssetRun
 from ..versioning import recipe_asset
 
 
@@ -35,6 +38,10 @@ class RegisteredModelsConfig(Config):
     probe_labels_per_class: int = Field(10, description="Labels per class of the encoder's probe")
 
 
+# role -> (the asset whose MLflow run trained it: the version's source; served by pyfunc as)
+TRAINED_BY = {"student": ("student_model", CLASSIFIER), "encoder": ("stacked_autoencoder", ENCODER)}
+
+
 def student_accuracy(data: PreparedData, model: nn.Module) -> float:
     return accuracy(model, data.test.X, data.test.y)
 
@@ -42,6 +49,35 @@ def student_accuracy(data: PreparedData, model: nn.Module) -> float:
 def encoder_probe_accuracy(data: PreparedData, per_class: int, model: nn.Module) -> float:
     train, test = encoder_codes(model, data.train.X), encoder_codes(model, data.test.X)
     return few_label_probe(train, data.train.y, test, data.test.y, per_class)[0]
+
+
+def register(
+    context: AssetExecutionContext,
+    mlflow: MlflowTracking,
+    run: AssetRun,
+    config: RegisteredModelsConfig,
+    data: PreparedData,
+    role: str,
+    model: nn.Module,
+    metric: str,
+    score: Callable[[nn.Module], float],
+) -> dict:
+    """One candidate, registered from the run that trained it and served by pyfunc."""
+    asset, kind = TRAINED_BY[role]
+    return register_role(
+        mlflow.client(),
+        run,
+        role,
+        model_name(config.name_prefix, data.source, role),
+        model,
+        metric,
+        score,
+        config.min_improvement,
+        promote=False,
+        source_run=mlflow.training_run(context, asset),
+        kind=kind,
+        example=data.test.X[:5],
+    )
 
 
 @recipe_asset(
@@ -66,30 +102,18 @@ def registered_models(
     reason = labels(data)  # both are scored on labelled test data
     if reason is not None:
         return not_applicable_output(context, mlflow, config, reason)
-    candidates = {
-        "student": (student_model, "test_accuracy", partial(student_accuracy, data)),
-        "encoder": (
-            stacked_autoencoder,
-            "probe_accuracy",
-            partial(encoder_probe_accuracy, data, config.probe_labels_per_class),
-        ),
-    }
-    candidates = {k: c for k, c in candidates.items() if not isinstance(c[0], NotApplicable)}
+    probe = partial(encoder_probe_accuracy, data, config.probe_labels_per_class)
+    candidates = [  # role, model, metric, its score
+        ("student", student_model, "test_accuracy", partial(student_accuracy, data)),
+        ("encoder", stacked_autoencoder, "probe_accuracy", probe),
+    ]
+    candidates = [c for c in candidates if not isinstance(c[1], NotApplicable)]
     if not candidates:
-        reason = (
-            f"neither model applies (student_model {student_model}; "
-            f"stacked_autoencoder {stacked_autoencoder})"
-        )
+        reason = f"neither model applies (student_model {student_model}; "
+        reason += f"stacked_autoencoder {stacked_autoencoder})"
         return not_applicable_output(context, mlflow, config, reason)
     with mlflow.asset_run(context, params=config.model_dump()) as run:
-        client = mlflow.client()
-        name = partial(model_name, config.name_prefix, data.source)
-        decisions = [
-            register_role(
-                client, run, role, name(role), *candidate, config.min_improvement, promote=False
-            )
-            for role, candidate in candidates.items()
-        ]
+        decisions = [register(context, mlflow, run, config, data, *c) for c in candidates]
         table = markdown_table(decisions, DECISION_COLUMNS)
         run.log_dict({"decisions": decisions}, "registry_decisions.json")
     return Output(

@@ -112,19 +112,23 @@ def transfer_models(
             prepared_dataset,
             {"stacked": stacked_autoencoder, "ssl": ssl_encoder},
             config.to_library(),
+            run.progress,
         )
         tables = run.log_result(
             result, transfer_figures(result), columns={"transfer_curve": CURVE_COLUMNS}
         )
+    budget = result.labels_per_class  # the handed-on classifiers' labels per class
     accuracies = {
-        f"accuracy_{key}": result.metrics[f"model/{key}/accuracy"] for key in result.models
+        f"accuracy_{key}_k{budget}": result.metrics[f"model/{key}/accuracy"]
+        for key in result.models
     }
     return Output(
         result.models,
         metadata={
             **run.dagster_metadata(),
             **accuracies,
-            "labels_per_class": result.labels_per_class,
+            "handed_on_labels_per_class": budget,
+            "curve_label_budgets": result.tags["label_budgets"],
             "curve": MetadataValue.md(tables["transfer_curve"]),
         },
     )

@@ -18,6 +18,7 @@ from dagster import (
 from torch import nn
 
 from pipelines.checks import (
+    MODEL_OUTPUT_CHECKS,
     AccuracyGateConfig,
     EmptyNodesConfig,
     GanCollapseConfig,
@@ -28,17 +29,22 @@ from pipelines.checks import (
     empty_nodes,
     finite_outputs_check,
     gan_collapse,
+    gan_outputs,
+    map_outputs,
+    network_outputs,
     prepared_class_balance,
     probe_vs_raw_check,
     reconstruction_gate,
     student_accuracy_gate,
     student_vs_baseline,
     topographic_error_gate,
+    view_outputs,
 )
 from unsup_core.applicability import NotApplicable
 from unsup_core.competitive import KohonenMap
 from unsup_core.data import PrepareConfig, prepare
-from unsup_core.generative import Discriminator, DiscriminatorConfig
+from unsup_core.distillation import MLPClassifier, MLPClassifierConfig
+from unsup_core.generative import Discriminator, DiscriminatorConfig, Generator, GeneratorConfig
 
 GAN = GanCollapseConfig(judged_samples=300, judge_epochs=40)
 PROBE = ProbeCheckConfig(labels_per_class=5, draws=2)
@@ -268,7 +274,7 @@ def test_every_model_check_passes_a_not_applicable_model_with_its_reason(data):
             prepared_dataset=data,
             student_model=NO_LABELS,
         ),
-        finite_outputs_check("transfer_models", "predict")(
+        finite_outputs_check("transfer_models", network_outputs("predict"), "predictions")(
             model={"ssl": NO_LABELS, "stacked": NO_LABELS}, prepared_dataset=data
         ),
         gan_collapse(config=GAN, gan_model=NO_LABELS, prepared_dataset=data),
@@ -281,10 +287,47 @@ def test_every_model_check_passes_a_not_applicable_model_with_its_reason(data):
 
 
 def test_finite_outputs_checks_the_members_of_a_mapping_that_apply(data):
-    check = finite_outputs_check("transfer_models", "forward")
+    check = finite_outputs_check("transfer_models", network_outputs("forward"), "outputs")
     broken = linear_encoder(torch.full((2, 64), float("nan")))
     result = check(model={"ssl": NO_LABELS, "stacked": broken}, prepared_dataset=data)
     assert not result.passed and values(result)["non_finite_weights"] == 128
+
+
+def test_every_model_asset_has_a_finite_outputs_check():
+    checked = {next(iter(c.check_keys)).asset_key.to_user_string() for c in MODEL_OUTPUT_CHECKS}
+    models = {
+        "plain_autoencoder", "autoencoder_zoo", "stacked_autoencoder", "ssl_encoder",
+        "transfer_models", "teacher_model", "student_model", "privileged_student",
+        "data_som", "code_som", "gan_model",
+    }  # fmt: skip
+    assert checked == models
+
+
+def test_finite_outputs_catch_a_broken_map_gan_and_lupi_student(data):
+    som = KohonenMap(rows=3, cols=3, epochs=1, random_state=0).fit(data.train.X)
+    assert map_outputs(som, data)[2] == "test split"
+    som.weights_[0, 0] = np.nan
+    result = finite_outputs_check("data_som", map_outputs, "codebook")(som, data)
+    assert not result.passed and values(result)["non_finite_weights"] == 1
+
+    generator = Generator(GeneratorConfig(out_features=64, hidden=(8,), seed=0))
+    discriminator = Discriminator(DiscriminatorConfig(in_features=64, hidden=(8,), seed=0))
+    check = finite_outputs_check("gan_model", gan_outputs, "samples")
+    gan = {"generator": generator, "discriminator": discriminator}
+    assert check(gan, data).passed
+    with torch.no_grad():
+        next(generator.parameters()).fill_(float("inf"))
+    result = check(gan, data)
+    assert not result.passed and values(result)["non_finite_outputs"] > 0
+
+    student = MLPClassifier(MLPClassifierConfig(in_features=16, n_classes=10, hidden=(4,)))
+    with torch.no_grad():
+        next(student.parameters()).fill_(float("nan"))
+    result = finite_outputs_check("privileged_student", view_outputs, "predictions")(student, data)
+    assert (
+        not result.passed
+        and values(result)["inputs"] == "uniform [0, 1] rows of the student's 16 inputs"
+    )
 
 
 def test_label_needing_checks_pass_without_labels_and_say_so(unlabelled):

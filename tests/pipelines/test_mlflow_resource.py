@@ -64,7 +64,8 @@ def test_one_child_run_per_asset_under_one_parent(mlflow_store):
         assert child.data.tags["mlflow.parentRunId"] == parent.info.run_id
         assert child.data.tags["dagster.run_id"] == result.run_id
         assert child.data.tags["dagster.step_key"] == child.data.tags["dagster.asset_key"]
-    child = next(c for c in children if c.info.run_name == "logged")
+    child = next(c for c in children if c.data.tags["dagster.asset_key"] == "logged")
+    assert child.info.run_name == f"logged · {result.run_id[:8]}"  # asset and run, in a legend
     assert child.data.params == {"model.width": "4", "model.kind": "ae", "seed": "1"}
     history = client.get_metric_history(child.info.run_id, "train/loss")
     assert [m.step for m in history] == [1, 2, 3, 4, 5]
@@ -174,8 +175,12 @@ def test_nested_runs_hang_under_the_asset_run(mlflow_store):
     assert materialize([zoo_like], resources={"mlflow": mlflow_store}).success
     _, runs = runs_of(mlflow_store)
     asset_run = next(r for r in runs if r.data.tags["dagster.level"] == "asset")
-    nested = {r.info.run_name: r for r in runs if r.data.tags["dagster.level"] == "nested"}
+    nested = {
+        r.data.tags["dagster.nested"]: r for r in runs if r.data.tags["dagster.level"] == "nested"
+    }
     assert set(nested) == {"first", "second", "broken"}
+    run_prefix = asset_run.data.tags["dagster.run_id"][:8]
+    assert nested["first"].info.run_name == f"zoo_like/first · {run_prefix}"
     for name in ("first", "second"):
         assert nested[name].info.status == "FINISHED"
         assert nested[name].data.tags["mlflow.parentRunId"] == asset_run.info.run_id

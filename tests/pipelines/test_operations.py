@@ -103,6 +103,37 @@ def test_registry_falls_back_to_the_recorded_score_when_the_champion_cannot_run(
     )
 
 
+def test_a_registered_version_loads_as_pyfunc_with_its_signature_from_the_training_run(
+    mlflow_store,
+):
+    import mlflow.pyfunc
+    import numpy as np
+
+    client = mlflow_store.client()
+    training = FakeRun(mlflow_store).run
+    model = tiny_model(0)
+    example = np.random.default_rng(0).random((5, 4), dtype=np.float32)
+    register_candidate(
+        client, training, "served", model, "acc", 0.9, lambda m: 0.9,
+        kind="classifier", example=example,
+    )  # fmt: skip
+    version = client.get_model_version("served", "1")
+    assert version.run_id == training.run_id
+    assert version.source == f"runs:/{training.run_id}/served/mlflow_model"
+    mlflow.set_tracking_uri(mlflow_store.resolved_tracking_uri())
+    try:
+        loaded = mlflow.pyfunc.load_model("models:/served@champion")
+    finally:
+        mlflow.set_tracking_uri("")
+    signature = loaded.metadata.signature
+    assert signature is not None
+    assert tuple(signature.inputs.to_dict()[0]["tensor-spec"]["shape"]) == (-1, 4)
+    assert tuple(signature.outputs.to_dict()[0]["tensor-spec"]["shape"]) == (-1, 2)
+    probabilities = loaded.predict(example)
+    expected = torch.softmax(model(torch.as_tensor(example)), dim=1).detach().numpy()
+    assert probabilities.shape == (5, 2) and np.allclose(probabilities, expected, atol=1e-6)
+
+
 def test_model_names_are_per_data_source():
     assert model_name("unsup", "digits", "student") == "unsup-digits-student"
     assert model_name("unsup", "/data/in/house votes.csv", "encoder") == "unsup-house-votes-encoder"
@@ -230,12 +261,16 @@ def test_report_compares_this_run_with_the_earlier_ones(mlflow_store, tmp_path):
     instance = DagsterInstance.ephemeral()
     config = small_config(4)
     first = job.execute_in_process(run_config=config, instance=instance)
-    config["ops"]["plain_autoencoder"]["config"]["trainer"]["epochs"] = 6
+    config["ops"]["plain_autoencoder"]["config"]["trainer"]["epochs"] = 6  # another config:
+    config["ops"]["experiment_report"] = {"config": {"compare": "all"}}  # compared on request
     second = job.execute_in_process(run_config=config, instance=instance)
-    rows = second.output_for_node("experiment_report")
-    assert [r["dagster_run"] for r in rows] == [first.run_id[:8], second.run_id[:8]]
-    assert rows[0]["status"] == "FINISHED" and rows[1]["status"] == "RUNNING"
-    assert rows[1]["plain_ae/test_recon_mse"] < rows[0]["plain_ae/test_recon_mse"]  # trained longer
+    report = second.output_for_node("experiment_report")
+    this_run, [earlier] = report["this_run"], report["history"]  # not itself among the earlier
+    assert this_run["dagster_run"] == second.run_id[:8]
+    assert earlier["dagster_run"] == report["previous_run"] == first.run_id[:8]
+    assert earlier["status"] == "FINISHED"
+    mse = "plain_ae/test_recon_mse"
+    assert this_run[mse] < earlier[mse]  # trained longer
     metadata = second.asset_materializations_for_node("experiment_report")[0].metadata
     assert "| plain_ae/test_recon_mse |" in metadata["changes"].value
     assert metadata["runs_compared"].value == 2 and metadata["plot_trends"].value.startswith(

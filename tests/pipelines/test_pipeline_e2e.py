@@ -13,7 +13,7 @@ from dagster import AssetCheckSeverity, AssetKey, DagsterInstance
 from pipelines.definitions import ASSETS, JOB_NAME, build_definitions
 from pipelines.io_managers import TorchModelIOManager
 from pipelines.lifecycle import settle_run
-from pipelines.presets import load_preset
+from pipelines.presets import config_hash, load_preset
 from unsup_core.autoencoders.zoo import ZOO_KINDS
 
 REPO = Path(__file__).resolve().parents[2]
@@ -29,6 +29,12 @@ def run_pipeline(mlflow_store, tmp_path, run_config):
     result = job.execute_in_process(run_config=run_config, instance=instance, raise_on_error=False)
     settle_run(instance, mlflow_store, result.run_id)  # as `make run` and the sensors do
     return result
+
+
+def runs_by_asset(runs):
+    return {
+        r.data.tags["dagster.asset_key"]: r for r in runs if r.data.tags["dagster.level"] == "asset"
+    }
 
 
 def mlflow_runs(store):
@@ -61,8 +67,23 @@ def test_tiny_preset_materialises_everything_and_tracks_it(mlflow_store, tmp_pat
     }
     assert len(parents) == 1 and parents[0].info.status == "FINISHED"
     assert parents[0].data.tags["dagster.run_id"] == result.run_id
+    # The parent says what ran and holds every headline metric, so pipeline runs compare.
+    parent = parents[0]
+    experiment = client.get_experiment(parent.info.experiment_id)
+    assert experiment.tags["mlflow.experimentKind"] == "custom_model_development"
+    assert parent.data.tags["unsup.preset"] == "default (edited)"  # the default job, tiny config
+    assert parent.data.tags["unsup.data"] == "digits"
+    assert parent.data.tags["unsup.config_hash"] == config_hash(load_preset("tiny"))
+    assert parent.data.params["plain_autoencoder.trainer.epochs"] == "3"
+    assert parent.data.metrics["student/accuracy"] == pytest.approx(
+        runs_by_asset(runs)["student_model"].data.metrics["test/accuracy"]
+    )
+    assert "plots/plain_autoencoder.png" in {
+        a.path for a in client.list_artifacts(parent.info.run_id, "plots")
+    }
     assert set(children) == materialised - {"validated_run_config"}  # the check logs no run
-    for child in children.values():
+    for name, child in children.items():
+        assert child.info.run_name == f"{name} · {result.run_id[:8]}"
         assert child.info.status == "FINISHED"
         assert child.data.tags["dagster.run_id"] == result.run_id
         assert child.data.tags["mlflow.parentRunId"] == parents[0].info.run_id
@@ -179,7 +200,9 @@ def test_tiny_preset_materialises_everything_and_tracks_it(mlflow_store, tmp_pat
     for role, metric in (("student", "test_accuracy"), ("encoder", "probe_accuracy")):
         name = f"unsup-digits-{role}"
         champion = client.get_model_version_by_alias(name, "champion")
-        assert str(champion.version) == "1" and champion.run_id == registry.info.run_id
+        trained_by = children["student_model" if role == "student" else "stacked_autoencoder"]
+        assert str(champion.version) == "1" and champion.run_id == trained_by.info.run_id
+        assert champion.source.endswith(f"/{name}/mlflow_model")
         assert champion.tags["role"] == "champion"
         assert float(champion.tags[metric]) == pytest.approx(
             registry.data.metrics[f"{role}/{metric}"]
@@ -196,10 +219,11 @@ def test_tiny_preset_materialises_everything_and_tracks_it(mlflow_store, tmp_pat
         "experiment_report.json",
         "plots",
     }
-    report_rows = result.output_for_node("experiment_report")
-    assert len(report_rows) == 1 and report_rows[0]["dagster_run"] == result.run_id[:8]
-    assert report_rows[0]["student/accuracy"] == pytest.approx(student["test/accuracy"])
-    assert report_rows[0]["code_som/purity"] == pytest.approx(code_som.data.metrics["purity"])
+    report_value = result.output_for_node("experiment_report")
+    this_run = report_value["this_run"]  # the first run: no history of its own yet
+    assert report_value["history"] == [] and this_run["dagster_run"] == result.run_id[:8]
+    assert this_run["student/accuracy"] == pytest.approx(student["test/accuracy"])
+    assert this_run["code_som/purity"] == pytest.approx(code_som.data.metrics["purity"])
     checks = {
         (c.asset_key.to_user_string(), c.check_name) for c in result.get_asset_check_evaluations()
     }
@@ -326,5 +350,5 @@ def test_run_job_materialises_the_preset_and_prints_the_summary(tmp_path):
     assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
     out = completed.stdout
     assert "SUCCESS" in out and "registered_models" in out and "student_version=1" in out
-    assert "accuracy_ssl_pseudo_label=" in out and "student_model:student_accuracy_gate" in out
+    assert "accuracy_ssl_pseudo_label_k10=" in out and "student_model:student_accuracy_gate" in out
     assert f"MLflow store: sqlite:///{tmp_path / 'm.db'}" in out

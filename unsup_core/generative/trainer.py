@@ -180,6 +180,7 @@ class AdversarialTrainer:
             ]
             for callback in self.callbacks:
                 callback.on_fit_start(generator)
+                callback.on_epochs_planned(cfg.epochs)
             try:
                 start = time.perf_counter()
                 shuffle = torch.Generator().manual_seed(cfg.seed)
@@ -227,11 +228,12 @@ class AdversarialTrainer:
                 f"generator out_features={out}, discriminator in_features={width} "
                 f"and the data's {x.shape[1]} features must agree"
             )
-        batches = math.ceil(x.shape[0] / self.config.batch_size)
+        batch_size = self.config.batch_size_for(x.shape[0])
+        batches = math.ceil(x.shape[0] / batch_size)
         if self.config.d_steps > batches:
             raise ValueError(
                 f"d_steps={self.config.d_steps} exceeds the {batches} batches of an "
-                f"epoch ({x.shape[0]} objects, batch_size={self.config.batch_size})"
+                f"epoch ({x.shape[0]} objects, batch_size={batch_size})"
             )
 
     def _epoch(
@@ -250,9 +252,10 @@ class AdversarialTrainer:
         order = torch.randperm(x.shape[0], generator=shuffle).to(x.device)
         d_sums: dict[str, float] = {}
         g_sum, d_batches, g_batches = 0.0, 0, 0
-        for batch, start in enumerate(range(0, x.shape[0], cfg.batch_size)):
-            real = x[order[start : start + cfg.batch_size]]
-            fakes = online.noise(cfg.batch_size, noise)  # a full batch even after a short last one
+        batch_size = cfg.batch_size_for(x.shape[0])
+        for batch, start in enumerate(range(0, x.shape[0], batch_size)):
+            real = x[order[start : start + batch_size]]
+            fakes = online.noise(batch_size, noise)  # a full batch even after a short last one
             values = discriminator_step(
                 online, discriminator, opt_d, real, fakes, cfg.label_smoothing, epoch
             )
@@ -265,7 +268,7 @@ class AdversarialTrainer:
                 online,
                 discriminator,
                 opt_g,
-                online.noise(cfg.batch_size, noise),
+                online.noise(batch_size, noise),
                 cfg.generator_loss,
                 epoch,
             )["g_loss"]

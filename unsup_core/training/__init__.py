@@ -1,6 +1,14 @@
 """The shared training core: one trainer, its config, callbacks and scoped torch settings."""
 
-from .callbacks import Callback, EpochLog, StageCallbacks, TrainingHistory, no_callbacks
+from .callbacks import (
+    Callback,
+    EpochLog,
+    Progress,
+    StageCallbacks,
+    TrainingHistory,
+    no_callbacks,
+    no_progress,
+)
 from .config import TrainerConfig, resolve_device
 from .runtime import seeded, torch_threads
 from .trainer import Trainer, TrainingDiverged, as_tensors, evaluate
@@ -8,6 +16,7 @@ from .trainer import Trainer, TrainingDiverged, as_tensors, evaluate
 __all__ = [
     "Callback",
     "EpochLog",
+    "Progress",
     "StageCallbacks",
     "Trainer",
     "TrainerConfig",
@@ -16,6 +25,7 @@ __all__ = [
     "as_tensors",
     "evaluate",
     "no_callbacks",
+    "no_progress",
     "resolve_device",
     "seeded",
     "torch_threads",

@@ -36,6 +36,7 @@ class TrainingHistory:
     stopped_early: bool = False
     completed: bool = False
     seconds: float = 0.0
+    batch_size: int | None = None  # objects per step actually used (a data-sized rule may set it)
 
     def series(self, key: str) -> list[float]:
         """Values of one flat metric (e.g. ``"train/loss"``) over the epochs."""
@@ -52,6 +53,10 @@ class Callback:
     def on_fit_start(self, model: torch.nn.Module) -> None:
         """Called once before the first epoch."""
 
+    def on_epochs_planned(self, epochs: int) -> None:
+        """Called once before the first epoch with the number of epochs planned (early
+        stopping may end sooner): a progress bar's total."""
+
     def on_epoch_end(self, log: EpochLog) -> None:
         """Called after every epoch with all train and validation terms."""
 
@@ -67,3 +72,12 @@ else a prefix such as ``"layer1/"``, ``"finetune/"`` or ``"separate/"``."""
 def no_callbacks(stage: str) -> Sequence[Callback]:
     """The default :data:`StageCallbacks`: none for any stage."""
     return ()
+
+
+Progress = Callable[[int, int, str], None]
+"""``progress(done, total, unit)``: how far a recipe's loop of many small fits has come (e.g.
+``(12, 45, "fits")``), for a progress display; called after each step of the loop."""
+
+
+def no_progress(done: int, total: int, unit: str) -> None:
+    """The default :data:`Progress`: report nothing."""

@@ -154,6 +154,7 @@ class Trainer:
             self._parallel = data_parallel(model) if self._world.size > 1 else None
             rows = next(iter(train_t.values())).shape[0]
             epochs = cfg.epochs_for(rows)
+            history.batch_size = cfg.batch_size_for(rows)
             self._steps_left = cfg.steps_for(rows)  # max_steps may end the last epoch early
             schedule = (
                 torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=epochs)
@@ -162,6 +163,7 @@ class Trainer:
             )
             for callback in self.callbacks:
                 callback.on_fit_start(model)
+                callback.on_epochs_planned(epochs)
             try:
                 self._run_epochs(model, optimizer, schedule, train_t, val_t, history, epochs)
                 history.completed = True
@@ -249,14 +251,15 @@ class Trainer:
         first = next(iter(data.values()))
         order = torch.randperm(first.shape[0], generator=shuffle).to(first.device)
         n = first.shape[0]
+        batch_size = cfg.batch_size_for(n)
         sums: dict[str, float] = {}
         seen = 0
         where = self._world
-        for start in range(0, n, cfg.batch_size):
+        for start in range(0, n, batch_size):
             if self._steps_left <= 0:
                 break
             self._steps_left -= 1
-            index = order[start : start + cfg.batch_size]
+            index = order[start : start + batch_size]
             size = index.shape[0]
             local, weight = index, size
             if where.size > 1:  # this rank's share; a rank without rows joins with weight 0

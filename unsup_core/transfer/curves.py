@@ -28,6 +28,7 @@ from torch import nn
 
 from ..arrays import accuracy, encoder_codes
 from ..data.prepare import PreparedData, Split, few_label_indices
+from ..sizing import ALL_LABELS, auto_label_budgets, auto_labels_per_class
 from ..training import Trainer, TrainerConfig
 from ..validation import check_choice, choices
 from .classifier import EncoderClassifier, fit_classifier
@@ -36,7 +37,6 @@ from .pseudo_labels import PseudoLabelConfig, self_train
 TransferMode = Literal["frozen", "finetune", "scratch", "pseudo_label"]
 TransferTask = Literal["same_classes", "class_split"]
 TRANSFER_MODES, TRANSFER_TASKS = choices(TransferMode), choices(TransferTask)
-ALL_LABELS = 0  # labels_per_class entry meaning "every training label"
 
 
 @dataclass(frozen=True)
@@ -46,7 +46,9 @@ class TransferConfig:
     Parameters
     ----------
     modes : transfer modes, from "frozen", "finetune", "scratch", "pseudo_label".
-    labels_per_class : label budgets of the accuracy curve (0 = every training label).
+    labels_per_class : label budgets of the accuracy curve (0 = every training label;
+        ``None``: from the data, :func:`unsup_core.sizing.auto_label_budgets`: the rungs
+        1, 5, 10, 20 the smallest class can fill, then 0).
     draws : label draws per budget (one run with all labels).
     encoder_lr_scale : encoder learning rate as a share of the head's when fine-tuning.
     trainer : the fits' trainer; its ``steps`` budget gives every label budget the same
@@ -58,12 +60,12 @@ class TransferConfig:
         other classes (the supervised base task).
     base_steps : optimiser steps of the supervised base task.
     model_labels_per_class : label budget of the classifiers handed on (one per encoder and
-        mode).
+        mode; ``None``: 10, or the smallest class's training count when it has fewer).
     seed : seed of the label draws (draw d uses seed + d) and of the heads.
     """
 
     modes: tuple[TransferMode, ...] = TRANSFER_MODES
-    labels_per_class: tuple[int, ...] = (1, 5, 10, 20, ALL_LABELS)
+    labels_per_class: tuple[int, ...] | None = None
     draws: int = 5
     encoder_lr_scale: float = 0.1
     trainer: TrainerConfig = field(
@@ -74,12 +76,14 @@ class TransferConfig:
     target_classes: tuple[int, ...] = (5, 6, 7, 8, 9)
     supervised_base: bool = True
     base_steps: int = 1000
-    model_labels_per_class: int = 10
+    model_labels_per_class: int | None = None
     seed: int = 0
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "modes", tuple(self.modes))
-        object.__setattr__(self, "labels_per_class", tuple(int(k) for k in self.labels_per_class))
+        if self.labels_per_class is not None:
+            budgets = tuple(int(k) for k in self.labels_per_class)
+            object.__setattr__(self, "labels_per_class", budgets)
         object.__setattr__(self, "target_classes", tuple(int(c) for c in self.target_classes))
         for name, value, kind in (
             ("trainer", self.trainer, TrainerConfig),
@@ -90,15 +94,34 @@ class TransferConfig:
         for mode in self.modes:
             check_choice("mode", mode, TRANSFER_MODES)
         check_choice("task", self.task, TRANSFER_TASKS)
-        if any(k < 0 for k in self.labels_per_class):
+        if self.labels_per_class is not None and any(k < 0 for k in self.labels_per_class):
             raise ValueError(
                 f"labels_per_class={self.labels_per_class}: each must be >= 1, or 0 for all labels"
             )
         for name in ("draws", "base_steps", "model_labels_per_class"):
-            if getattr(self, name) < 1:
+            if getattr(self, name) is not None and getattr(self, name) < 1:
                 raise ValueError(f"{name}={getattr(self, name)} must be >= 1")
         if not self.encoder_lr_scale > 0:
             raise ValueError(f"encoder_lr_scale={self.encoder_lr_scale} must be > 0")
+
+    def curve_fits(self) -> int:
+        """Fits of one encoder's curve: every mode at every budget and draw (one draw of all
+        labels); label budgets must be set (:meth:`for_data`)."""
+        return len(self.modes) * sum(
+            self.draws if k != ALL_LABELS else 1 for k in self.labels_per_class
+        )
+
+    def for_data(self, data: PreparedData) -> TransferConfig:
+        """This config with its unset label budgets sized from ``data``'s smallest class."""
+        smallest = data.smallest_class()
+        if smallest is None:
+            return self
+        count, budgets, model = smallest[1], self.labels_per_class, self.model_labels_per_class
+        return replace(
+            self,
+            labels_per_class=auto_label_budgets(count) if budgets is None else budgets,
+            model_labels_per_class=auto_labels_per_class(count) if model is None else model,
+        )
 
 
 def class_split(data: PreparedData, classes: Sequence[int]) -> PreparedData:
@@ -202,16 +225,20 @@ def transfer_curve(
     make_scratch: Callable[[], nn.Module],
     data: PreparedData,
     config: TransferConfig,
+    on_fit: Callable[[], None] = lambda: None,
 ) -> list[dict]:
     """Test accuracy of every mode at every label budget and draw: rows of
-    ``{"mode", "labels_per_class", "draw", "accuracy"}`` (labels_per_class 0 = all)."""
+    ``{"mode", "labels_per_class", "draw", "accuracy"}`` (labels_per_class 0 = all);
+    ``on_fit`` is called after each fit (:meth:`TransferConfig.curve_fits` of them)."""
     rows = []
+    config = config.for_data(data)
     for per_class in config.labels_per_class:
         for draw in range(config.draws if per_class != ALL_LABELS else 1):
             labelled = label_draw(data, per_class, draw, config.seed)
             for mode in config.modes:
                 encoder = make_scratch() if mode == "scratch" else copy.deepcopy(pretrained)
                 _, score = fit_target(encoder, mode, data, labelled, config)
+                on_fit()
                 rows.append(
                     {"mode": mode, "labels_per_class": per_class, "draw": draw, "accuracy": score}
                 )

@@ -13,6 +13,7 @@ from ..applicability import labels, requires
 from ..arrays import untrained_like
 from ..data.prepare import PreparedData
 from ..results import ExperimentResult
+from ..training import Progress, no_progress
 from .curves import (
     ALL_LABELS,
     TransferConfig,
@@ -41,7 +42,10 @@ class TransferResult(ExperimentResult):
 
 @requires(labels)
 def transfer_experiment(
-    data: PreparedData, encoders: Mapping[str, nn.Module], config: TransferConfig | None = None
+    data: PreparedData,
+    encoders: Mapping[str, nn.Module],
+    config: TransferConfig | None = None,
+    progress: Progress = no_progress,
 ) -> TransferResult:
     """Transfer each of ``encoders`` (name -> pretrained encoder, used through copies) to the
     target task of ``config.task``; for a class split with ``supervised_base``, also an encoder
@@ -59,10 +63,18 @@ def transfer_experiment(
             encoders["supervised_base"] = supervised_base_encoder(
                 architecture, class_split(data, others), config.trainer, config.base_steps
             )
+    config = config.for_data(target)  # unset label budgets sized from the smallest class
+    total, done = len(encoders) * (config.curve_fits() + len(config.modes)), 0
+
+    def fitted() -> None:
+        nonlocal done
+        done += 1
+        progress(done, total, "fits")
+
     curve = []
     for name, encoder in encoders.items():
         rows = summarize_curve(
-            transfer_curve(encoder, lambda e=encoder: untrained_like(e), target, config)
+            transfer_curve(encoder, lambda e=encoder: untrained_like(e), target, config, fitted)
         )
         curve += [{"encoder": name, **row} for row in rows]
     result = TransferResult(
@@ -70,6 +82,7 @@ def transfer_experiment(
         encoders=tuple(encoders),
         labels_per_class=config.model_labels_per_class,
     )
+    result.tags["label_budgets"] = ",".join(str(k or "all") for k in config.labels_per_class)
     for row in curve:
         budget = row["labels_per_class"] or "all"
         result.metrics[f"accuracy/{row['encoder']}/{row['mode']}/k{budget}"] = row["accuracy"]
@@ -81,6 +94,7 @@ def transfer_experiment(
             result.models[key], result.metrics[f"model/{key}/accuracy"] = fit_target(
                 start, mode, target, labelled, config
             )
+            fitted()
     return result
 
 

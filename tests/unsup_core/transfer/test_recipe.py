@@ -50,8 +50,13 @@ def encoder(small_digits):
 def same_classes(small_digits, encoder) -> TransferResult:
     """The tiny transfer experiment on the digits' own classes (the encoder left as it was)."""
     before = {k: v.clone() for k, v in encoder.state_dict().items()}
-    result = transfer_experiment(small_digits, {"stack": encoder}, tiny())
+    reported = []
+    result = transfer_experiment(
+        small_digits, {"stack": encoder}, tiny(), lambda *p: reported.append(p)
+    )
     assert all(torch.equal(before[k], v) for k, v in encoder.state_dict().items())  # copies
+    # progress: one report per fit, 4 modes x (2 budgets + the handed-on model) = 12
+    assert reported == [(done, 12, "fits") for done in range(1, 13)]
     return result
 
 
