@@ -27,7 +27,7 @@ Figures = dict[str, "Figure"]
 
 def autoencoder_figures(result: AutoencoderResult, data: PreparedData) -> Figures:
     """Loss curves; reconstructions beside the originals for images."""
-    figures = {"loss_curves": plot_loss_curves(result.history, "plain autoencoder")}
+    figures = {"loss_curves": plot_loss_curves(result.history, "plain autoencoder: loss per epoch")}
     if data.image_shape is not None:
         figures["reconstructions"] = plot_reconstructions(
             result.originals, result.reconstructions, data.image_shape
@@ -46,14 +46,20 @@ def zoo_member_figures(member: ZooMember, data: PreparedData) -> Figures:
     if data.image_shape is None:
         return figures
     figures["reconstructions"] = plot_reconstructions(
-        member.originals, member.reconstructions, data.image_shape
+        member.originals,
+        member.reconstructions,
+        data.image_shape,
+        title=f"{member.kind}: test objects (top) and their reconstructions (bottom)",
     )
     if member.samples is not None:
         figures["samples"] = plot_image_grid(
-            member.samples, data.image_shape, 10, "samples from the prior"
+            member.samples, data.image_shape, 10, f"{member.kind}: samples from the prior"
         )
         figures["interpolation"] = plot_image_grid(
-            member.interpolation, data.image_shape, 10, "interpolation between two test objects"
+            member.interpolation,
+            data.image_shape,
+            10,
+            f"{member.kind}: decoded interpolation between two test objects (left to right)",
         )
     return figures
 
@@ -71,11 +77,14 @@ def stage_loss_figures(result: ExperimentResult, titles: dict[str, tuple[str, st
 def stacked_figures(result: ExperimentResult) -> Figures:
     """The loss curves of every pretrained layer and of the fine-tuning."""
     titles = {
-        stage: (f"{stage.rstrip('/')}_loss", f"layer {stage[5:-1]} pretraining")
+        stage: (f"{stage.rstrip('/')}_loss", f"layer {stage[5:-1]} pretraining: loss per epoch")
         for stage in result.histories
         if stage.startswith("layer")
     }
-    titles["finetune/"] = ("finetune_loss", "fine-tuning as a deep autoencoder")
+    titles["finetune/"] = (
+        "finetune_loss",
+        "fine-tuning as a deep autoencoder: loss per epoch",
+    )
     return stage_loss_figures(result, titles)
 
 
@@ -84,26 +93,36 @@ def transfer_figures(result: TransferResult) -> Figures:
     return {
         f"transfer_curve_{name}": plot_accuracy_curve(
             [row for row in result.curve if row["encoder"] == name],
-            f"transfer of the {name} encoder",
+            f"transfer of the {name} encoder: test accuracy against labels per class",
         )
         for name in result.encoders
     }
 
 
 def map_figures(result: MapResult) -> Figures:
-    """U-matrix, density, hit map, component planes and (with labels) the label overlay."""
+    """U-matrix, density and hit map (each with a colour bar), component planes in a grid, and
+    (with labels) the label overlay: the majority-class map with a legend above per-class hit
+    maps."""
     grid = result.grid
+    k = result.density_k
     figures = {
         "u_matrix": plot_map(
-            result.u_matrix, grid, "U-matrix", "bone_r", "mean distance to neighbours"
+            result.u_matrix,
+            grid,
+            "U-matrix (ridges separate clusters)",
+            "bone_r",
+            "mean distance to neighbours' weights",
         ),
         "density": plot_map(
             result.density,
             grid,
-            f"density: mean distance to {result.density_k} nearest objects",
+            "density (low values: dense regions)",
             "magma_r",
+            f"mean distance to {k} nearest objects",
         ),
-        "hit_map": plot_map(result.hits, grid, "hit map", "Greys", "objects won"),
+        "hit_map": plot_map(
+            result.hits, grid, "hit map: objects won per node", "Greys", "objects won"
+        ),
         "component_planes": plot_component_planes(result.planes, grid, result.feature_names),
     }
     if result.majority is not None:
@@ -121,7 +140,7 @@ def gan_figures(result: GanResult, data: PreparedData) -> Figures:
         figures.update(
             {
                 f"samples_epoch_{epoch:04d}": plot_sample_grid(
-                    samples, data.image_shape, 10, f"epoch {epoch}"
+                    samples, data.image_shape, 10, f"samples of the generator after epoch {epoch}"
                 )
                 for epoch, samples in result.samples.items()
             }

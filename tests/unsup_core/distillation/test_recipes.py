@@ -179,6 +179,7 @@ def test_privileged_distillation_on_images(small_digits, variant):
         "variant": variant,
         "privileged_view": "degraded image (pool4x4)",
         "degrade": "pool4x4",
+        "labels_per_class": "3",
     }
     assert (metrics["n_features_student"], metrics["n_features_privileged"]) == (16, 64)
     assert type(student) is MLPClassifier
