@@ -15,7 +15,22 @@ export MLFLOW_DISABLE_TELEMETRY := true
 
 .PHONY: install run test test-quick cluster-test cluster-up lint format ui validate benchmark clean
 
+# Also headless Chromium and its driver (Debian packages chromium, chromium-driver) for the browser
+# tests, when missing: apt-get as root, else through passwordless sudo, else a note to do it.
 install: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
+	@if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then \
+		if [ "$$(id -u)" = 0 ]; then as_root=; \
+		elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then as_root="sudo -n"; \
+		else as_root=none; fi; \
+		if [ "$$as_root" = none ] || ! command -v apt-get >/dev/null; then \
+			echo "make install: no root/apt-get here; the browser tests need the Debian packages chromium and chromium-driver"; \
+		else \
+			echo "make install: apt-get install chromium chromium-driver"; \
+			apt="$$as_root env DEBIAN_FRONTEND=noninteractive apt-get"; \
+			$$apt install -y -q chromium chromium-driver >/dev/null \
+				|| { $$apt update -q >/dev/null && $$apt install -y -q chromium chromium-driver >/dev/null; }; \
+		fi; \
+	fi
 
 # Torch is pinned in the install step (the CPU wheel); pyproject only asks for a range it satisfies.
 $(STAMP): pyproject.toml

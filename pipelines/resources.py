@@ -45,6 +45,9 @@ os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
 
 
+LOCAL_UI_URL = "http://127.0.0.1:5000"  # where `make ui` serves MLflow
+
+
 def default_tracking_uri() -> str:
     return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{DEFAULT_STORE / 'mlflow.db'}"
 
@@ -62,10 +65,20 @@ class MlflowTracking(ConfigurableResource):
         description="Artifact directory for new experiments; empty means <repo>/mlflow/artifacts",
     )
     experiment_name: str = Field(default="unsup-pipeline", description="MLflow experiment")
-    ui_url: str = Field(default="http://127.0.0.1:5000", description="MLflow UI base URL for links")
+    ui_url: str = Field(
+        default="",
+        description="MLflow UI base URL for links and inline figures; empty means the tracking "
+        "URI when it is an MLflow server (http/https), else http://127.0.0.1:5000 (make ui)",
+    )
 
     def resolved_tracking_uri(self) -> str:
         return self.tracking_uri or default_tracking_uri()
+
+    def resolved_ui_url(self) -> str:
+        if self.ui_url:
+            return self.ui_url
+        uri = self.resolved_tracking_uri()
+        return uri.rstrip("/") if uri.startswith(("http://", "https://")) else LOCAL_UI_URL
 
     def client(self) -> MlflowClient:
         uri = self.resolved_tracking_uri()
@@ -135,7 +148,12 @@ class MlflowTracking(ConfigurableResource):
         )
         client.update_run(parent_id, status="RUNNING")
         asset_run = AssetRun(
-            client, run.info.run_id, experiment_id, self.experiment_name, self.ui_url, tags
+            client,
+            run.info.run_id,
+            experiment_id,
+            self.experiment_name,
+            self.resolved_ui_url(),
+            tags,
         )
         asset_run.attach_progress(context.log, asset_key)
         try:
@@ -166,7 +184,7 @@ class MlflowTracking(ConfigurableResource):
         if entry is None:
             return None
         run_id = str(entry.value)
-        return AssetRun(self.client(), run_id, "", self.experiment_name, self.ui_url)
+        return AssetRun(self.client(), run_id, "", self.experiment_name, self.resolved_ui_url())
 
     def mark_step_failed(
         self, dagster_run_id: str, job_name: str, step_key: str, message: str

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import io
 import json
 import tempfile
@@ -23,6 +22,7 @@ from unsup_core.training import Callback, EpochLog, TrainingHistory
 
 from .progress import EpochProgress, Throttled
 from .reporting import markdown_table
+from .ui_metadata import figure_metadata, mlflow_artifact_url
 
 MAX_PARAM_LENGTH = 6000  # MLflow's limit on a param value
 MAX_TAG_LENGTH = 5000
@@ -239,18 +239,19 @@ class AssetRun:
         return MlflowEpochLogger(self, prefix, flush_every)
 
     def dagster_metadata(self) -> dict[str, Any]:
-        """Metadata for the materialisation: where the MLflow run is, plus inline plots."""
-        metadata: dict[str, Any] = {
+        """Metadata for the materialisation: where the MLflow run is, its key figure inline
+        (served by the MLflow UI at ``ui_url``) and every figure embedded (one click away);
+        see :mod:`pipelines.ui_metadata`."""
+        urls = {
+            name: mlflow_artifact_url(self.ui_url, self.run_id, f"plots/{name}.png")
+            for name in self._plots
+        }
+        return {
             "mlflow_run_id": self.run_id,
             "mlflow_experiment": self.experiment_name,
             "mlflow_url": MetadataValue.url(self.url),
+            **figure_metadata(self._plots, urls=urls),
         }
-        for name, data in self._plots.items():
-            encoded = base64.b64encode(data).decode()
-            metadata[f"plot_{name}"] = MetadataValue.md(
-                f"![{name}](data:image/png;base64,{encoded})"
-            )
-        return metadata
 
 
 class MlflowEpochLogger(Callback):

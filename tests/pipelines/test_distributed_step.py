@@ -39,7 +39,7 @@ def test_two_processes_train_the_model_one_process_trains(mlflow_store, tmp_path
         for r in (one, two)
     }
     recon = [metadata[r.run_id]["test_recon_mse"].value for r in (one, two)]
-    assert recon[1] == pytest.approx(recon[0], rel=1e-4)
+    assert recon[1] == pytest.approx(recon[0], rel=1e-3)  # metadata: 4 significant digits
     client = mlflow_store.client()
     experiment = client.get_experiment_by_name(mlflow_store.experiment_name)
     runs = {
@@ -55,4 +55,4 @@ def test_two_processes_train_the_model_one_process_trains(mlflow_store, tmp_path
     # the epochs trained under torchrun were logged when the result came back
     steps = [m.step for m in client.get_metric_history(parallel.info.run_id, "train/loss")]
     assert steps == [1, 2, 3]
-    assert parallel.data.metrics["test/recon"] == pytest.approx(recon[1])
+    assert parallel.data.metrics["test/recon"] == pytest.approx(recon[1], rel=1e-3)

@@ -41,7 +41,7 @@ class FakeRun:
             run_id,
             experiment_id,
             store.experiment_name,
-            store.ui_url,
+            store.resolved_ui_url(),
             {"dagster.run_id": "test"},
         )
 
