@@ -1,6 +1,6 @@
 """Transfer with few labels: an encoder with a head fitted frozen, fine-tuned or from scratch,
-self-training with pseudo-labels, accuracy curves over label budgets, and the whole transfer
-experiment as one recipe."""
+self-training with pseudo-labels, FixMatch consistency training on images, accuracy curves
+over label budgets, and the whole transfer experiment as one recipe."""
 
 from .classifier import (
     FIT_MODES,
@@ -20,6 +20,13 @@ from .curves import (
     supervised_base_encoder,
     transfer_curve,
 )
+from .fixmatch import (
+    FixMatch,
+    FixMatchConfig,
+    confident_pseudo_labels,
+    fixmatch_fit,
+    fixmatch_terms,
+)
 from .pseudo_labels import PseudoLabelConfig, select_pseudo_labels, self_train, spread_labels
 from .recipe import TransferResult, transfer_experiment
 
@@ -29,13 +36,18 @@ __all__ = [
     "TRANSFER_MODES",
     "EncoderClassifier",
     "EncoderClassifierConfig",
+    "FixMatch",
+    "FixMatchConfig",
     "PrecomputedCodes",
     "PseudoLabelConfig",
     "TransferConfig",
     "TransferResult",
     "class_split",
+    "confident_pseudo_labels",
     "fit_classifier",
     "fit_target",
+    "fixmatch_fit",
+    "fixmatch_terms",
     "label_draw",
     "select_pseudo_labels",
     "self_train",
