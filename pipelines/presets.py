@@ -54,8 +54,9 @@ def _read(path: Path) -> dict[str, Any]:
 
 
 def load_preset(name: str) -> dict[str, Any]:
-    """The run config of preset ``name`` (``tiny``, ``default``) or of a YAML file path laid
-    over its base preset (``base:`` in the file, ``default`` if absent)."""
+    """The run config of preset ``name`` (``tiny``, ``default``, ``full``) or of a YAML file
+    path laid over its base preset (``base:`` in the file; ``default`` if absent for a file; a
+    named preset with ``base:``, such as ``full``, lies over that one too)."""
     is_file = name.endswith((".yaml", ".yml"))
     path = Path(name) if is_file else PRESET_DIR / f"{name}.yaml"
     if not path.is_file():
@@ -64,7 +65,7 @@ def load_preset(name: str) -> dict[str, Any]:
             "(or give a path to a .yaml run config)"
         )
     config = _read(path)
-    if not is_file:
+    if not is_file and BASE_KEY not in config:
         return config
     base = config.pop(BASE_KEY, "default")
     if base not in preset_names():

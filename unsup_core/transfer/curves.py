@@ -32,11 +32,14 @@ from ..sizing import ALL_LABELS, auto_label_budgets, auto_labels_per_class
 from ..training import Trainer, TrainerConfig
 from ..validation import check_choice, choices
 from .classifier import EncoderClassifier, fit_classifier
+from .fixmatch import FixMatchConfig, fixmatch_fit
 from .pseudo_labels import PseudoLabelConfig, self_train
 
-TransferMode = Literal["frozen", "finetune", "scratch", "pseudo_label"]
+TransferMode = Literal["frozen", "finetune", "scratch", "pseudo_label", "fixmatch"]
 TransferTask = Literal["same_classes", "class_split"]
 TRANSFER_MODES, TRANSFER_TASKS = choices(TransferMode), choices(TransferTask)
+# fixmatch (images only) costs a minute per fit on 2 cores: asked for by name (preset `full`)
+DEFAULT_MODES = ("frozen", "finetune", "scratch", "pseudo_label")
 
 
 @dataclass(frozen=True)
@@ -45,7 +48,8 @@ class TransferConfig:
 
     Parameters
     ----------
-    modes : transfer modes, from "frozen", "finetune", "scratch", "pseudo_label".
+    modes : transfer modes, from "frozen", "finetune", "scratch", "pseudo_label", "fixmatch"
+        (images only; not in the default).
     labels_per_class : label budgets of the accuracy curve (0 = every training label;
         ``None``: from the data, :func:`unsup_core.sizing.auto_label_budgets`: the rungs
         1, 5, 10, 20 the smallest class can fill, then 0).
@@ -54,6 +58,7 @@ class TransferConfig:
     trainer : the fits' trainer; its ``steps`` budget gives every label budget the same
         amount of training.
     pseudo_label : settings of the "pseudo_label" mode.
+    fixmatch : settings of the "fixmatch" mode (its own trainer and augmentations).
     task : "same_classes" (the data's classes) or "class_split" (only ``target_classes``).
     target_classes : class codes of the target task of a class split.
     supervised_base : class split: also transfer an encoder trained with the labels of the
@@ -64,7 +69,7 @@ class TransferConfig:
     seed : seed of the label draws (draw d uses seed + d) and of the heads.
     """
 
-    modes: tuple[TransferMode, ...] = TRANSFER_MODES
+    modes: tuple[TransferMode, ...] = DEFAULT_MODES
     labels_per_class: tuple[int, ...] | None = None
     draws: int = 5
     encoder_lr_scale: float = 0.1
@@ -72,6 +77,7 @@ class TransferConfig:
         default_factory=lambda: TrainerConfig(steps=300, batch_size=32, lr=1e-2)
     )
     pseudo_label: PseudoLabelConfig = field(default_factory=PseudoLabelConfig)
+    fixmatch: FixMatchConfig = field(default_factory=FixMatchConfig)
     task: TransferTask = "same_classes"
     target_classes: tuple[int, ...] = (5, 6, 7, 8, 9)
     supervised_base: bool = True
@@ -88,6 +94,7 @@ class TransferConfig:
         for name, value, kind in (
             ("trainer", self.trainer, TrainerConfig),
             ("pseudo_label", self.pseudo_label, PseudoLabelConfig),
+            ("fixmatch", self.fixmatch, FixMatchConfig),
         ):
             if not isinstance(value, kind):
                 raise TypeError(f"{name} must be a {kind.__name__}, got {type(value).__name__}")
@@ -178,9 +185,13 @@ def fit_target(
     ``encoder`` is used as given (pass a copy of a pretrained encoder, or a fresh one for
     ``scratch``). ``pseudo_label``: self-training with the other training objects as the
     unlabelled pool (only their features are passed on); with no unlabelled object left it is
-    the ``pseudo_label.student_mode`` fit on the labels."""
+    the ``pseudo_label.student_mode`` fit on the labels. ``fixmatch``: consistency training on
+    every training image (:func:`unsup_core.transfer.fixmatch.fixmatch_fit`)."""
     config = config or TransferConfig()
     check_choice("mode", mode, TRANSFER_MODES)
+    if mode == "fixmatch":
+        model, _ = fixmatch_fit(encoder, data, labelled, config.fixmatch)
+        return model, accuracy(model, data.test.X, data.test.y)
     if mode == "pseudo_label":
         pool = np.setdiff1d(np.arange(len(data.train)), labelled)
         if len(pool):

@@ -93,7 +93,7 @@ def test_bad_transfer_settings(prepared_digits, pretrained):
     with pytest.raises(
         ValueError,
         match=r"mode='partial' is not one of "
-        r"\['frozen', 'finetune', 'scratch', 'pseudo_label'\]",
+        r"\['frozen', 'finetune', 'scratch', 'pseudo_label', 'fixmatch'\]",
     ):
         TransferConfig(modes=("partial",))
     with pytest.raises(ValueError, match="labels_per_class"):

@@ -18,10 +18,12 @@ from unsup_core.transfer import (
     EncoderClassifier,
     FixMatch,
     FixMatchConfig,
+    TransferConfig,
     confident_pseudo_labels,
     fixmatch_fit,
     fixmatch_terms,
 )
+from unsup_core.transfer.curves import fit_target
 
 IDENTITY = AugmentConfig(
     max_shift=0.0, max_rotation=0.0, min_scale=1.0, max_scale=1.0, noise_std=0.0, erase_prob=0.0
@@ -166,3 +168,13 @@ def test_bad_labelled_indices_raise(small_digits, encoder):
         fixmatch_fit(encoder, small_digits, [0, 0, 1])
     with pytest.raises(ValueError, match="non-empty 1-D index"):
         fixmatch_fit(encoder, small_digits, [])
+
+
+def test_fixmatch_is_a_transfer_mode_asked_for_by_name(small_digits, encoder):
+    assert "fixmatch" not in TransferConfig().modes  # a minute per fit: not a default mode
+    labelled = few_label_indices(small_digits.train.y, 2, seed=0)
+    transfer = TransferConfig(modes=("fixmatch",), fixmatch=config(12, threshold=0.5))
+    model, score = fit_target(encoder, "fixmatch", small_digits, labelled, transfer)
+    direct, _ = fixmatch_fit(encoder, small_digits, labelled, transfer.fixmatch)
+    assert score == pytest.approx(accuracy(direct, small_digits.test.X, small_digits.test.y))
+    assert isinstance(model, EncoderClassifier)
