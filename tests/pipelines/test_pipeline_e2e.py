@@ -126,7 +126,9 @@ def test_tiny_preset_materialises_everything_and_tracks_it(mlflow_store, tmp_pat
         for name in ("u_matrix", "density", "hit_map", "component_planes", "label_overlay")
     }
 
-    zoo_runs = {r.info.run_name: r for r in runs if r.data.tags["dagster.level"] == "nested"}
+    zoo_runs = {
+        r.data.tags["dagster.nested"]: r for r in runs if r.data.tags["dagster.level"] == "nested"
+    }
     assert set(zoo_runs) == set(ZOO_KINDS)
     for kind, run in zoo_runs.items():
         assert run.info.status == "FINISHED"
