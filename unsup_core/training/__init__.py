@@ -6,6 +6,7 @@ from .callbacks import (
     Progress,
     StageCallbacks,
     TrainingHistory,
+    WeightAverage,
     no_callbacks,
     no_progress,
 )
@@ -22,6 +23,7 @@ __all__ = [
     "TrainerConfig",
     "TrainingDiverged",
     "TrainingHistory",
+    "WeightAverage",
     "as_tensors",
     "evaluate",
     "no_callbacks",

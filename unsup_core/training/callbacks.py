@@ -6,6 +6,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import torch
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 
 @dataclass(frozen=True)
@@ -57,11 +58,43 @@ class Callback:
         """Called once before the first epoch with the number of epochs planned (early
         stopping may end sooner): a progress bar's total."""
 
+    def on_step_end(self, model: torch.nn.Module) -> None:
+        """Called after every optimiser step (the model's parameters have just changed)."""
+
     def on_epoch_end(self, log: EpochLog) -> None:
         """Called after every epoch with all train and validation terms."""
 
     def on_fit_end(self, history: TrainingHistory) -> None:
         """Called once at the end, also when training failed (``history.completed`` is False)."""
+
+
+class WeightAverage(Callback):
+    """Exponential moving average of the parameters over the optimiser steps (Polyak & Juditsky
+    1992; the evaluation model of mean teacher and FixMatch): after step t,
+    theta_bar_t = decay * theta_bar_(t-1) + (1 - decay) * theta_t, theta_bar_1 = theta_1.
+    Training itself is unchanged; :meth:`copy_to` loads the average into a model afterwards.
+    Built on :class:`torch.optim.swa_utils.AveragedModel`."""
+
+    def __init__(self, decay: float) -> None:
+        if not 0.0 < decay < 1.0:
+            raise ValueError(f"decay={decay} must lie in (0, 1)")
+        self.decay = float(decay)
+        self.averaged: AveragedModel | None = None
+
+    def on_fit_start(self, model: torch.nn.Module) -> None:
+        self.averaged = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(self.decay))
+
+    def on_step_end(self, model: torch.nn.Module) -> None:
+        self.averaged.update_parameters(model)
+
+    def copy_to(self, model: torch.nn.Module) -> torch.nn.Module:
+        """Load the averaged parameters into ``model`` (the one trained, or an equal one)."""
+        if self.averaged is None or int(self.averaged.n_averaged) == 0:
+            raise ValueError("WeightAverage has no average yet: train with it first")
+        with torch.no_grad():
+            for target, mean in zip(model.parameters(), self.averaged.module.parameters()):
+                target.copy_(mean)
+        return model
 
 
 StageCallbacks = Callable[[str], Sequence[Callback]]

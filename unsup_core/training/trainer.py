@@ -280,6 +280,8 @@ class Trainer:
             if cfg.grad_clip_norm is not None:
                 nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip_norm)
             optimizer.step()
+            for callback in self.callbacks:
+                callback.on_step_end(model)
             for key, value in values.items():
                 sums[key] = sums.get(key, 0.0) + value * size
             seen += size

@@ -36,7 +36,7 @@ from ..data.prepare import PreparedData
 from ..selfsupervised.augment import AugmentConfig, augment_images
 from ..selfsupervised.encoders import channel_first
 from ..training import Trainer, TrainerConfig
-from ..training.callbacks import Callback, TrainingHistory
+from ..training.callbacks import Callback, TrainingHistory, WeightAverage
 from ..training.runtime import eval_generator
 from .classifier import EncoderClassifier
 
@@ -69,6 +69,9 @@ class FixMatchConfig:
     weak : the weak view a(.) (of labelled and unlabelled images).
     strong : the strong view A(.) (of unlabelled images).
     encoder_lr_scale : the encoder's learning rate as a share of the head's (0: head only).
+    ema_decay : the classifier returned holds the exponential moving average of the weights
+        over the steps with this decay (the paper evaluates such an average; None: the last
+        weights).
     trainer : steps, unlabelled batch size, learning rate and seed (also the head's seed).
     """
 
@@ -78,6 +81,7 @@ class FixMatchConfig:
     weak: AugmentConfig = WEAK_AUGMENT
     strong: AugmentConfig = STRONG_AUGMENT
     encoder_lr_scale: float = 0.1
+    ema_decay: float | None = None
     trainer: TrainerConfig = field(
         default_factory=lambda: TrainerConfig(steps=500, batch_size=128, lr=3e-3)
     )
@@ -91,6 +95,8 @@ class FixMatchConfig:
             raise ValueError(f"labelled_batch_size={self.labelled_batch_size!r} must be >= 1")
         if not self.encoder_lr_scale >= 0:
             raise ValueError(f"encoder_lr_scale={self.encoder_lr_scale} must be >= 0")
+        if self.ema_decay is not None and not 0 < self.ema_decay < 1:
+            raise ValueError(f"ema_decay={self.ema_decay} must lie in (0, 1) or be None")
         for name, value, kind in (
             ("weak", self.weak, AugmentConfig),
             ("strong", self.strong, AugmentConfig),
@@ -234,7 +240,7 @@ def fixmatch_fit(
     labels, every training image (features only) as the unlabelled stream. No other label, and
     nothing of the validation or test splits, is read. Returns the classifier and the
     training history (terms ``loss``, ``labelled``, ``unlabelled``, ``mask_rate``,
-    ``accuracy``)."""
+    ``accuracy``). With ``config.ema_decay`` the classifier holds the averaged weights."""
     config = config or FixMatchConfig()
     for requirement in (labels, images):
         reason = requirement(data)
@@ -257,6 +263,11 @@ def fixmatch_fit(
         seed=trainer.seed,
     )
     groups = classifier.param_groups(trainer.lr, trainer.lr * config.encoder_lr_scale)
-    history = Trainer(trainer, callbacks).fit(model, {"x": data.train.X}, param_groups=groups)
+    average = [WeightAverage(config.ema_decay)] if config.ema_decay is not None else []
+    history = Trainer(trainer, [*callbacks, *average]).fit(
+        model, {"x": data.train.X}, param_groups=groups
+    )
+    for callback in average:
+        callback.copy_to(model)
     classifier.eval()
     return classifier, history

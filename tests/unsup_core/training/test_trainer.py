@@ -11,6 +11,7 @@ from unsup_core.training import (
     Trainer,
     TrainerConfig,
     TrainingDiverged,
+    WeightAverage,
     evaluate,
     seeded,
     torch_threads,
@@ -302,3 +303,42 @@ def test_scoped_helpers_restore_state():
     with seeded(5):
         b = torch.rand(2)
     assert torch.equal(a, b)
+
+
+class StepRecorder(Callback):
+    """Keeps a copy of the parameters after every optimiser step."""
+
+    def __init__(self):
+        self.snapshots = []
+
+    def on_step_end(self, model):
+        self.snapshots.append([p.detach().clone() for p in model.parameters()])
+
+
+def test_weight_average_is_the_naive_exponential_average_of_every_step(blobs):
+    """theta_bar_1 = theta_1, theta_bar_t = d theta_bar_(t-1) + (1 - d) theta_t, against the
+    parameters recorded after each step; training itself is not changed by the callback."""
+    X, _ = blobs
+    decay = 0.9
+    recorder, average = StepRecorder(), WeightAverage(decay)
+    model = autoencoder()
+    config = TrainerConfig(epochs=3, batch_size=32, lr=1e-2)
+    Trainer(config, [recorder, average]).fit(model, {"x": X})
+    alone = autoencoder()
+    Trainer(config).fit(alone, {"x": X})
+    assert all(torch.equal(a, b) for a, b in zip(model.parameters(), alone.parameters()))
+    assert len(recorder.snapshots) == 3 * -(-len(X) // 32)
+    expected = recorder.snapshots[0]
+    for snapshot in recorder.snapshots[1:]:
+        expected = [decay * e + (1 - decay) * s for e, s in zip(expected, snapshot)]
+    averaged = average.copy_to(autoencoder(seed=5))
+    for mean, want in zip(averaged.parameters(), expected):
+        torch.testing.assert_close(mean, want)
+    assert not torch.allclose(next(averaged.parameters()), next(model.parameters()))
+
+
+def test_weight_average_needs_a_decay_in_the_open_unit_interval_and_a_fit():
+    with pytest.raises(ValueError, match=r"decay=1\.0 must lie in"):
+        WeightAverage(1.0)
+    with pytest.raises(ValueError, match="no average yet"):
+        WeightAverage(0.5).copy_to(autoencoder())

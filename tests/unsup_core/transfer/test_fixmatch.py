@@ -13,7 +13,7 @@ from unsup_core.applicability import why_not_applicable
 from unsup_core.arrays import accuracy
 from unsup_core.data.prepare import few_label_indices
 from unsup_core.selfsupervised import AugmentConfig, ContrastiveConfig, ContrastiveModel
-from unsup_core.training import Trainer, TrainerConfig
+from unsup_core.training import Callback, Trainer, TrainerConfig
 from unsup_core.transfer import (
     EncoderClassifier,
     FixMatch,
@@ -34,6 +34,16 @@ def config(steps: int, seed: int = 0, **values) -> FixMatchConfig:
     return FixMatchConfig(
         trainer=TrainerConfig(steps=steps, batch_size=64, lr=1e-2, seed=seed), **values
     )
+
+
+class StepHeads(Callback):
+    """The head's weight after every optimiser step of a FixMatch fit."""
+
+    def __init__(self):
+        self.heads = []
+
+    def on_step_end(self, model):
+        self.heads.append(model.classifier.head.weight.detach().clone())
 
 
 @pytest.fixture(scope="module")
@@ -122,6 +132,24 @@ def test_seeded_fits_are_identical_and_the_encoder_is_not_changed(small_digits, 
     assert {"train/unlabelled", "train/mask_rate"} <= set(history.final)
 
 
+def test_ema_returns_the_average_of_the_steps_weights(small_digits, encoder):
+    """Same steps and seed: the averaged classifier differs from the last weights, and
+    reproduces the naive average of the weights after each step."""
+    labelled = few_label_indices(small_digits.train.y, 2, seed=0)
+    last, _ = fixmatch_fit(encoder, small_digits, labelled, config(6, threshold=0.5))
+    averaged, _ = fixmatch_fit(
+        encoder, small_digits, labelled, config(6, threshold=0.5, ema_decay=0.5)
+    )
+    assert not torch.allclose(last.head.weight, averaged.head.weight)
+    recorder = StepHeads()
+    fixmatch_fit(encoder, small_digits, labelled, config(6, threshold=0.5), [recorder])
+    expected = recorder.heads[0]
+    for head in recorder.heads[1:]:
+        expected = 0.5 * expected + 0.5 * head
+    torch.testing.assert_close(averaged.head.weight, expected)
+    torch.testing.assert_close(last.head.weight, recorder.heads[-1])
+
+
 def test_fixmatch_beats_the_labels_alone_after_the_same_steps(small_digits, encoder):
     """3 labels per class of ~24; lambda_u = 0 is the same classifier, views and steps on the
     labels alone. Measured: 0.959 against 0.851 test accuracy (seed 0)."""
@@ -151,6 +179,7 @@ def test_tables_are_refused(small_table):
         ({"unlabelled_weight": -1.0}, "unlabelled_weight=-1.0 must be >= 0"),
         ({"labelled_batch_size": 0}, "labelled_batch_size=0 must be >= 1"),
         ({"encoder_lr_scale": -0.1}, "encoder_lr_scale=-0.1 must be >= 0"),
+        ({"ema_decay": 1.0}, "ema_decay=1.0 must lie in"),
     ],
 )
 def test_bad_settings_raise(values, message):
