@@ -26,8 +26,15 @@ from pydantic import Field
 from unsup_core.applicability import NotApplicable
 from unsup_core.arrays import accuracy, apply_array, encoder_codes
 from unsup_core.data import PreparedData, class_balance
-from unsup_core.diagnostics import diagnose_gan, empty_node_share, probe_against_raw
-from unsup_core.generative import QualityJudgeConfig
+from unsup_core.diagnostics import (
+    GanDiagnosisConfig,
+    ProbeConfig,
+    diagnose_gan,
+    empty_node_share,
+    probe_against_raw,
+)
+
+from .configs import dagster_config
 
 MIN_CLASS_BALANCE = 0.2  # smallest / largest class count in the training split
 SPLIT_TOLERANCE = 0.05  # allowed deviation of a split's share from its configured fraction
@@ -329,6 +336,12 @@ class FailureCheckConfig(Config):
     )
 
 
+# What the checks measure, and how, is the library's (one declaration per field); what counts as
+# broken (thresholds, severity) is the pipeline's.
+GanDiagnosisSettings = dagster_config(GanDiagnosisConfig)
+ProbeSettings = dagster_config(ProbeConfig)
+
+
 class GanCollapseConfig(FailureCheckConfig):
     max_frechet_ratio: float = Field(
         1.0,
@@ -346,11 +359,10 @@ class GanCollapseConfig(FailureCheckConfig):
         description="Fails when the discriminator's balanced accuracy (held-out real objects "
         "vs fresh samples) is above this: D is pinned at 1 and G learns nothing",
     )
-    judged_samples: int = Field(1000, description="Generator samples (and Gaussian draws) judged")
-    judge_epochs: int = Field(
-        40, description="Epochs of the judging classifier, trained on the training split"
+    diagnosis: GanDiagnosisSettings = Field(
+        GanDiagnosisSettings(),
+        description="How the GAN is measured: samples judged, seed, the judging classifier",
     )
-    seed: int = Field(0, description="Seed of the samples' noise, the Gaussian draws and the judge")
 
 
 class ProbeCheckConfig(FailureCheckConfig):
@@ -359,11 +371,9 @@ class ProbeCheckConfig(FailureCheckConfig):
         description="Fails when the codes' probe accuracy is below the raw features' by more "
         "than this (accuracy points, 0.05 = 5 points)",
     )
-    labels_per_class: int = Field(
-        10, description="Labelled training objects per class of each probe draw"
+    probe: ProbeSettings = Field(
+        ProbeSettings(), description="The few-label probe of the codes and of the raw features"
     )
-    draws: int = Field(5, description="Label draws; the accuracies are means over them")
-    seed: int = Field(0, description="Seed of the label draws")
 
 
 class EmptyNodesConfig(FailureCheckConfig):
@@ -413,9 +423,7 @@ def gan_collapse(
         held_out,
         data.train.y,
         data.n_classes,
-        config.judged_samples,
-        config.seed,
-        QualityJudgeConfig(epochs=config.judge_epochs, seed=config.seed),
+        config.diagnosis.to_library(),
     )
     findings = found.findings(
         config.max_frechet_ratio, config.max_missing_classes, config.max_discriminator_accuracy
@@ -440,7 +448,7 @@ def gan_collapse(
         discriminator_real_accuracy=found.discriminator_real_accuracy,
         discriminator_fake_accuracy=found.discriminator_fake_accuracy,
         max_discriminator_accuracy=config.max_discriminator_accuracy,
-        judged_samples=config.judged_samples,
+        judged_samples=config.diagnosis.judged_samples,
     )
 
 
@@ -472,9 +480,7 @@ def probe_vs_raw_check(asset_name: str) -> AssetChecksDefinition:
             test.X,
             train.y,
             test.y,
-            config.labels_per_class,
-            config.draws,
-            config.seed,
+            config.probe.to_library(),
         )
         worse = probe.deficit > config.tolerance
         return failure(

@@ -20,7 +20,7 @@ from typing import Literal, get_args
 from mlflow.tracking import MlflowClient
 
 from .applicability import NOT_APPLICABLE_TAG
-from .resources import TAG_ASSET, TAG_CONFIG_HASH, TAG_DATA, TAG_LEVEL, TAG_PRESET, TAG_RUN_ID
+from .tags import TAG_ASSET, TAG_CONFIG_HASH, TAG_DATA, TAG_LEVEL, TAG_PRESET, TAG_RUN_ID
 
 # A parent run's config tags (TAG_PRESET, TAG_DATA, TAG_CONFIG_HASH); runs logged before them
 # are read from the Dagster run tags that `make run`, the sensor and the schedule set, which the

@@ -22,7 +22,8 @@ from dagster import AssetCheckSeverity, DagsterInstance, DagsterRunStatus, RunsF
 from dagster._core.events import DagsterEventType
 
 from .registry import settle_pending
-from .resources import TAG_RUN_ID, MlflowTracking
+from .resources import MlflowTracking
+from .tags import TAG_RUN_ID
 
 HEARTBEAT_TAG = "unsup/heartbeat"
 # $UNSUP_HEARTBEAT_SECONDS (default 10): how often a run's heartbeat is refreshed; a run is dead

@@ -19,22 +19,25 @@ from sqlalchemy import Engine, create_engine, text
 
 import unsup_core
 
+from .experiment_history import HEADLINES
 from .failures import DETERMINISTIC_ERRORS
 from .presets import config_hash, data_source, load_preset, preset_names
+from .tags import (
+    TAG_ASSET,
+    TAG_CONFIG_HASH,
+    TAG_DATA,
+    TAG_LEVEL,
+    TAG_PRESET,
+    TAG_RUN_ID,
+    TAG_STEP,
+)
 from .tracking import MAX_PARAM_LENGTH, MAX_TAG_LENGTH, AssetRun, flatten
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_STORE = REPO_ROOT / "mlflow"
-TAG_RUN_ID = "dagster.run_id"
-TAG_LEVEL = "dagster.level"
-TAG_ASSET = "dagster.asset_key"
-TAG_STEP = "dagster.step_key"
 # Dagster run tags copied onto the parent MLflow run: what triggered it (schedule, sensor and
 # the incoming file, preset), so runs can be filtered by it in the MLflow UI.
 TRIGGER_TAGS = ("unsup/", "dagster/schedule_name", "dagster/sensor_name")
-# What a parent run computed, so runs filter and compare by it: the preset, the data source and
-# a hash of the run config (runs with one hash are alike; see pipelines.presets.config_hash).
-TAG_PRESET, TAG_DATA, TAG_CONFIG_HASH = "unsup.preset", "unsup.data", "unsup.config_hash"
 # MLflow 3 opens an experiment without a kind in its GenAI view (traces); this is model training.
 EXPERIMENT_KIND_TAG, EXPERIMENT_KIND = "mlflow.experimentKind", "custom_model_development"
 LOCK_DATABASE_ENV = "UNSUP_LOCK_DATABASE_URL"
@@ -326,8 +329,6 @@ def summarize_on_parent(
     """An asset's headline metrics (``pipelines.experiment_history.HEADLINES``) and its key
     figure (``plots/<asset>.png``) also on the parent run, so two pipeline runs compare in one
     view: the same metric names and the same artifact paths on every parent."""
-    from .experiment_history import HEADLINES  # it reads runs by this module's tags
-
     values = {h.column: h.value(run.metrics) for h in HEADLINES if h.asset == asset_key}
     run_on_parent = AssetRun(client, parent_id, "", "", "", {})
     run_on_parent.log_metrics({k: v for k, v in values.items() if v is not None})

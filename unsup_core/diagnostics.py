@@ -7,16 +7,39 @@ Arrays in, numbers out; what counts as broken (the thresholds) is the caller's d
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
 from torch import nn
 
 from .arrays import apply_array
-from .evaluation import few_label_probe
+from .evaluation import ProbeConfig, few_label_probe
 from .generative.baselines import gaussian_samples
 from .generative.quality import QualityJudge, QualityJudgeConfig, class_histogram, frechet_distance
+from .validation import config_part
+
+
+@dataclass(frozen=True)
+class GanDiagnosisConfig:
+    """How :func:`diagnose_gan` measures a GAN: how many samples it judges, the seed of
+    everything it draws, and the judging classifier.
+
+    Parameters
+    ----------
+    judged_samples : generator samples (and Gaussian draws) judged.
+    seed : seed of the samples' noise, the Gaussian draws and the judge.
+    judge : the classifier trained on the real training objects whose last hidden layer gives
+        the features of the Frechet distance (needs labels); its seed is ``seed``.
+    """
+
+    judged_samples: int = 1000
+    seed: int = 0
+    judge: QualityJudgeConfig = config_part(QualityJudgeConfig(), set_by_recipe=("seed",))
+
+    def __post_init__(self) -> None:
+        if self.judged_samples < 2:
+            raise ValueError(f"judged_samples={self.judged_samples} must be >= 2")
 
 
 @dataclass(frozen=True)
@@ -88,21 +111,20 @@ def diagnose_gan(
     X_real: np.ndarray,
     y_train: np.ndarray | None = None,
     n_classes: int = 0,
-    n_samples: int = 1000,
-    seed: int = 0,
-    judge_config: QualityJudgeConfig | None = None,
+    config: GanDiagnosisConfig | None = None,
 ) -> GanDiagnosis:
     """Measure a trained GAN for collapse.
 
-    ``n_samples`` samples of G at noise drawn with ``torch.Generator().manual_seed(seed)``
-    (``generator.sample(n, torch_generator)``) are scored by D (``discriminator.logits``) beside
-    the real objects ``X_real`` (n_real, d), best held out. With labels ``y_train`` (n_train,)
-    a :class:`QualityJudge` is trained on ``X_train`` (n_train, d) (Frechet distance in its last
-    hidden layer, as the GAN recipe judges), and ``n_samples`` draws of a Gaussian fitted to
-    ``X_train`` (``np.random.default_rng(seed)``) give the baseline distance.
+    ``config.judged_samples`` samples of G at noise drawn with
+    ``torch.Generator().manual_seed(config.seed)`` (``generator.sample(n, torch_generator)``)
+    are scored by D (``discriminator.logits``) beside the real objects ``X_real`` (n_real, d),
+    best held out. With labels ``y_train`` (n_train,) a :class:`QualityJudge` (``config.judge``,
+    seeded with ``config.seed``) is trained on ``X_train`` (n_train, d) (Frechet distance in its
+    last hidden layer, as the GAN recipe judges), and as many draws of a Gaussian fitted to
+    ``X_train`` (``np.random.default_rng(config.seed)``) give the baseline distance.
     """
-    if n_samples < 2:
-        raise ValueError(f"n_samples={n_samples} must be >= 2")
+    config = config or GanDiagnosisConfig()
+    n_samples, seed = config.judged_samples, config.seed
     X_train, X_real = _rows(X_train, "X_train"), _rows(X_real, "X_real")
     samples = generator.sample(n_samples, torch.Generator().manual_seed(seed)).cpu().numpy()
     real_logits = apply_array(discriminator, X_real, "logits")
@@ -115,7 +137,7 @@ def diagnose_gan(
         return measured
     if n_classes < 1:
         raise ValueError(f"n_classes={n_classes} must be >= 1 when labels y_train are given")
-    judge = QualityJudge.fit(X_train, y_train, n_classes, judge_config)
+    judge = QualityJudge.fit(X_train, y_train, n_classes, replace(config.judge, seed=seed))
     gaussian = gaussian_samples(X_train, n_samples, np.random.default_rng(seed))
     reference = judge.reference_features_
     return GanDiagnosis(
@@ -151,17 +173,16 @@ def probe_against_raw(
     X_test: np.ndarray,
     y_train: np.ndarray,
     y_test: np.ndarray,
-    labels_per_class: int = 10,
-    draws: int = 5,
-    seed: int = 0,
+    config: ProbeConfig | None = None,
 ) -> ProbeComparison:
     """:func:`~unsup_core.evaluation.few_label_probe` (standardised logistic regression on
-    ``labels_per_class`` labels of every class, ``draws`` draws from ``seed``) of the codes
-    (n_train, k) / (n_test, k) and of the raw features (n_train, d) / (n_test, d): the same
-    label draws, the same test objects. ``labels_per_class`` is lowered to the smallest
-    class's training count (at least 1) so a small class does not stop the comparison."""
-    if labels_per_class < 1 or draws < 1:
-        raise ValueError(f"labels_per_class={labels_per_class} and draws={draws} must be >= 1")
+    ``config.labels_per_class`` labels of every class, ``config.draws`` draws from
+    ``config.seed``) of the codes (n_train, k) / (n_test, k) and of the raw features
+    (n_train, d) / (n_test, d): the same label draws, the same test objects.
+    ``labels_per_class`` is lowered to the smallest class's training count (at least 1) so a
+    small class does not stop the comparison."""
+    config = config or ProbeConfig()
+    labels_per_class, draws, seed = config.labels_per_class, config.draws, config.seed
     y_train = np.asarray(y_train)
     if len(train_codes) != len(X_train) or len(X_train) != len(y_train):
         raise ValueError(
@@ -191,7 +212,9 @@ def empty_node_share(winners: np.ndarray, n_nodes: int) -> float:
 
 __all__ = [
     "GanDiagnosis",
+    "GanDiagnosisConfig",
     "ProbeComparison",
+    "ProbeConfig",
     "diagnose_gan",
     "empty_node_share",
     "probe_against_raw",

@@ -3,10 +3,37 @@ codes, and the encoder's Jacobian norm."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import torch
 
 from .data.prepare import few_label_indices
+
+
+@dataclass(frozen=True)
+class ProbeConfig:
+    """A few-label linear probe: how many labels it sees and how often they are drawn.
+
+    Parameters
+    ----------
+    labels_per_class : labelled training objects per class of each probe draw.
+    draws : label draws; the accuracies are means over them.
+    seed : seed of the label draws (draw d uses seed + d).
+    """
+
+    labels_per_class: int = 10
+    draws: int = 5
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.labels_per_class < 1 or self.draws < 1:
+            raise ValueError(
+                f"labels_per_class={self.labels_per_class} and draws={self.draws} must be >= 1"
+            )
+
+
+PROBE = ProbeConfig()  # the probe's defaults, declared once
 
 
 def few_label_probe(
@@ -14,9 +41,9 @@ def few_label_probe(
     y_train: np.ndarray,
     test_codes: np.ndarray,
     y_test: np.ndarray,
-    per_class: int = 10,
-    draws: int = 5,
-    seed: int = 0,
+    per_class: int = PROBE.labels_per_class,
+    draws: int = PROBE.draws,
+    seed: int = PROBE.seed,
     standardize: bool = True,
     C: float = 1.0,
     max_iter: int = 2000,

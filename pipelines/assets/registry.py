@@ -12,15 +12,18 @@ from torch import nn
 from unsup_core.applicability import NotApplicable, labels
 from unsup_core.arrays import accuracy, encoder_codes
 from unsup_core.data import PreparedData
-from unsup_core.evaluation import few_label_probe
+from unsup_core.evaluation import ProbeConfig, few_label_probe
 
 from ..applicability import not_applicable_output
+from ..configs import dagster_config
 from ..model_export import CLASSIFIER, ENCODER
 from ..registry import DECISION_COLUMNS, model_name, register_candidate, register_role
 from ..reporting import markdown_table
 from ..resources import MlflowTracking
 from ..tracking import AssetRun
 from ..versioning import recipe_asset
+
+EncoderProbeConfig = dagster_config(ProbeConfig)
 
 
 class RegisteredModelsConfig(Config):
@@ -35,7 +38,9 @@ class RegisteredModelsConfig(Config):
         description="A challenger must beat the champion's "
         "held-out score by more than this to take the alias",
     )
-    probe_labels_per_class: int = Field(10, description="Labels per class of the encoder's probe")
+    probe: EncoderProbeConfig = Field(
+        EncoderProbeConfig(), description="The few-label probe that scores the encoder's codes"
+    )
 
 
 # role -> (the asset whose MLflow run trained it: the version's source; served by pyfunc as)
@@ -46,9 +51,11 @@ def student_accuracy(data: PreparedData, model: nn.Module) -> float:
     return accuracy(model, data.test.X, data.test.y)
 
 
-def encoder_probe_accuracy(data: PreparedData, per_class: int, model: nn.Module) -> float:
+def encoder_probe_accuracy(data: PreparedData, probe: ProbeConfig, model: nn.Module) -> float:
     train, test = encoder_codes(model, data.train.X), encoder_codes(model, data.test.X)
-    return few_label_probe(train, data.train.y, test, data.test.y, per_class)[0]
+    y_train, y_test = data.train.y, data.test.y
+    per_class, draws, seed = probe.labels_per_class, probe.draws, probe.seed
+    return few_label_probe(train, y_train, test, y_test, per_class, draws, seed)[0]
 
 
 def register(
@@ -102,7 +109,7 @@ def registered_models(
     reason = labels(data)  # both are scored on labelled test data
     if reason is not None:
         return not_applicable_output(context, mlflow, config, reason)
-    probe = partial(encoder_probe_accuracy, data, config.probe_labels_per_class)
+    probe = partial(encoder_probe_accuracy, data, config.probe.to_library())
     candidates = [  # role, model, metric, its score
         ("student", student_model, "test_accuracy", partial(student_accuracy, data)),
         ("encoder", stacked_autoencoder, "probe_accuracy", probe),

@@ -102,7 +102,7 @@ def test_label_budgets_and_privileged_columns_are_checked_against_the_data(prepa
             "student_model": {"config": {"labels_per_class": 1000}},
             "transfer_models": {"config": {"labels_per_class": [1, 500, 0]}},
             "privileged_student": {"config": {"privileged_columns": ["nope"]}},
-            "registered_models": {"config": {"probe_labels_per_class": 2000}},
+            "registered_models": {"config": {"probe": {"labels_per_class": 2000}}},
         }
     }
     problems, checked = run_problems(config, prepared_digits)
@@ -111,7 +111,7 @@ def test_label_budgets_and_privileged_columns_are_checked_against_the_data(prepa
     assert f"which has {smallest} training samples" in problems[0]
     assert any(p.startswith("transfer_models.labels_per_class=[500]") for p in problems)
     assert any("privileged_student.privileged_columns: ['nope']" in p for p in problems)
-    assert any(p.startswith("registered_models.probe_labels_per_class=2000") for p in problems)
+    assert any(p.startswith("registered_models.probe.labels_per_class=2000") for p in problems)
     assert len(problems) == 4 and "plain_autoencoder" in checked
 
 

@@ -46,8 +46,8 @@ from unsup_core.data import PrepareConfig, prepare
 from unsup_core.distillation import MLPClassifier, MLPClassifierConfig
 from unsup_core.generative import Discriminator, DiscriminatorConfig, Generator, GeneratorConfig
 
-GAN = GanCollapseConfig(judged_samples=300, judge_epochs=40)
-PROBE = ProbeCheckConfig(labels_per_class=5, draws=2)
+GAN = GanCollapseConfig(diagnosis={"judged_samples": 300})  # the library's 40-epoch judge
+PROBE = ProbeCheckConfig(probe={"labels_per_class": 5, "draws": 2})
 NO_LABELS = NotApplicable("no labels (the data has no label column)")
 
 

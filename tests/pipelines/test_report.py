@@ -21,7 +21,7 @@ from pipelines.experiment_history import (
     is_better,
     run_config,
 )
-from pipelines.resources import TAG_ASSET, TAG_LEVEL, TAG_RUN_ID
+from pipelines.tags import TAG_ASSET, TAG_LEVEL, TAG_RUN_ID
 from pipelines.tracking import AssetRun
 
 FD, ACC = "gan/frechet_distance", "student/accuracy"
