@@ -42,6 +42,9 @@ class TrainingDiverged(RuntimeError):
             "lower the learning rate, enable grad_clip_norm, or check the input scaling"
         )
 
+    def __reduce__(self):  # raised in a worker process, it arrives whole (unsup_core.parallel)
+        return type(self), (self.epoch, self.term, self.value, self.phase)
+
 
 def as_tensors(data: Mapping[str, Tensor | np.ndarray], device: torch.device) -> dict[str, Tensor]:
     """Move a dict of arrays to ``device``: floats become float32, integers int64."""

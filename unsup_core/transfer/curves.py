@@ -19,15 +19,16 @@ from __future__ import annotations
 
 import copy
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
 import numpy as np
 from torch import nn
 
-from ..arrays import accuracy, encoder_codes
+from ..arrays import accuracy, encoder_codes, untrained_like
 from ..data.prepare import PreparedData, Split, few_label_indices
+from ..parallel import auto_workers, parallel_map
 from ..sizing import ALL_LABELS, auto_label_budgets, auto_labels_per_class
 from ..training import Trainer, TrainerConfig
 from ..validation import check_choice, choices
@@ -67,6 +68,9 @@ class TransferConfig:
     model_labels_per_class : label budget of the classifiers handed on (one per encoder and
         mode; ``None``: 10, or the smallest class's training count when it has fewer).
     seed : seed of the label draws (draw d uses seed + d) and of the heads.
+    workers : processes the fits run on (each fit seeds itself: the results do not depend on
+        it); ``None``: one per CPU core for a grid of at least 8 fits per core
+        (:func:`unsup_core.parallel.auto_workers`), else 1.
     """
 
     modes: tuple[TransferMode, ...] = DEFAULT_MODES
@@ -84,6 +88,7 @@ class TransferConfig:
     base_steps: int = 1000
     model_labels_per_class: int | None = None
     seed: int = 0
+    workers: int | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "modes", tuple(self.modes))
@@ -105,7 +110,7 @@ class TransferConfig:
             raise ValueError(
                 f"labels_per_class={self.labels_per_class}: each must be >= 1, or 0 for all labels"
             )
-        for name in ("draws", "base_steps", "model_labels_per_class"):
+        for name in ("draws", "base_steps", "model_labels_per_class", "workers"):
             if getattr(self, name) is not None and getattr(self, name) < 1:
                 raise ValueError(f"{name}={getattr(self, name)} must be >= 1")
         if not self.encoder_lr_scale > 0:
@@ -231,29 +236,75 @@ def label_draw(data: PreparedData, per_class: int, draw: int, seed: int) -> np.n
     return few_label_indices(data.train.y, per_class, seed + draw, data.class_names)
 
 
+@dataclass(frozen=True)
+class Fit:
+    """One fit of a transfer grid: ``mode`` on encoder ``encoder`` with the labels of draw
+    ``draw`` at ``labels_per_class`` (:func:`label_draw`); ``keep_model`` hands back the
+    classifier too (else only its test accuracy)."""
+
+    encoder: str
+    mode: str
+    labels_per_class: int
+    draw: int = 0
+    keep_model: bool = False
+
+
+def curve_fits(encoder: str, config: TransferConfig) -> list[Fit]:
+    """The fits of one encoder's curve (label budgets set, :meth:`TransferConfig.for_data`):
+    every budget, draw (one draw of all labels) and mode."""
+    return [
+        Fit(encoder, mode, per_class, draw)
+        for per_class in config.labels_per_class
+        for draw in range(config.draws if per_class != ALL_LABELS else 1)
+        for mode in config.modes
+    ]
+
+
+def run_fit(
+    encoders: Mapping[str, nn.Module], data: PreparedData, config: TransferConfig, fit: Fit
+) -> tuple[float, EncoderClassifier | None]:
+    """Test accuracy of one :class:`Fit` (and its classifier when ``fit.keep_model``): a copy
+    of the pretrained encoder, or for ``scratch`` the same network freshly initialised
+    (:func:`~unsup_core.arrays.untrained_like`, seeded by its config: every scratch fit starts
+    from the same weights). Deterministic: the same fit gives the same result in any process."""
+    pretrained = encoders[fit.encoder]
+    encoder = untrained_like(pretrained) if fit.mode == "scratch" else copy.deepcopy(pretrained)
+    labelled = label_draw(data, fit.labels_per_class, fit.draw, config.seed)
+    model, score = fit_target(encoder, fit.mode, data, labelled, config)
+    return score, model if fit.keep_model else None
+
+
 def transfer_curve(
     pretrained: nn.Module,
-    make_scratch: Callable[[], nn.Module],
     data: PreparedData,
     config: TransferConfig,
     on_fit: Callable[[], None] = lambda: None,
+    workers: int | None = 1,
 ) -> list[dict]:
     """Test accuracy of every mode at every label budget and draw: rows of
-    ``{"mode", "labels_per_class", "draw", "accuracy"}`` (labels_per_class 0 = all);
-    ``on_fit`` is called after each fit (:meth:`TransferConfig.curve_fits` of them)."""
-    rows = []
+    ``{"mode", "labels_per_class", "draw", "accuracy"}`` (labels_per_class 0 = all), the
+    ``scratch`` rows on ``pretrained``'s architecture freshly initialised; ``on_fit`` is
+    called after each fit (:meth:`TransferConfig.curve_fits` of them). The fits run on
+    ``workers`` processes (:func:`unsup_core.parallel.parallel_map`; None: one per core for a
+    large grid), with the same results as one."""
     config = config.for_data(data)
-    for per_class in config.labels_per_class:
-        for draw in range(config.draws if per_class != ALL_LABELS else 1):
-            labelled = label_draw(data, per_class, draw, config.seed)
-            for mode in config.modes:
-                encoder = make_scratch() if mode == "scratch" else copy.deepcopy(pretrained)
-                _, score = fit_target(encoder, mode, data, labelled, config)
-                on_fit()
-                rows.append(
-                    {"mode": mode, "labels_per_class": per_class, "draw": draw, "accuracy": score}
-                )
-    return rows
+    fits = curve_fits("", config)
+    scores = parallel_map(
+        run_fit,
+        ({"": pretrained}, data, config),
+        fits,
+        auto_workers(len(fits), workers),
+        on_fit,
+    )
+    return [
+        {
+            "mode": fit.mode,
+            "labels_per_class": fit.labels_per_class,
+            "draw": fit.draw,
+            "accuracy": score,
+        }
+        for fit, (score, _) in zip(fits, scores)
+    ]
 
 
 def summarize_curve(rows: list[dict]) -> list[dict]:

@@ -3,25 +3,26 @@ accuracy curves), and one classifier per encoder and mode at the model budget to
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from torch import nn
 
 from ..applicability import labels, requires
 from ..arrays import untrained_like
 from ..data.prepare import PreparedData
+from ..parallel import auto_workers, parallel_map
 from ..results import ExperimentResult
 from ..training import Progress, no_progress
 from .curves import (
     ALL_LABELS,
+    Fit,
     TransferConfig,
     class_split,
-    fit_target,
+    curve_fits,
+    run_fit,
     summarize_curve,
     supervised_base_encoder,
-    transfer_curve,
 )
 
 CURVE_COLUMNS = ("encoder", "mode", "labels_per_class", "accuracy", "accuracy_std", "draws")
@@ -64,37 +65,51 @@ def transfer_experiment(
                 architecture, class_split(data, others), config.trainer, config.base_steps
             )
     config = config.for_data(target)  # unset label budgets sized from the smallest class
-    total, done = len(encoders) * (config.curve_fits() + len(config.modes)), 0
+    fits = [fit for name in encoders for fit in curve_fits(name, config)]
+    on_curve = len(fits)
+    k = config.model_labels_per_class  # the handed-on classifiers: draw 0 at budget k
+    for name in encoders:
+        for mode in config.modes:
+            handed_on = Fit(name, mode, k, 0)
+            if handed_on in fits:  # the same labels, seed and steps: the same classifier
+                fits[fits.index(handed_on)] = replace(handed_on, keep_model=True)
+            else:
+                fits.append(replace(handed_on, keep_model=True))
+    done = 0
 
     def fitted() -> None:
         nonlocal done
         done += 1
-        progress(done, total, "fits")
+        progress(done, len(fits), "fits")
 
+    outcomes = parallel_map(
+        run_fit, (encoders, target, config), fits, auto_workers(len(fits), config.workers), fitted
+    )
+    rows = [
+        {
+            "encoder": fit.encoder,
+            "mode": fit.mode,
+            "labels_per_class": fit.labels_per_class,
+            "draw": fit.draw,
+            "accuracy": score,
+        }
+        for fit, (score, _) in zip(fits[:on_curve], outcomes)
+    ]
     curve = []
-    for name, encoder in encoders.items():
-        rows = summarize_curve(
-            transfer_curve(encoder, lambda e=encoder: untrained_like(e), target, config, fitted)
-        )
-        curve += [{"encoder": name, **row} for row in rows]
+    for name in encoders:
+        summary = summarize_curve([row for row in rows if row["encoder"] == name])
+        curve += [{"encoder": name, **row} for row in summary]
     result = TransferResult(
-        tables={"transfer_curve": curve},
-        encoders=tuple(encoders),
-        labels_per_class=config.model_labels_per_class,
+        tables={"transfer_curve": curve}, encoders=tuple(encoders), labels_per_class=k
     )
     result.tags["label_budgets"] = ",".join(str(k or "all") for k in config.labels_per_class)
     for row in curve:
         budget = row["labels_per_class"] or "all"
         result.metrics[f"accuracy/{row['encoder']}/{row['mode']}/k{budget}"] = row["accuracy"]
-    labelled = target.few_labels(config.model_labels_per_class, config.seed)
-    for name, encoder in encoders.items():
-        for mode in config.modes:
-            start = untrained_like(encoder) if mode == "scratch" else copy.deepcopy(encoder)
-            key = f"{name}_{mode}"
-            result.models[key], result.metrics[f"model/{key}/accuracy"] = fit_target(
-                start, mode, target, labelled, config
-            )
-            fitted()
+    for fit, (score, model) in zip(fits, outcomes):
+        if fit.keep_model:
+            key = f"{fit.encoder}_{fit.mode}"
+            result.models[key], result.metrics[f"model/{key}/accuracy"] = model, score
     return result
 
 

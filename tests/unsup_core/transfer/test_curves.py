@@ -67,9 +67,8 @@ def test_pretrained_encoder_beats_training_from_scratch_at_10_labels(prepared_di
 
 
 def test_curve_has_every_mode_budget_and_draw(prepared_digits, pretrained):
-    config = StackedAutoencoderConfig(in_features=64, layer_sizes=(32, 16))
     curve = steps(5, labels_per_class=(1, 0), draws=2)
-    rows = transfer_curve(pretrained, lambda: StackedEncoder(config), prepared_digits, curve)
+    rows = transfer_curve(pretrained, prepared_digits, curve)
     assert len(rows) == 4 * (2 + 1)  # 4 modes x (2 draws at k=1, 1 run with all labels)
     summary = summarize_curve(rows)
     assert {(s["mode"], s["labels_per_class"]) for s in summary} == {

@@ -1,0 +1,59 @@
+"""Fits on several processes: results in the jobs' order and equal to the plain loop, shared
+inputs reach every worker, a job's error arrives whole (TrainingDiverged keeps its fields), and
+the worker count rule."""
+
+import os
+
+import numpy as np
+import pytest
+
+from unsup_core.parallel import MIN_JOBS_PER_WORKER, auto_workers, parallel_map
+from unsup_core.training import TrainingDiverged
+
+
+def scaled_sum(weights: np.ndarray, offset: float, job: int) -> tuple[int, float, int]:
+    """A job's result, with the process that computed it."""
+    return job, float(weights.sum() * job + offset), os.getpid()
+
+
+def diverges_at(limit: int, job: int) -> int:
+    if job == limit:
+        raise TrainingDiverged(epoch=job, term="recon", value=float("nan"))
+    return job
+
+
+def test_results_come_in_the_jobs_order_and_equal_the_plain_loop():
+    weights, done = np.arange(4.0), []
+    jobs = list(range(12))
+    parallel = parallel_map(scaled_sum, (weights, 0.5), jobs, 2, lambda: done.append(1))
+    plain = parallel_map(scaled_sum, (weights, 0.5), jobs, 1)
+    assert [r[:2] for r in parallel] == [r[:2] for r in plain]
+    assert [r[0] for r in parallel] == jobs and len(done) == len(jobs)
+    assert {r[2] for r in plain} == {os.getpid()}  # workers=1: this process
+    assert os.getpid() not in {r[2] for r in parallel}  # workers: other processes
+
+
+def test_an_error_in_a_job_is_raised_here_with_its_fields():
+    with pytest.raises(TrainingDiverged, match="epoch 3 \\(train\\): loss term 'recon'") as error:
+        parallel_map(diverges_at, (3,), list(range(6)), 2)
+    assert (error.value.epoch, error.value.term, error.value.phase) == (3, "recon", "train")
+
+
+@pytest.mark.parametrize(
+    "jobs, workers, expected",
+    [(5, 4, 4), (2, 4, 2), (0, 3, 1), (MIN_JOBS_PER_WORKER - 1, None, 1)],
+)
+def test_worker_count(jobs, workers, expected):
+    assert auto_workers(jobs, workers) == expected
+
+
+def test_the_automatic_count_is_one_per_core_for_a_large_grid(monkeypatch):
+    monkeypatch.setattr("unsup_core.parallel.available_cpus", lambda: 2)
+    assert auto_workers(2 * MIN_JOBS_PER_WORKER) == 2
+    assert auto_workers(2 * MIN_JOBS_PER_WORKER - 1) == 1
+    assert auto_workers(1000) == 2
+
+
+def test_a_bad_worker_count_raises():
+    with pytest.raises(ValueError, match="workers=0 must be an int >= 1 or None"):
+        auto_workers(10, 0)
