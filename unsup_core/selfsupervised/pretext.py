@@ -15,7 +15,7 @@ from torch import nn
 from ..applicability import min_features, requires
 from ..arrays import encoder_codes
 from ..data.prepare import PreparedData
-from ..evaluation import few_label_probe
+from ..evaluation import PROBE, few_label_probe
 from ..results import ExperimentResult
 from ..training import StageCallbacks, Trainer, TrainerConfig, evaluate, no_callbacks
 from ..validation import check_choice, choices, config_part
@@ -58,7 +58,7 @@ class PretextTrainingConfig:
     trainer: TrainerConfig = field(
         default_factory=lambda: TrainerConfig(epochs=100, batch_size=256, lr=2e-3)
     )
-    probe_labels_per_class: int = 10
+    probe_labels_per_class: int = PROBE.labels_per_class
 
     def __post_init__(self) -> None:
         check_choice("pretext", self.pretext, PRETEXT_NAMES)

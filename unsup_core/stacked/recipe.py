@@ -12,7 +12,7 @@ from torch import nn
 from ..applicability import min_features, requires
 from ..arrays import apply_array, encoder_codes
 from ..data.prepare import PreparedData
-from ..evaluation import few_label_probe
+from ..evaluation import PROBE, few_label_probe
 from ..results import ExperimentResult
 from ..training import StageCallbacks, Trainer, TrainerConfig, no_callbacks
 from ..validation import check_choice, choices
@@ -43,7 +43,7 @@ class StackedTrainingConfig:
     finetune: TrainerConfig = field(
         default_factory=lambda: TrainerConfig(epochs=30, lr=1e-3, early_stopping_patience=10)
     )
-    probe_labels_per_class: int = 10
+    probe_labels_per_class: int = PROBE.labels_per_class
 
     def __post_init__(self) -> None:
         check_choice("start_from", self.start_from, START_FROM)
