@@ -12,6 +12,8 @@ from __future__ import annotations
 import multiprocessing
 import os
 from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
 from threadpoolctl import threadpool_limits
@@ -48,7 +50,7 @@ def _install(function: Callable[..., Any], shared: tuple) -> None:
     threadpool_limits(1)
 
 
-def _run(numbered: tuple[int, Any]) -> tuple[int, Any]:
+def _run(numbered: tuple[int, Any]) -> tuple[int, Any]:  # in a worker
     index, job = numbered
     return index, _function(*_shared, job)
 
@@ -65,7 +67,9 @@ def parallel_map(
     ``function`` must be importable (a module-level function) and ``shared``, each job and each
     result picklable; ``shared`` is sent once per worker. ``on_done`` is called here after each
     finished job (a progress display). ``workers=1`` runs the loop in this process. An error in
-    a job is raised here (the others are stopped); so is an interrupt."""
+    a job is raised here and the other workers are stopped; so is an interrupt. A script that
+    calls this at import time needs the ``if __name__ == "__main__":`` guard (spawned workers
+    import the main module), else its workers cannot start: a ``RuntimeError`` says so."""
     if workers <= 1 or len(jobs) <= 1:
         results = []
         for job in jobs:
@@ -73,12 +77,35 @@ def parallel_map(
             on_done()
         return results
     results: list[Any] = [None] * len(jobs)
-    context = multiprocessing.get_context("spawn")
-    with context.Pool(min(workers, len(jobs)), _install, (function, shared)) as pool:
-        # __exit__ terminates the workers, also on an error or an interrupt
-        for index, result in pool.imap_unordered(_run, enumerate(jobs)):
-            results[index] = result
-            on_done()
+    executor = ProcessPoolExecutor(
+        min(workers, len(jobs)),
+        multiprocessing.get_context("spawn"),
+        initializer=_install,
+        initargs=(function, shared),
+    )
+    try:
+        pending = {executor.submit(_run, numbered) for numbered in enumerate(jobs)}
+        while pending:
+            finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for future in finished:
+                index, result = future.result()  # a job's error is raised here
+                results[index] = result
+                on_done()
+    except BrokenProcessPool as error:
+        raise RuntimeError(
+            f"the {workers} worker processes of {function.__name__} stopped before finishing "
+            "(killed, out of memory, or unable to start: a script that runs this at import "
+            "needs the `if __name__ == '__main__':` guard); set workers=1 to run in this "
+            "process"
+        ) from error
+    finally:
+        processes = list((getattr(executor, "_processes", None) or {}).values())
+        executor.shutdown(wait=False, cancel_futures=True)
+        for process in processes:  # nothing outlives the call, also on an error or interrupt
+            if process.is_alive():
+                process.terminate()
+        for process in processes:
+            process.join()
     return results
 
 

@@ -39,6 +39,15 @@ def test_an_error_in_a_job_is_raised_here_with_its_fields():
     assert (error.value.epoch, error.value.term, error.value.phase) == (3, "recon", "train")
 
 
+def dies(job: int) -> int:
+    os._exit(3)  # a worker killed (out of memory, a signal) leaves no result
+
+
+def test_a_worker_that_dies_is_an_error_naming_the_way_out():
+    with pytest.raises(RuntimeError, match=r"worker processes of dies stopped.*set workers=1"):
+        parallel_map(dies, (), [1, 2], 2)
+
+
 @pytest.mark.parametrize(
     "jobs, workers, expected",
     [(5, 4, 4), (2, 4, 2), (0, 3, 1), (MIN_JOBS_PER_WORKER - 1, None, 1)],
