@@ -28,15 +28,17 @@ def available_cpus() -> int:
     return os.cpu_count() or 1
 
 
-def auto_workers(n_jobs: int, workers: int | None = None) -> int:
+def auto_workers(
+    n_jobs: int, workers: int | None = None, min_jobs_per_worker: int = MIN_JOBS_PER_WORKER
+) -> int:
     """Worker processes for ``n_jobs`` independent fits: ``workers`` when given (>= 1), else
-    one per available core, but at most one per :data:`MIN_JOBS_PER_WORKER` jobs (a small grid
-    runs in this process: 1)."""
+    one per available core, but at most one per ``min_jobs_per_worker`` jobs (a worker's start
+    must be repaid: a small grid runs in this process, 1)."""
     if workers is not None:
         if isinstance(workers, bool) or workers < 1:
             raise ValueError(f"workers={workers!r} must be an int >= 1 or None")
         return int(min(workers, max(n_jobs, 1)))
-    return max(1, min(available_cpus(), n_jobs // MIN_JOBS_PER_WORKER))
+    return max(1, min(available_cpus(), n_jobs // min_jobs_per_worker))
 
 
 _shared: tuple = ()
@@ -60,21 +62,22 @@ def parallel_map(
     shared: tuple,
     jobs: Sequence[Any],
     workers: int = 1,
-    on_done: Callable[[], None] = lambda: None,
+    on_done: Callable[[int, Any], None] = lambda index, result: None,
 ) -> list[Any]:
     """``[function(*shared, job) for job in jobs]``, in that order, on ``workers`` processes.
 
     ``function`` must be importable (a module-level function) and ``shared``, each job and each
     result picklable; ``shared`` is sent once per worker. ``on_done`` is called here after each
-    finished job (a progress display). ``workers=1`` runs the loop in this process. An error in
-    a job is raised here and the other workers are stopped; so is an interrupt. A script that
+    finished job with its index and result (progress, or reporting a worker's training).
+    ``workers=1`` runs the loop in this process. An error in a job is raised here and the other
+    workers are stopped; so is an interrupt. A script that
     calls this at import time needs the ``if __name__ == "__main__":`` guard (spawned workers
     import the main module), else its workers cannot start: a ``RuntimeError`` says so."""
     if workers <= 1 or len(jobs) <= 1:
         results = []
-        for job in jobs:
+        for index, job in enumerate(jobs):
             results.append(function(*shared, job))
-            on_done()
+            on_done(index, results[-1])
         return results
     results: list[Any] = [None] * len(jobs)
     executor = ProcessPoolExecutor(
@@ -90,7 +93,7 @@ def parallel_map(
             for future in finished:
                 index, result = future.result()  # a job's error is raised here
                 results[index] = result
-                on_done()
+                on_done(index, result)
     except BrokenProcessPool as error:
         raise RuntimeError(
             f"the {workers} worker processes of {function.__name__} stopped before finishing "

@@ -21,6 +21,7 @@ backbone.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
@@ -32,8 +33,17 @@ from ..applicability import min_features, requires
 from ..arrays import apply_array, count_parameters
 from ..data.prepare import PreparedData
 from ..evaluation import few_label_probe, mean_jacobian_norm, near_zero_fraction
+from ..parallel import auto_workers, parallel_map
 from ..results import ExperimentResult
-from ..training import StageCallbacks, Trainer, TrainerConfig, TrainingHistory, no_callbacks
+from ..training import (
+    Callback,
+    StageCallbacks,
+    Trainer,
+    TrainerConfig,
+    TrainingHistory,
+    no_callbacks,
+    replay,
+)
 from ..validation import check_choice, choices, config_part, data_fields
 from .contractive import ContractiveAutoencoder, ContractiveAutoencoderConfig
 from .denoising import DenoisingAutoencoder, DenoisingAutoencoderConfig
@@ -61,6 +71,7 @@ ZooKind = Literal[
 ZOO_KINDS = choices(ZooKind)
 LABELLED_KINDS = ("label_regularized", "label_regularized_overcomplete")
 ACTIVE_UNIT_KL = 0.01  # nats: a latent unit whose mean KL is above this is in use
+KINDS_PER_WORKER = 2  # a kind is a whole training: two per core repay a worker's start
 JACOBIAN_SAMPLES = 256  # test objects used for the Jacobian norm
 SHARED = ("hidden", "code_dim", "activation", "seed")  # the zoo's one architecture
 # kind -> (model class, the member fields the zoo sets from its own settings)
@@ -110,6 +121,9 @@ class ZooConfig:
     probe_standardize : standardise the codes on the probe's labels.
     seed : seed of every kind's initialisation, the label draws and the probe.
     trainer : the shared trainer's settings, the same for every kind.
+    workers : processes the kinds train on (each training seeds itself: the results do not
+        depend on it; a worker's epochs reach the callbacks when its kind is done);
+        ``None``: one per CPU core when there are at least 2 kinds per core, else 1.
     """
 
     kinds: tuple[ZooKind, ...] = ZOO_KINDS
@@ -153,9 +167,12 @@ class ZooConfig:
     trainer: TrainerConfig = field(
         default_factory=lambda: TrainerConfig(epochs=50, early_stopping_patience=10)
     )
+    workers: int | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "kinds", tuple(self.kinds))
+        if self.workers is not None and self.workers < 1:
+            raise ValueError(f"workers={self.workers} must be >= 1 or None")
         object.__setattr__(self, "hidden", tuple(int(h) for h in self.hidden))
         if not self.kinds:
             raise ValueError(f"kinds is empty; choose from {list(ZOO_KINDS)}")
@@ -313,6 +330,20 @@ class ZooResult(ExperimentResult):
         return max(rows, key=lambda row: row.get("probe/accuracy", float("-inf")))["kind"]
 
 
+def fit_member(
+    data: PreparedData,
+    config: ZooConfig,
+    data_in_unit_interval: bool,
+    kind: str,
+    callbacks: Sequence[Callback] = (),
+) -> tuple[Autoencoder, TrainingHistory]:
+    """Build and train one kind of the zoo on its data (:func:`member_data`)."""
+    model = build_member(kind, config, data.n_features, data.n_classes, data_in_unit_interval)
+    train, val = member_data(kind, data, config)
+    history = Trainer(config.trainer, callbacks).fit(model, train, val)
+    return model, history
+
+
 @requires(min_features(2))
 def train_zoo(
     data: PreparedData, config: ZooConfig | None = None, callbacks: StageCallbacks = no_callbacks
@@ -327,10 +358,18 @@ def train_zoo(
     if len(kinds) < len(config.kinds):
         left_out = [k for k in config.kinds if k not in kinds]
         result.tags["kinds_not_applicable"] = f"{', '.join(left_out)}: no labels"
-    for kind in kinds:
-        model = build_member(kind, config, data.n_features, data.n_classes, in_unit)
-        train, val = member_data(kind, data, config)
-        history = Trainer(config.trainer, callbacks(f"{kind}/")).fit(model, train, val)
+    workers = auto_workers(len(kinds), config.workers, KINDS_PER_WORKER)
+    if workers == 1:  # the callbacks watch each training as it runs
+        trained = [fit_member(data, config, in_unit, k, callbacks(f"{k}/")) for k in kinds]
+    else:
+        trained = parallel_map(
+            fit_member,
+            (data, config, in_unit),
+            kinds,
+            workers,
+            lambda i, fitted: replay(fitted[1], callbacks(f"{kinds[i]}/"), fitted[0]),
+        )
+    for kind, (model, history) in zip(kinds, trained):
         metrics = {
             **evaluate_member(model, data, config),
             "train_seconds": history.seconds,

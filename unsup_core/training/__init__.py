@@ -9,6 +9,7 @@ from .callbacks import (
     WeightAverage,
     no_callbacks,
     no_progress,
+    replay,
 )
 from .config import TrainerConfig, resolve_device
 from .runtime import seeded, torch_threads
@@ -28,6 +29,7 @@ __all__ = [
     "evaluate",
     "no_callbacks",
     "no_progress",
+    "replay",
     "resolve_device",
     "seeded",
     "torch_threads",

@@ -97,6 +97,20 @@ class WeightAverage(Callback):
         return model
 
 
+def replay(history: TrainingHistory, callbacks: Sequence[Callback], model: torch.nn.Module) -> None:
+    """Report a finished training (e.g. one run in a worker process, where these callbacks
+    could not watch) as if the callbacks had watched it: fit start, epochs planned, every
+    epoch's log, fit end. There are no per-step calls (:meth:`Callback.on_step_end`)."""
+    for callback in callbacks:
+        callback.on_fit_start(model)
+        callback.on_epochs_planned(len(history.epochs))
+    for log in history.epochs:
+        for callback in callbacks:
+            callback.on_epoch_end(log)
+    for callback in callbacks:
+        callback.on_fit_end(history)
+
+
 StageCallbacks = Callable[[str], Sequence[Callback]]
 """Callbacks for each training stage of a recipe: ``stage`` is ``""`` for a single training run,
 else a prefix such as ``"layer1/"``, ``"finetune/"`` or ``"separate/"``."""

@@ -294,7 +294,7 @@ def transfer_curve(
         ({"": pretrained}, data, config),
         fits,
         auto_workers(len(fits), workers),
-        on_fit,
+        lambda index, outcome: on_fit(),
     )
     return [
         {

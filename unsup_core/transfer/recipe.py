@@ -77,7 +77,7 @@ def transfer_experiment(
                 fits.append(replace(handed_on, keep_model=True))
     done = 0
 
-    def fitted() -> None:
+    def fitted(index: int, outcome: object) -> None:
         nonlocal done
         done += 1
         progress(done, len(fits), "fits")

@@ -25,7 +25,7 @@ from unsup_core.autoencoders.zoo import (
     train_zoo,
 )
 from unsup_core.evaluation import few_label_probe
-from unsup_core.training import Trainer, TrainerConfig
+from unsup_core.training import Callback, Trainer, TrainerConfig
 from unsup_core.validation import build_config
 
 
@@ -186,8 +186,8 @@ def tiny_zoo(**values) -> ZooConfig:
 
 @pytest.fixture(scope="module")
 def zoo_result(small_digits) -> ZooResult:
-    """The tiny zoo trained on the small digits."""
-    return train_zoo(small_digits, tiny_zoo())
+    """The tiny zoo trained on the small digits, in this process."""
+    return train_zoo(small_digits, tiny_zoo(workers=1))
 
 
 def test_train_zoo_trains_and_measures_every_kind(small_digits, zoo_result):
@@ -225,13 +225,48 @@ def test_the_comparison_table_has_one_row_per_kind_and_names_the_best(zoo_result
     assert zoo_result.best_kind == best["kind"]
 
 
+class EpochsSeen(Callback):
+    """The epochs a stage's callback was told of, and whether its fit started and ended."""
+
+    def __init__(self):
+        self.epochs, self.planned, self.ended = [], None, None
+
+    def on_epochs_planned(self, epochs):
+        self.planned = epochs
+
+    def on_epoch_end(self, log):
+        self.epochs.append(log.epoch)
+
+    def on_fit_end(self, history):
+        self.ended = history
+
+
 @pytest.fixture(scope="module")
-def zoo_again(small_digits) -> ZooResult:
-    """The tiny zoo trained a second time, for determinism."""
-    return train_zoo(small_digits, tiny_zoo())
+def watched() -> dict[str, EpochsSeen]:
+    return {}
+
+
+@pytest.fixture(scope="module")
+def zoo_again(small_digits, watched) -> ZooResult:
+    """The tiny zoo trained a second time, on two worker processes, for determinism; each
+    stage's callback is kept in ``watched``."""
+
+    def stage(prefix: str) -> list[Callback]:
+        watched[prefix] = EpochsSeen()
+        return [watched[prefix]]
+
+    return train_zoo(small_digits, tiny_zoo(workers=2), stage)
+
+
+def test_kinds_trained_on_workers_are_reported_to_the_callbacks(zoo_again, watched):
+    assert set(watched) == {f"{kind}/" for kind in TINY_KINDS}
+    for prefix, seen in watched.items():
+        assert seen.epochs == [1, 2] and seen.planned == 2, prefix
+        assert seen.ended is zoo_again.histories[prefix]
 
 
 def test_train_zoo_is_deterministic(zoo_result, zoo_again):
+    """The same zoo in this process and on two workers: the same weights and metrics."""
     for kind in TINY_KINDS:
         first, second = zoo_result.members[kind], zoo_again.members[kind]
         for a, b in zip(first.model.state_dict().values(), second.model.state_dict().values()):
