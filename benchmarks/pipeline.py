@@ -7,12 +7,15 @@ same library calls in a plain script, same machine, same run.
   experiment report) into a temporary DAGSTER_HOME and store.
 - ``plain``: every compute asset's body called directly, in dependency order, with the values
   handed over in memory and a tracking object that does nothing (figures are built but never
-  rendered); the registry and the report, which are MLflow queries and nothing else, are left
-  out. This is the same sequence of library calls a hand-written script would make.
+  rendered); the registry and the report (MLflow queries) and the run-config check (it reads
+  the Dagster run) are left out. This is the same sequence of library calls a hand-written
+  script would make.
 
 Each variant runs in its own process; wall time and the process's peak resident memory are
 reported, and the overhead is ``orchestrated / plain - 1``. Run ``python benchmarks/pipeline.py``
-(``--quick``: the tiny preset); it prints a table and writes ``benchmarks/results/pipeline.json``.
+(``--quick``: the tiny preset; ``--before REF``: also the orchestrated graph at commit REF,
+from a git worktree, so each step's time before and after a change is measured in the same
+session); it prints a table and writes ``benchmarks/results/pipeline.json``.
 """
 
 from __future__ import annotations
@@ -36,7 +39,8 @@ if str(ROOT) not in sys.path:
 from common import write_results
 
 RESULTS = ROOT / "benchmarks" / "results" / "pipeline.json"
-TRACKING_ONLY = ("registered_models", "experiment_report")
+# MLflow queries, and the run-config check (it reads the Dagster run): not in the plain script
+TRACKING_ONLY = ("registered_models", "experiment_report", "validated_run_config")
 
 
 class NullRun:
@@ -65,6 +69,12 @@ class NullRun:
     def stage_callbacks(self, stage: str) -> list:
         return []
 
+    def progress_callbacks(self, stage: str) -> list:
+        return []
+
+    def progress(self, done: int, total: int, unit: str) -> None:
+        pass
+
     def log_result(self, result, figures=None, columns=None) -> dict[str, str]:
         self.metrics.update(result.metrics)  # figures were built by the asset, never rendered
         return {name: "" for name in result.tables}
@@ -91,6 +101,7 @@ def run_plain(preset: str) -> None:
     from dagster import build_asset_context
 
     from pipelines.definitions import ASSETS
+    from pipelines.distributed import DistributedTraining
     from pipelines.presets import load_preset
 
     ops = load_preset(preset)["ops"]
@@ -118,6 +129,8 @@ def run_plain(preset: str) -> None:
                 kwargs["config"] = parameter.annotation(**ops.get(name, {}).get("config", {}))
             elif parameter.name == "mlflow":
                 kwargs["mlflow"] = NullTracking()
+            elif parameter.name == "distributed":
+                kwargs["distributed"] = DistributedTraining(processes=1)  # this process
             else:
                 kwargs[parameter.name] = values[parameter.name]
         started = time.perf_counter()
@@ -143,13 +156,15 @@ PEAK_MARKER = "PEAK_RSS_KIB="
 STEP_MARKER = "STEP_SECONDS:"
 
 
-def measure(variant: str, preset: str, env: dict) -> dict:
-    """Wall time of the variant's own process (imports included) and its peak RSS."""
+def measure(variant: str, preset: str, env: dict, root: Path = ROOT) -> dict:
+    """Wall time of the variant's own process (imports included) and its peak RSS, with the
+    code of the checkout at ``root`` (another commit's worktree: ``--before``)."""
     started = time.perf_counter()
     completed = subprocess.run(
-        [sys.executable, __file__, "--variant", variant, "--preset", preset],
-        cwd=ROOT,
-        env=env,
+        [sys.executable, str(root / "benchmarks" / "pipeline.py"), "--variant", variant]
+        + ["--preset", preset],
+        cwd=root,
+        env={**env, "PYTHONPATH": str(root)},  # that checkout's unsup_core and pipelines
         capture_output=True,
         text=True,
     )
@@ -172,6 +187,20 @@ def measure(variant: str, preset: str, env: dict) -> dict:
     }
 
 
+@contextmanager
+def worktree(ref: str):
+    """A temporary checkout of the commit ``ref`` (git worktree), removed afterwards."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "before"
+        subprocess.run(
+            ["git", "worktree", "add", "--detach", "--quiet", str(path), ref], cwd=ROOT, check=True
+        )
+        try:
+            yield path
+        finally:
+            subprocess.run(["git", "worktree", "remove", "--force", str(path)], cwd=ROOT)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
@@ -179,6 +208,11 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="tiny preset (a smoke run)")
     parser.add_argument("--variant", choices=["plain", "orchestrated"], help=argparse.SUPPRESS)
     parser.add_argument("--preset", default=None, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--before",
+        metavar="REF",
+        help="also run the orchestrated graph at this commit (a git worktree), per step",
+    )
     args = parser.parse_args()
     if args.variant:
         if args.variant == "plain":
@@ -203,6 +237,16 @@ def main() -> None:
         }
         Path(tmp, "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
         rows = {variant: measure(variant, preset, env) for variant in ("plain", "orchestrated")}
+        if args.before:
+            Path(tmp, "before").mkdir()
+            Path(tmp, "before", "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+            before_env = {
+                **env,
+                "DAGSTER_HOME": f"{tmp}/before",
+                "MLFLOW_TRACKING_URI": f"sqlite:///{tmp}/before/mlflow.db",
+            }
+            with worktree(args.before) as checkout:
+                rows["before"] = measure("orchestrated", preset, before_env, checkout)
     plain, orchestrated = rows["plain"]["seconds"], rows["orchestrated"]["seconds"]
     report = {
         "preset": preset,
@@ -217,10 +261,18 @@ def main() -> None:
             name: {
                 "plain": rows["plain"]["steps"].get(name),
                 "orchestrated": rows["orchestrated"]["steps"].get(name),
+                **({"before": rows["before"]["steps"].get(name)} if args.before else {}),
             }
             for name in rows["orchestrated"]["steps"]
         },
     }
+    if args.before:
+        report["before"] = {
+            "ref": args.before,
+            "orchestrated_seconds": rows["before"]["seconds"],
+            "peak_rss_mib": rows["before"]["peak_rss_mib"],
+            "speedup": rows["before"]["seconds"] / orchestrated,
+        }
     print(f"\nWhole graph, preset {preset!r} ({os.cpu_count()} CPUs)\n")
     print("| variant | seconds | peak RSS (MiB) |\n|---|---|---|")
     print(
@@ -230,13 +282,34 @@ def main() -> None:
         f"| Dagster + MLflow (`make run`) | {orchestrated:.1f} | "
         f"{report['orchestrated_peak_rss_mib']:.0f} |"
     )
-    print(f"\noverhead: {100 * report['overhead_fraction']:.1f}% of the plain script's time\n")
-    print("| step | plain s | orchestrated s |\n|---|---|---|")
+    if args.before:
+        before = report["before"]
+        print(
+            f"| Dagster + MLflow at {args.before} (before) | "
+            f"{before['orchestrated_seconds']:.1f} | {before['peak_rss_mib']:.0f} |"
+        )
+    print(f"\noverhead: {100 * report['overhead_fraction']:.1f}% of the plain script's time")
+    if args.before:
+        print(f"speed-up over {args.before}: {report['before']['speedup']:.2f}x")
+    before_head = " before s | after / before |" if args.before else ""
+    print(f"\n| step | plain s | orchestrated s |{before_head}")
+    print("|---|---|---|" + ("---|---|" if args.before else ""))
+
+    def cell(value):
+        return "-" if value is None else f"{value:.1f}"
+
     for name, row in sorted(
         report["steps"].items(), key=lambda item: -(item[1]["orchestrated"] or 0)
     ):
-        plain_s = "-" if row["plain"] is None else f"{row['plain']:.1f}"
-        print(f"| {name} | {plain_s} | {row['orchestrated']:.1f} |")
+        line = f"| {name} | {cell(row['plain'])} | {cell(row['orchestrated'])} |"
+        if args.before:
+            ratio = (
+                f"{row['orchestrated'] / row['before']:.2f}"
+                if row.get("before") and row["orchestrated"] is not None
+                else "-"
+            )
+            line += f" {cell(row.get('before'))} | {ratio} |"
+        print(line)
     write_results(report, RESULTS, args.quick)
 
 
