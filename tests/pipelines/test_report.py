@@ -196,8 +196,10 @@ def test_trends_figure_has_readable_labels(rows):
 def store(tmp_path_factory):
     """A temporary MLflow store with five pipeline runs of job ``j``: two of config A, one of
     config B, one old run with only the Dagster preset tag, and this run (RUNNING)."""
-    client = MlflowClient(tracking_uri=f"sqlite:///{tmp_path_factory.mktemp('m')}/m.db")
-    experiment_id = client.create_experiment("report")
+    root = tmp_path_factory.mktemp("m")
+    client = MlflowClient(tracking_uri=f"sqlite:///{root}/m.db")
+    # artifacts beside the store (the default is ./mlruns in the working directory)
+    experiment_id = client.create_experiment("report", artifact_location=str(root / "artifacts"))
     runs = [  # Dagster run id, config tags, FD, status
         (
             "r1" * 18,
