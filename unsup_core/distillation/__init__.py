@@ -46,8 +46,10 @@ from .student import (
     surrogate_data,
     teacher_targets,
 )
+from .views import AugmentedTargets, conv_teacher, fit_conv_teacher, pool_images
 
 __all__ = [
+    "AugmentedTargets",
     "DistillationConfig",
     "DistillationStudent",
     "GeneralizedDistillationStudent",
@@ -63,10 +65,12 @@ __all__ = [
     "check_mu",
     "check_temperature",
     "classifier_from_encoder",
+    "conv_teacher",
     "degrade",
     "distil_student",
     "distillation_data",
     "encoder_layers",
+    "fit_conv_teacher",
     "generalized_distillation_loss",
     "hard_cross_entropy",
     "inference_seconds_per_1000",
@@ -74,6 +78,7 @@ __all__ = [
     "knowledge_distillation_loss",
     "mixup_inputs",
     "noise_copies",
+    "pool_images",
     "privileged_data",
     "privileged_distillation",
     "regression_distillation_loss",

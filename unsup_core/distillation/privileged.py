@@ -25,6 +25,7 @@ from ..validation import check_choice, choices
 from .losses import check_mu, check_temperature, generalized_distillation_loss, soft_kl
 from .models import MLPClassifier, MLPClassifierConfig
 from .student import teacher_targets
+from .views import AugmentedTargets
 
 Degrade = Literal["pool4x4", "pixel_subset"]
 DEGRADE_MODES = choices(Degrade)
@@ -89,10 +90,12 @@ def privileged_data(
     X_star: np.ndarray,
     y: np.ndarray | None = None,
     labelled: np.ndarray | None = None,
+    keep_privileged: bool = False,
 ) -> dict[str, np.ndarray]:
     """Trainer data for :class:`GeneralizedDistillationStudent`: ``{"x": X, "y", "teacher_logits"
-    = a(x*, w*)}``, labels on the rows ``labelled`` (all if None) and -1 elsewhere. x* is
-    used here only, so it never reaches the student."""
+    = a(x*, w*)}``, labels on the rows ``labelled`` (all if None) and -1 elsewhere. x* reaches
+    the student's wrapper only with ``keep_privileged`` (as ``"x_star"``, from which its
+    ``views`` make augmented views for the teacher); the student network never sees it."""
     X = np.asarray(X, dtype=np.float32)
     if np.asarray(X_star).shape[0] != X.shape[0]:
         raise ValueError(f"X has {X.shape[0]} rows but X_star {np.asarray(X_star).shape[0]}")
@@ -100,7 +103,10 @@ def privileged_data(
     if y is not None:
         rows = np.arange(X.shape[0]) if labelled is None else np.asarray(labelled)
         targets[rows] = np.asarray(y)[rows]
-    return {"x": X, "y": targets, "teacher_logits": teacher_targets(teacher, X_star)}
+    data = {"x": X, "y": targets, "teacher_logits": teacher_targets(teacher, X_star)}
+    if keep_privileged:
+        data["x_star"] = np.asarray(X_star, dtype=np.float32)
+    return data
 
 
 def joint_privileged_data(
@@ -128,12 +134,28 @@ class GeneralizedDistillationStudent(nn.Module):
 
     Batches: ``{"x": (B, d), "y": (B,) (-1 unlabelled), "teacher_logits": (B, K)}`` (the
     teacher's logits on x*, from :func:`privileged_data`). Terms ``loss``, ``hard_ce``,
-    ``imitation``, ``accuracy``. ``logits``/``predict`` take x only."""
+    ``imitation``, ``accuracy``. ``logits``/``predict`` take x only.
 
-    def __init__(self, student: nn.Module, temperature: float = 2.0, mu: float = 1.0) -> None:
+    ``views`` (an :class:`~unsup_core.distillation.views.AugmentedTargets` with the teacher on
+    x* and ``student_view`` mapping an augmented x* to the student's x, e.g.
+    :func:`~unsup_core.distillation.views.pool_images`) adds, at every training step, fresh
+    augmented views of the batch's ``"x_star"`` (``privileged_data(..., keep_privileged=True)``)
+    as unlabelled members: the student on the degraded view imitates the teacher on the full
+    view."""
+
+    def __init__(
+        self,
+        student: nn.Module,
+        temperature: float = 2.0,
+        mu: float = 1.0,
+        views: AugmentedTargets | None = None,
+    ) -> None:
         super().__init__()
         self.temperature, self.mu = check_temperature(temperature), check_mu(mu)
+        if views is not None and not isinstance(views, AugmentedTargets):
+            raise TypeError(f"views must be an AugmentedTargets, got {type(views).__name__}")
         self.student = student
+        self.views = views
 
     def logits(self, x: Tensor) -> Tensor:
         """(B, d) -> (B, K): the student on the ordinary features x."""
@@ -150,10 +172,18 @@ class GeneralizedDistillationStudent(nn.Module):
                 "GeneralizedDistillationStudent needs batch['teacher_logits'] "
                 "(the teacher's logits on x*; see privileged_data)"
             )
-        s, y = self.logits(batch["x"]), batch["y"].long()
-        terms = generalized_distillation_loss(
-            s, batch["teacher_logits"], y, self.temperature, self.mu
-        )
+        x, t, y = batch["x"], batch["teacher_logits"], batch["y"].long()
+        if self.views is not None and self.training:
+            if "x_star" not in batch:
+                raise ValueError(
+                    "GeneralizedDistillationStudent with views needs batch['x_star'] "
+                    "(privileged_data(..., keep_privileged=True))"
+                )
+            x_views, t_views = self.views(batch["x_star"])
+            x, t = torch.cat([x, x_views]), torch.cat([t, t_views])
+            y = torch.cat([y, torch.full(x_views.shape[:1], -1, dtype=torch.long, device=y.device)])
+        s = self.logits(x)
+        terms = generalized_distillation_loss(s, t, y, self.temperature, self.mu)
         terms["accuracy"] = labelled_cross_entropy(s.detach(), y)[1]
         return terms
 

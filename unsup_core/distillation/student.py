@@ -19,6 +19,7 @@ from .losses import (
     knowledge_distillation_loss,
     regression_distillation_loss,
 )
+from .views import AugmentedTargets
 
 Task = Literal["classification", "regression"]
 TASKS = choices(Task)
@@ -61,6 +62,12 @@ class DistillationStudent(nn.Module):
     * live: pass ``teacher``; it is frozen here (``requires_grad`` False, always in eval mode,
       even when the trainer calls ``train()``), so the shared Trainer never updates it.
 
+    ``views`` (an :class:`~unsup_core.distillation.views.AugmentedTargets`, classification
+    only) adds, at every training step, fresh augmented views of the batch's images with the
+    teacher's logits on them as unlabelled members (y = -1): the imitation term then averages
+    over the batch and its views, the label term over the labelled originals. Evaluation
+    (``model.eval()``) uses the batch as given.
+
     Batches: ``{"x": (B, d), "y": (B,) int with -1 for unlabelled [, "teacher_logits"]}``;
     for regression ``y`` is float with NaN for unknown. Terms: ``loss``, ``hard_ce``,
     ``soft_kl``, ``accuracy`` (of the labelled members) for classification; ``loss``,
@@ -72,11 +79,17 @@ class DistillationStudent(nn.Module):
         student: nn.Module,
         config: DistillationConfig | None = None,
         teacher: nn.Module | None = None,
+        views: AugmentedTargets | None = None,
     ) -> None:
         super().__init__()
         self.config = config or DistillationConfig()
+        if views is not None and not isinstance(views, AugmentedTargets):
+            raise TypeError(f"views must be an AugmentedTargets, got {type(views).__name__}")
+        if views is not None and self.config.task != "classification":
+            raise ValueError(f"views need task='classification', got task={self.config.task!r}")
         self.student = student
         self.teacher = teacher
+        self.views = views
         if teacher is not None:
             teacher.requires_grad_(False)
             teacher.eval()
@@ -109,12 +122,18 @@ class DistillationStudent(nn.Module):
 
     def loss(self, batch: dict[str, Tensor]) -> dict[str, Tensor]:
         cfg = self.config
-        s = self.logits(batch["x"])
+        x = batch["x"]
         t = self.teacher_logits(batch)
         if cfg.task == "regression":
+            s = self.logits(x)
             y = batch.get("y", torch.full(s.shape[:1], float("nan"), device=s.device))
             return regression_distillation_loss(s, t, y, cfg.alpha)
-        y = batch.get("y", torch.full(s.shape[:1], -1, dtype=torch.long, device=s.device)).long()
+        y = batch.get("y", torch.full(x.shape[:1], -1, dtype=torch.long, device=x.device)).long()
+        if self.views is not None and self.training:
+            x_views, t_views = self.views(x)
+            x, t = torch.cat([x, x_views]), torch.cat([t, t_views])
+            y = torch.cat([y, torch.full(x_views.shape[:1], -1, dtype=torch.long, device=y.device)])
+        s = self.logits(x)
         terms = knowledge_distillation_loss(s, t, y, cfg.temperature, cfg.alpha)
         known = (y >= 0).to(s.dtype)
         correct = (s.argmax(dim=1) == y).to(s.dtype)
