@@ -12,6 +12,10 @@ from torch import Tensor
 
 from ..autoencoders.label_regularized import labelled_cross_entropy
 
+KD_TEMPERATURE = 4.0  # Hinton et al.'s soft-target temperature, the default of every KD knob
+LUPI_TEMPERATURE = 2.0  # generalized distillation's temperature (chosen on validation, digits)
+LUPI_MU = 1.0  # imitation weight mu of generalized distillation when none is chosen
+
 
 def check_temperature(temperature: float, name: str = "temperature") -> float:
     """Return ``temperature`` as a float, or raise ``ValueError`` unless it is finite and > 0."""
@@ -83,7 +87,7 @@ def knowledge_distillation_loss(
     student_logits: Tensor,
     teacher_logits: Tensor,
     y: Tensor,
-    temperature: float = 4.0,
+    temperature: float = KD_TEMPERATURE,
     alpha: float = 0.5,
 ) -> dict[str, Tensor]:
     """Hinton et al. (2015) knowledge distillation for classification:
@@ -131,8 +135,8 @@ def generalized_distillation_loss(
     student_logits: Tensor,
     teacher_logits: Tensor,
     y: Tensor,
-    temperature: float = 2.0,
-    mu: float = 1.0,
+    temperature: float = LUPI_TEMPERATURE,
+    mu: float = LUPI_MU,
 ) -> dict[str, Tensor]:
     """Generalized distillation (Lopez-Paz et al. 2016) in the LUPI form of Vapnik & Vashist
     (2009): sum_i L(a(x_i, w), y_i) + mu * sum_i L(a(x_i, w), a(x*_i, w*)), here

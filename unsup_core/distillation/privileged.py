@@ -22,7 +22,14 @@ from torch import Tensor, nn
 from ..autoencoders.label_regularized import labelled_cross_entropy
 from ..training import seeded
 from ..validation import check_choice, choices
-from .losses import check_mu, check_temperature, generalized_distillation_loss, soft_kl
+from .losses import (
+    LUPI_MU,
+    LUPI_TEMPERATURE,
+    check_mu,
+    check_temperature,
+    generalized_distillation_loss,
+    soft_kl,
+)
 from .models import MLPClassifier, MLPClassifierConfig
 from .student import teacher_targets
 from .views import AugmentedTargets
@@ -146,8 +153,8 @@ class GeneralizedDistillationStudent(nn.Module):
     def __init__(
         self,
         student: nn.Module,
-        temperature: float = 2.0,
-        mu: float = 1.0,
+        temperature: float = LUPI_TEMPERATURE,
+        mu: float = LUPI_MU,
         views: AugmentedTargets | None = None,
     ) -> None:
         super().__init__()
@@ -214,8 +221,8 @@ class JointPrivilegedConfig:
     student_hidden: tuple[int, ...] = (16,)
     teacher_hidden: tuple[int, ...] = (256, 256)
     activation: str = "relu"
-    mu: float = 1.0
-    temperature: float = 2.0
+    mu: float = LUPI_MU
+    temperature: float = LUPI_TEMPERATURE
     coupling_to_teacher: bool = False
     seed: int = 0
 

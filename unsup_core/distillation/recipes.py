@@ -17,7 +17,7 @@ from ..data.prepare import PreparedData
 from ..results import ExperimentResult
 from ..training import StageCallbacks, Trainer, TrainerConfig, no_callbacks
 from ..validation import check_choice, choices, config_part
-from .losses import check_mu, check_temperature
+from .losses import LUPI_TEMPERATURE, check_mu, check_temperature
 from .models import (
     MLPClassifier,
     MLPClassifierConfig,
@@ -139,7 +139,7 @@ class PrivilegedConfig:
     )
     coupling_to_teacher: bool = False
     labels_per_class: int | None = None
-    temperature: float = 2.0
+    temperature: float = LUPI_TEMPERATURE
     mu: float = 10.0
     trainer: TrainerConfig = field(
         default_factory=lambda: TrainerConfig(steps=3000, batch_size=32, lr=3e-3)

@@ -14,6 +14,7 @@ from torch import Tensor, nn
 from ..arrays import apply_array
 from ..validation import check_choice, choices
 from .losses import (
+    KD_TEMPERATURE,
     check_alpha,
     check_temperature,
     knowledge_distillation_loss,
@@ -38,7 +39,7 @@ class DistillationConfig:
         teacher's outputs).
     """
 
-    temperature: float = 4.0
+    temperature: float = KD_TEMPERATURE
     alpha: float = 0.5
     task: Task = "classification"
 
