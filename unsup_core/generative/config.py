@@ -28,10 +28,14 @@ def _widths(name: str, value: object) -> tuple[int, ...]:
 
 
 def _check_image(
-    kind: str, image_shape: tuple[int, ...] | None, features: int | None, features_name: str
+    kind: str,
+    image_shape: tuple[int, ...] | None,
+    features: int | None,
+    features_name: str,
+    scale: int = 4,
 ) -> tuple[int, ...] | None:
     """The image shape as a tuple; a conv network needs (h, w) or (c, h, w), h and w divisible
-    by 4, holding ``features`` values (not checked until the data sets ``features``)."""
+    by ``scale``, holding ``features`` values (not checked until the data sets ``features``)."""
     if features is None:
         return None if image_shape is None else tuple(int(s) for s in image_shape)
     if image_shape is None:
@@ -47,26 +51,37 @@ def _check_image(
             f"image_shape={shape} must be (h, w) or (c, h, w) holding "
             f"{features_name}={features} values"
         )
-    if kind == "conv" and (shape[-1] % 4 or shape[-2] % 4):
-        raise ValueError(f"image_shape={shape}: kind='conv' needs height and width divisible by 4")
+    if kind == "conv" and (shape[-1] % scale or shape[-2] % scale):
+        raise ValueError(
+            f"image_shape={shape}: kind='conv' needs height and width divisible by {scale}"
+        )
     return shape
 
 
 @dataclass(frozen=True)
 class GeneratorConfig:
     """G(z, alpha): noise z ~ N(0, I) -> an object of ``out_features`` values in (0, 1)
-    (sigmoid output: the prepared data is min-max scaled to [0, 1]). ``kind="conv"`` (images whose
-    height and width are divisible by 4): a linear layer to ``hidden[0]`` maps of a quarter of
-    the image size, then two transposed convolutions doubling the size.
+    (sigmoid output: the prepared data is min-max scaled to [0, 1]).
+
+    ``kind="conv"`` (DCGAN's layout, Radford et al. 2016), for images whose sides are divisible
+    by 2^u, u = ``upsamplings``: the last u entries of ``hidden`` are channels, the entries before
+    them widths of dense layers. z -> dense layers -> a linear projection to ``hidden[-u]`` maps
+    of 1/2^u of the image size -> u stride-2 transposed convolutions (kernel 4), each doubling the
+    size, through the remaining channels to the image's channels. Every hidden layer (dense,
+    projection, transposed convolution but the last) is followed by batch norm (if
+    ``batch_norm``) and the activation. On 8x8 digits, ``hidden=(128, 64), upsamplings=1`` (z ->
+    128 -> 64 maps of 4x4 -> 8x8) trained best for its CPU time (``benchmarks/generative.py``).
 
     Parameters
     ----------
     out_features : width of an object (set from the data).
     noise_dim : size of the noise z.
-    hidden : widths of the MLP's hidden layers (conv: channels).
+    hidden : widths of the MLP's hidden layers (conv: dense widths, then ``upsamplings``
+        channel counts from the coarsest maps to the finest).
     activation : activation between layers.
     batch_norm : batch normalisation before each hidden activation.
     kind : "mlp" or "conv" (needs image data).
+    upsamplings : u, the conv generator's stride-2 transposed convolutions (ignored by "mlp").
     image_shape : the data's image shape (set from the data; needed by "conv").
     seed : seed of the initialisation.
     """
@@ -77,6 +92,7 @@ class GeneratorConfig:
     activation: Activation = "leaky_relu"
     batch_norm: bool = True
     kind: NetworkKind = "mlp"
+    upsamplings: int = 2
     image_shape: tuple[int, ...] | None = data_field(required=False)
     seed: int = 0
 
@@ -88,12 +104,23 @@ class GeneratorConfig:
             raise ValueError(f"noise_dim={self.noise_dim} must be >= 1")
         check_activation("activation", self.activation)
         check_choice("kind", self.kind, NETWORK_KINDS)
-        if self.kind == "conv" and not self.hidden:
-            raise ValueError("kind='conv' needs hidden=(channels, ...) with at least one width")
+        if self.upsamplings < 1:
+            raise ValueError(f"upsamplings={self.upsamplings} must be >= 1")
+        if self.kind == "conv" and len(self.hidden) < self.upsamplings:
+            raise ValueError(
+                f"kind='conv' with upsamplings={self.upsamplings} needs hidden=(..., channels) "
+                f"ending in {self.upsamplings} channel counts, got hidden={self.hidden}"
+            )
         object.__setattr__(
             self,
             "image_shape",
-            _check_image(self.kind, self.image_shape, self.out_features, "out_features"),
+            _check_image(
+                self.kind,
+                self.image_shape,
+                self.out_features,
+                "out_features",
+                2**self.upsamplings,
+            ),
         )
 
 
@@ -147,10 +174,11 @@ class AdversarialTrainerConfig:
     """How to train a GAN: alternating minibatch steps, ``d_steps`` (k) of D per step of G.
     An epoch is one pass over the real data in batches of ``batch_size`` (one D step per batch).
     With ``ema_decay`` the generator handed to ``fit`` holds the average during and after
-    training, its batch-norm statistics recomputed on 8,192 samples after each epoch (the online
-    network's statistics do not fit the averaged weights). The defaults are the DCGAN recipe
-    (Radford et al. 2016: Adam 2e-4, beta1 0.5); on small MLPs for digits lr 1e-3 with EMA and
-    linear decay did better (``benchmarks/generative.py``).
+    training, its batch-norm statistics recomputed on 8,192 samples after every
+    ``recalibrate_every``-th epoch and the last (the online network's statistics do not fit the
+    averaged weights; training itself never reads them, only the callbacks do). The defaults
+    are the DCGAN recipe (Radford et al. 2016: Adam 2e-4, beta1 0.5); on small MLPs for digits
+    lr 1e-3 with EMA and linear decay did better (``benchmarks/generative.py``).
 
     Parameters
     ----------
@@ -167,6 +195,10 @@ class AdversarialTrainerConfig:
     label_smoothing : s, D's target for real objects is 1 - s (one-sided).
     ema_decay : exponential moving average of G's weights (e.g. 0.999; None: off).
     lr_schedule : "constant", or "linear" decay of both rates to 0 over the epochs.
+    recalibrate_every : with ``ema_decay``, recompute the average's batch-norm statistics after
+        every this many epochs and after the last; in the other epochs callbacks see the online
+        network's statistics. Set it to the callbacks' period when they look at G only then
+        (a conv generator's recalibration costs about a tenth of an epoch on the digits).
     seed : seed of the noise, the batches and dropout.
     device : torch device.
     num_threads : torch threads during fit (None leaves torch's setting).
@@ -183,6 +215,7 @@ class AdversarialTrainerConfig:
     label_smoothing: float = 0.0
     ema_decay: float | None = None
     lr_schedule: GanLrSchedule = "constant"
+    recalibrate_every: int = 1
     seed: int = 0
     device: str = "cpu"
     num_threads: int | None = 1
@@ -194,7 +227,14 @@ class AdversarialTrainerConfig:
     def __post_init__(self) -> None:
         check_choice("generator_loss", self.generator_loss, GENERATOR_LOSSES)
         check_choice("lr_schedule", self.lr_schedule, LR_SCHEDULES)
-        for name in ("epochs", "batch_size", "d_steps", "lr", "lr_discriminator"):
+        for name in (
+            "epochs",
+            "batch_size",
+            "d_steps",
+            "lr",
+            "lr_discriminator",
+            "recalibrate_every",
+        ):
             value = getattr(self, name)
             if value is not None and not value > 0:
                 raise ValueError(f"{name}={value} must be > 0")

@@ -56,16 +56,25 @@ class Generator(nn.Module):
     def _conv(self) -> nn.Sequential:
         cfg = self.config
         channels, height, width = _image(cfg.image_shape)  # type: ignore[arg-type]
-        first, last = cfg.hidden[0], cfg.hidden[-1]
-        return nn.Sequential(
-            nn.Linear(cfg.noise_dim, first * (height // 4) * (width // 4)),
-            _activation(cfg.activation),
-            nn.Unflatten(1, (first, height // 4, width // 4)),
-            nn.ConvTranspose2d(first, last, 4, stride=2, padding=1),
-            *self._block(last, nn.BatchNorm2d),
-            nn.ConvTranspose2d(last, channels, 4, stride=2, padding=1),
-            nn.Flatten(),
-        )
+        u = cfg.upsamplings
+        dense, maps = (cfg.noise_dim, *cfg.hidden[:-u]), cfg.hidden[-u:]
+        side = (height // 2**u, width // 2**u)
+        layers: list[nn.Module] = []
+        for fan_in, fan_out in zip(dense[:-1], dense[1:]):
+            layers += [nn.Linear(fan_in, fan_out), *self._block(fan_out, nn.BatchNorm1d)]
+        projected = maps[0] * math.prod(side)
+        layers += [
+            nn.Linear(dense[-1], projected),
+            *self._block(projected, nn.BatchNorm1d),
+            nn.Unflatten(1, (maps[0], *side)),
+        ]
+        for fan_in, fan_out in zip(maps[:-1], maps[1:]):
+            layers += [
+                nn.ConvTranspose2d(fan_in, fan_out, 4, stride=2, padding=1),
+                *self._block(fan_out, nn.BatchNorm2d),
+            ]
+        layers += [nn.ConvTranspose2d(maps[-1], channels, 4, stride=2, padding=1), nn.Flatten()]
+        return nn.Sequential(*layers)
 
     @property
     def device(self) -> torch.device:

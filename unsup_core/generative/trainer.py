@@ -124,11 +124,25 @@ def recalibrate_batch_norm(
         m.momentum = None  # cumulative average: after one batch, that batch's statistics
     generator.train()
     try:
-        generator(generator.noise(n, noise))
+        _through_last_norm(generator, generator.noise(n, noise), norms[-1])
     finally:
         for m, momentum in zip(norms, momenta):
             m.momentum = momentum
         generator.train(was_training)
+
+
+def _through_last_norm(generator: Generator, z: Tensor, last: nn.Module) -> None:
+    """Run ``z`` through G's layers up to and including ``last`` (the layers after the last
+    batch norm cannot change any statistics); the whole network when G is not sequential."""
+    layers = list(generator.net) if isinstance(generator.net, nn.Sequential) else []
+    if not any(layer is last for layer in layers):
+        generator(z)
+        return
+    h = z
+    for layer in layers:
+        h = layer(h)
+        if layer is last:
+            return
 
 
 class AdversarialTrainer:
@@ -193,7 +207,9 @@ class AdversarialTrainer:
                     terms = self._epoch(
                         online, generator, discriminator, opt_g, opt_d, x, epoch, shuffle, noise
                     )
-                    if online is not generator:
+                    if online is not generator and (
+                        epoch % cfg.recalibrate_every == 0 or epoch == cfg.epochs
+                    ):
                         recalibrate_batch_norm(generator, calibration)
                     log = EpochLog(
                         epoch, terms, {}, opt_d.param_groups[0]["lr"], time.perf_counter() - tic

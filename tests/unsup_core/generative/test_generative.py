@@ -1,6 +1,7 @@
 """GAN (Goodfellow et al. 2014): losses against the formulas, alternating steps, the trainer's
 contract, and the quality measures against naive versions."""
 
+import copy
 import math
 
 import numpy as np
@@ -162,6 +163,39 @@ def test_networks_build_with_the_right_shapes_and_round_trip_through_checkpoints
         torch.testing.assert_close(output(clone), output(model))
 
 
+def test_a_conv_generator_with_one_upsampling_projects_to_half_size_maps():
+    extra = {"kind": "conv", "image_shape": (8, 8), "upsamplings": 1}
+    G = Generator(GeneratorConfig(64, noise_dim=8, hidden=(16, 4), **extra))
+    layers = [type(m).__name__ for m in G.net]
+    assert layers == [
+        *("Linear", "BatchNorm1d", "LeakyReLU"),  # dense 16
+        *("Linear", "BatchNorm1d", "LeakyReLU", "Unflatten"),  # 4 maps of 4x4
+        *("ConvTranspose2d", "Flatten"),  # one 8x8 image
+    ]
+    assert G.net[3].out_features == 4 * 4 * 4
+    assert G.sample(3, torch.Generator().manual_seed(0)).shape == (3, 64)
+    odd = Generator(
+        GeneratorConfig(36, hidden=(4,), upsamplings=1, kind="conv", image_shape=(6, 6))
+    )
+    assert odd.sample(2).shape == (2, 36)  # sides divisible by 2 suffice
+
+
+@pytest.mark.parametrize("upsamplings", [1, 2])
+def test_recalibration_stops_at_the_last_batch_norm_with_the_full_forward_statistics(upsamplings):
+    extra = {"kind": "conv", "image_shape": (8, 8), "upsamplings": upsamplings}
+    G = Generator(GeneratorConfig(64, noise_dim=8, hidden=(16, 8), **extra))
+    naive = copy.deepcopy(G)
+    norms = [m for m in naive.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+    for m in norms:
+        m.reset_running_stats()
+        m.momentum = None
+    with torch.no_grad():
+        naive(naive.noise(512, torch.Generator().manual_seed(4)))
+    recalibrate_batch_norm(G, torch.Generator().manual_seed(4), n=512)
+    for (name, ours), theirs in zip(G.named_buffers(), naive.buffers()):
+        torch.testing.assert_close(ours, theirs, rtol=0, atol=0, msg=name)
+
+
 def test_minibatch_std_lets_d_see_a_collapsed_batch():
     D = Discriminator(DiscriminatorConfig(4, hidden=(8,), minibatch_std=True))
     collapsed = torch.ones(6, 4) * 0.5
@@ -277,6 +311,17 @@ def test_trainer_rejects_mismatched_widths_and_too_many_d_steps(unit_blobs):
         ),
         (lambda: GeneratorConfig(64, kind="conv"), "kind='conv' needs image_shape"),
         (lambda: GeneratorConfig(36, kind="conv", image_shape=(6, 6)), "divisible by 4"),
+        (lambda: GeneratorConfig(64, upsamplings=0), "upsamplings=0 must be >= 1"),
+        (
+            lambda: GeneratorConfig(64, kind="conv", hidden=(8,)),
+            r"upsamplings=2 needs hidden=\(..., channels\) ending in 2 channel counts",
+        ),
+        (
+            lambda: GeneratorConfig(
+                16, kind="conv", hidden=(8, 8, 8), upsamplings=3, image_shape=(4, 4)
+            ),
+            "divisible by 8",
+        ),
         (
             lambda: GeneratorConfig(64, image_shape=(4, 4)),
             r"image_shape=\(4, 4\) must be .* out_features=64",
@@ -293,6 +338,10 @@ def test_trainer_rejects_mismatched_widths_and_too_many_d_steps(unit_blobs):
             "generator_loss='wgan' is not one of",
         ),
         (lambda: AdversarialTrainerConfig(d_steps=0), "d_steps=0 must be > 0"),
+        (
+            lambda: AdversarialTrainerConfig(recalibrate_every=0),
+            "recalibrate_every=0 must be > 0",
+        ),
         (lambda: AdversarialTrainerConfig(lr=0.0), "lr=0.0 must be > 0"),
         (
             lambda: AdversarialTrainerConfig(lr_discriminator=-1.0),
@@ -420,6 +469,22 @@ def test_linear_schedule_decays_both_rates_and_recalibration_fits_the_averaged_w
     torch.testing.assert_close(norm.running_mean, pre.mean(0))
     torch.testing.assert_close(norm.running_var, pre.var(0))
     assert norm.momentum == 0.1 and G.training
+
+
+def test_recalibrate_every_recalibrates_on_its_period_and_after_the_last_epoch(
+    unit_blobs, monkeypatch
+):
+    from unsup_core.generative import trainer
+
+    calls = []
+    original = trainer.recalibrate_batch_norm
+    monkeypatch.setattr(
+        trainer, "recalibrate_batch_norm", lambda *a, **k: calls.append(1) or original(*a, **k)
+    )
+    X, _ = unit_blobs
+    config = AdversarialTrainerConfig(epochs=5, ema_decay=0.9, recalibrate_every=2)
+    AdversarialTrainer(config).fit(*pair(batch_norm=True), X)
+    assert len(calls) == 3  # after epochs 2, 4 and 5
 
 
 @pytest.mark.parametrize("loss", ["minimax", "non_saturating"])
