@@ -16,7 +16,13 @@ from torch import nn
 from .arrays import apply_array
 from .evaluation import ProbeConfig, few_label_probe
 from .generative.baselines import gaussian_samples
-from .generative.quality import QualityJudge, QualityJudgeConfig, class_histogram, frechet_distance
+from .generative.quality import (
+    JUDGED_SAMPLES,
+    QualityJudge,
+    QualityJudgeConfig,
+    class_histogram,
+    frechet_distance,
+)
 from .validation import config_part
 
 
@@ -33,7 +39,7 @@ class GanDiagnosisConfig:
         the features of the Frechet distance (needs labels); its seed is ``seed``.
     """
 
-    judged_samples: int = 1000
+    judged_samples: int = JUDGED_SAMPLES
     seed: int = 0
     judge: QualityJudgeConfig = config_part(QualityJudgeConfig(), set_by_recipe=("seed",))
 

@@ -84,6 +84,9 @@ def mean_confidence(probs: np.ndarray) -> float:
     return float(_probabilities(probs).max(axis=1).mean())
 
 
+JUDGED_SAMPLES = 1000  # samples per quality measurement, wherever one is taken
+
+
 @dataclass(frozen=True)
 class SampleQuality:
     """The measures of one sample set; ``class_shares`` in class order."""

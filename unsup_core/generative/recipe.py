@@ -15,7 +15,7 @@ from ..validation import config_part
 from .baselines import baseline_qualities, fit_vae
 from .config import AdversarialTrainerConfig, DiscriminatorConfig, GeneratorConfig
 from .networks import Discriminator, Generator
-from .quality import QualityJudge, QualityJudgeConfig, SampleQuality
+from .quality import JUDGED_SAMPLES, QualityJudge, QualityJudgeConfig, SampleQuality
 from .snapshots import SampleSnapshots
 from .trainer import AdversarialTrainer
 
@@ -53,7 +53,7 @@ class GanConfig:
     judge: QualityJudgeConfig = field(default_factory=QualityJudgeConfig)
     checkpoint_every: int = 25
     grid_samples: int = 40
-    judged_samples: int = 1000
+    judged_samples: int = JUDGED_SAMPLES
     noise_std: float = 0.5
     vae_epochs: int = 0
 
