@@ -54,22 +54,23 @@ PEER_TRAINER = TrainerConfig(steps=300, lr=1e-2, batch_size=32)
 
 
 def candidates(steps: int) -> dict[str, FixMatchConfig]:
-    """The FixMatch settings tried on validation. Earlier rounds (kept in the JSON as
-    ``earlier_selection``, same split and draws) tried tau 0.95 / 0.8 / 0.7, lambda_u 2, lr 3e-3
-    with the encoder at 1x and a cosine schedule (tau 0.7 won), then an exponential moving
-    average of the weights for evaluation, as the paper does (EMA 0.99 won over none and 0.995,
-    at 1000 steps). This round: that winner at ``steps`` and at twice as many."""
+    """The FixMatch settings tried on validation (``steps`` optimiser steps each). An earlier
+    round (kept in the JSON as ``earlier_selection``) tried tau 0.95 / 0.8 / 0.7, lambda_u 2,
+    lr 3e-3 with the encoder at 1x, and a cosine schedule; tau 0.7 won. This round asks whether
+    evaluating an exponential moving average of the weights (as the paper does) helps (EMA 0.99
+    won). A later try of the winner at 2000 steps scored 0.950 on validation (1000: 0.956)."""
     trainer = TrainerConfig(steps=steps, batch_size=128, lr=1e-2)
-    base = FixMatchConfig(threshold=0.7, encoder_lr_scale=0.1, ema_decay=0.99, trainer=trainer)
-    longer = replace(base, trainer=replace(trainer, steps=2 * steps))
+    base = FixMatchConfig(threshold=0.7, encoder_lr_scale=0.1, trainer=trainer)
     return {
-        f"tau 0.7, lr 1e-2, encoder 0.1x, EMA 0.99, {steps} steps": base,
-        f"tau 0.7, lr 1e-2, encoder 0.1x, EMA 0.99, {2 * steps} steps": longer,
+        "tau 0.7, lr 1e-2, encoder 0.1x": base,
+        "tau 0.7, lr 1e-2, encoder 0.1x, EMA 0.99": replace(base, ema_decay=0.99),
+        "tau 0.7, lr 1e-2, encoder 0.1x, EMA 0.995": replace(base, ema_decay=0.995),
+        "tau 0.8, lr 1e-2, encoder 0.1x, EMA 0.99": replace(base, threshold=0.8, ema_decay=0.99),
     }
 
 
 def earlier_selection() -> dict:
-    """Every earlier round's validation results (same split and draws), from the JSON."""
+    """The previous round's validation results (same split, draws and steps), from the JSON."""
     if not RESULTS.exists():
         return {}
     earlier = json.loads(RESULTS.read_text())
