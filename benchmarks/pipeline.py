@@ -187,6 +187,17 @@ def measure(variant: str, preset: str, env: dict, root: Path = ROOT) -> dict:
     }
 
 
+def headline_metrics(tracking_uri: str) -> dict[str, float]:
+    """The parent MLflow run's metrics (every asset's headline) of the one pipeline run in the
+    store at ``tracking_uri``, read here whatever the version of the code that wrote them."""
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(tracking_uri=tracking_uri)
+    experiments = [e.experiment_id for e in client.search_experiments()]
+    parents = client.search_runs(experiments, "tags.`dagster.level` = 'run'")
+    return dict(sorted(parents[0].data.metrics.items())) if parents else {}
+
+
 @contextmanager
 def worktree(ref: str):
     """A temporary checkout of the commit ``ref`` (git worktree), removed afterwards."""
@@ -247,6 +258,8 @@ def main() -> None:
             }
             with worktree(args.before) as checkout:
                 rows["before"] = measure("orchestrated", preset, before_env, checkout)
+            rows["before"]["headlines"] = headline_metrics(before_env["MLFLOW_TRACKING_URI"])
+        rows["orchestrated"]["headlines"] = headline_metrics(env["MLFLOW_TRACKING_URI"])
     plain, orchestrated = rows["plain"]["seconds"], rows["orchestrated"]["seconds"]
     report = {
         "preset": preset,
@@ -266,12 +279,14 @@ def main() -> None:
             for name in rows["orchestrated"]["steps"]
         },
     }
+    report["headline_metrics"] = rows["orchestrated"]["headlines"]
     if args.before:
         report["before"] = {
             "ref": args.before,
             "orchestrated_seconds": rows["before"]["seconds"],
             "peak_rss_mib": rows["before"]["peak_rss_mib"],
             "speedup": rows["before"]["seconds"] / orchestrated,
+            "headline_metrics": rows["before"]["headlines"],
         }
     print(f"\nWhole graph, preset {preset!r} ({os.cpu_count()} CPUs)\n")
     print("| variant | seconds | peak RSS (MiB) |\n|---|---|---|")
@@ -310,6 +325,14 @@ def main() -> None:
             )
             line += f" {cell(row.get('before'))} | {ratio} |"
         print(line)
+    if args.before:
+        print("\n| headline metric | before | after |\n|---|---|---|")
+        old = report["before"]["headline_metrics"]
+        for name in sorted(set(old) | set(report["headline_metrics"])):
+            values = [old.get(name), report["headline_metrics"].get(name)]
+            print(
+                f"| {name} | " + " | ".join("-" if v is None else f"{v:.4g}" for v in values) + " |"
+            )
     write_results(report, RESULTS, args.quick)
 
 

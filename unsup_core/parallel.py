@@ -86,6 +86,7 @@ def parallel_map(
         initializer=_install,
         initargs=(function, shared),
     )
+    finished_all = False
     try:
         pending = {executor.submit(_run, numbered) for numbered in enumerate(jobs)}
         while pending:
@@ -94,6 +95,7 @@ def parallel_map(
                 index, result = future.result()  # a job's error is raised here
                 results[index] = result
                 on_done(index, result)
+        finished_all = True
     except BrokenProcessPool as error:
         raise RuntimeError(
             f"the {workers} worker processes of {function.__name__} stopped before finishing "
@@ -102,13 +104,16 @@ def parallel_map(
             "process"
         ) from error
     finally:
-        processes = list((getattr(executor, "_processes", None) or {}).values())
-        executor.shutdown(wait=False, cancel_futures=True)
-        for process in processes:  # nothing outlives the call, also on an error or interrupt
-            if process.is_alive():
-                process.terminate()
-        for process in processes:
-            process.join()
+        if finished_all:
+            executor.shutdown(wait=True)  # idle workers exit cleanly
+        else:  # an error or an interrupt: nothing outlives the call
+            processes = list((getattr(executor, "_processes", None) or {}).values())
+            executor.shutdown(wait=False, cancel_futures=True)
+            for process in processes:
+                if process.is_alive():
+                    process.terminate()
+            for process in processes:
+                process.join()
     return results
 
 
