@@ -10,7 +10,14 @@ Each model is an ``nn.Module`` with a frozen config dataclass validated when bui
 * :class:`ContrastiveModel` - SimCLR's NT-Xent between two augmented views of an image.
 """
 
-from .augment import AugmentConfig, augment_images, pixel_noise, random_affine, random_erasing
+from .augment import (
+    NO_AUGMENT,
+    AugmentConfig,
+    augment_images,
+    pixel_noise,
+    random_affine,
+    random_erasing,
+)
 from .contrastive import ContrastiveConfig, ContrastiveModel, NTXentLoss, nt_xent
 from .encoders import ConvEncoder, MLPEncoder
 from .masked import MaskedFeatureConfig, MaskedFeatureModel, masked_mse, sample_feature_mask
@@ -27,6 +34,7 @@ from .pretext import PRETEXTS, PretextResult, PretextTrainingConfig, pretext_mod
 
 __all__ = [
     "NEIGHBOUR_OFFSETS",
+    "NO_AUGMENT",
     "PRETEXTS",
     "AugmentConfig",
     "ContrastiveConfig",

@@ -62,6 +62,11 @@ class AugmentConfig:
             raise ValueError(f"erase_size={self.erase_size} must be >= 1")
 
 
+NO_AUGMENT = AugmentConfig(
+    max_shift=0.0, max_rotation=0.0, min_scale=1.0, max_scale=1.0, noise_std=0.0, erase_prob=0.0
+)  # the identity view: images pass unchanged (augmentation switched off where a view is asked)
+
+
 def _uniform(
     n: int, low: float, high: float, like: Tensor, generator: torch.Generator | None
 ) -> Tensor:

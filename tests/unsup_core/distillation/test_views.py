@@ -22,12 +22,10 @@ from unsup_core.distillation import (
     pool_images,
     privileged_data,
 )
-from unsup_core.selfsupervised.augment import AugmentConfig
+from unsup_core.selfsupervised.augment import NO_AUGMENT, AugmentConfig
 from unsup_core.training import Trainer, TrainerConfig
 
-IDENTITY = AugmentConfig(
-    max_shift=0.0, max_rotation=0.0, min_scale=1.0, max_scale=1.0, noise_std=0.0, erase_prob=0.0
-)
+IDENTITY = NO_AUGMENT
 
 
 def bars(n: int = 120, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

@@ -12,7 +12,7 @@ import torch.nn.functional as F
 from unsup_core.applicability import why_not_applicable
 from unsup_core.arrays import accuracy
 from unsup_core.data.prepare import few_label_indices
-from unsup_core.selfsupervised import AugmentConfig, ContrastiveConfig, ContrastiveModel
+from unsup_core.selfsupervised import NO_AUGMENT, ContrastiveConfig, ContrastiveModel
 from unsup_core.training import Callback, Trainer, TrainerConfig
 from unsup_core.transfer import (
     EncoderClassifier,
@@ -25,9 +25,7 @@ from unsup_core.transfer import (
 )
 from unsup_core.transfer.curves import fit_target
 
-IDENTITY = AugmentConfig(
-    max_shift=0.0, max_rotation=0.0, min_scale=1.0, max_scale=1.0, noise_std=0.0, erase_prob=0.0
-)
+IDENTITY = NO_AUGMENT
 
 
 def config(steps: int, seed: int = 0, **values) -> FixMatchConfig:
