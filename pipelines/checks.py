@@ -428,25 +428,18 @@ def gan_collapse(
     findings = found.findings(
         config.max_frechet_ratio, config.max_missing_classes, config.max_discriminator_accuracy
     )
-    measured: dict[str, Any] = {}
+    measured: dict[str, Any] = found.measurements()
     if found.frechet_distance is None:
         measured["labels"] = NO_LABELS
     else:
-        measured = {
-            "frechet_distance": found.frechet_distance,
-            "gaussian_frechet_distance": found.gaussian_frechet_distance,
-            "max_frechet_ratio": config.max_frechet_ratio,
-            "n_classes_present": found.n_classes_present,
-            "real_classes_present": found.real_classes_present,
-            "max_missing_classes": config.max_missing_classes,
-        }
+        measured.update(
+            max_frechet_ratio=config.max_frechet_ratio,
+            max_missing_classes=config.max_missing_classes,
+        )
     return failure(
         config,
         findings,
         **measured,
-        discriminator_accuracy=found.discriminator_accuracy,
-        discriminator_real_accuracy=found.discriminator_real_accuracy,
-        discriminator_fake_accuracy=found.discriminator_fake_accuracy,
         max_discriminator_accuracy=config.max_discriminator_accuracy,
         judged_samples=config.diagnosis.judged_samples,
     )

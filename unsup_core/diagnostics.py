@@ -7,6 +7,7 @@ Arrays in, numbers out; what counts as broken (the thresholds) is the caller's d
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -75,6 +76,12 @@ class GanDiagnosis:
     def discriminator_accuracy(self) -> float:
         """Balanced accuracy of D: the mean of its real and fake accuracies."""
         return (self.discriminator_real_accuracy + self.discriminator_fake_accuracy) / 2
+
+    def measurements(self) -> dict[str, float]:
+        """Every value measured (the judge's left out when there were no labels) and D's
+        balanced accuracy, by field name."""
+        values = {k: v for k, v in dataclasses.asdict(self).items() if v is not None}
+        return {**values, "discriminator_accuracy": self.discriminator_accuracy}
 
     def findings(
         self, max_frechet_ratio: float, max_missing_classes: int, max_discriminator_accuracy: float

@@ -186,9 +186,7 @@ class GeneralizedDistillationStudent(nn.Module):
                     "GeneralizedDistillationStudent with views needs batch['x_star'] "
                     "(privileged_data(..., keep_privileged=True))"
                 )
-            x_views, t_views = self.views(batch["x_star"])
-            x, t = torch.cat([x, x_views]), torch.cat([t, t_views])
-            y = torch.cat([y, torch.full(x_views.shape[:1], -1, dtype=torch.long, device=y.device)])
+            x, t, y = self.views.extend(batch["x_star"], x, t, y)
         s = self.logits(x)
         terms = generalized_distillation_loss(s, t, y, self.temperature, self.mu)
         terms["accuracy"] = labelled_cross_entropy(s.detach(), y)[1]

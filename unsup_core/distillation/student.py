@@ -131,9 +131,7 @@ class DistillationStudent(nn.Module):
             return regression_distillation_loss(s, t, y, cfg.alpha)
         y = batch.get("y", torch.full(x.shape[:1], -1, dtype=torch.long, device=x.device)).long()
         if self.views is not None and self.training:
-            x_views, t_views = self.views(x)
-            x, t = torch.cat([x, x_views]), torch.cat([t, t_views])
-            y = torch.cat([y, torch.full(x_views.shape[:1], -1, dtype=torch.long, device=y.device)])
+            x, t, y = self.views.extend(x, x, t, y)
         s = self.logits(x)
         terms = knowledge_distillation_loss(s, t, y, cfg.temperature, cfg.alpha)
         known = (y >= 0).to(s.dtype)

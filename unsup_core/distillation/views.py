@@ -141,3 +141,16 @@ class AugmentedTargets(nn.Module):
             t = teacher.logits(views) if hasattr(teacher, "logits") else teacher(views)
         x = views if self.student_view is None else self.student_view(views)
         return x, t
+
+    def extend(
+        self, images: Tensor, x: Tensor, teacher_logits: Tensor, y: Tensor
+    ) -> tuple[Tensor, Tensor, Tensor]:
+        """A training batch (x, teacher_logits, y) with fresh views of ``images`` appended as
+        unlabelled members (y = -1) whose targets are the teacher's logits on them."""
+        x_views, t_views = self(images)
+        unlabelled = torch.full(x_views.shape[:1], -1, dtype=torch.long, device=y.device)
+        return (
+            torch.cat([x, x_views]),
+            torch.cat([teacher_logits, t_views]),
+            torch.cat([y, unlabelled]),
+        )
