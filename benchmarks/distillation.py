@@ -130,9 +130,12 @@ def stacked_encoder(X: np.ndarray, quick: bool):
     return deep.encoder
 
 
-def train(model, data: dict, steps: int, seed: int) -> None:
+def train(
+    model, data: dict, steps: int, seed: int, lr: float = 3e-3, schedule: str = "constant"
+) -> None:
     """``steps`` optimiser steps, rounded up to whole epochs over the rows of ``data``."""
-    Trainer(TrainerConfig(steps=steps, batch_size=32, lr=3e-3, seed=seed)).fit(model, data)
+    config = TrainerConfig(steps=steps, batch_size=32, lr=lr, lr_schedule=schedule, seed=seed)
+    Trainer(config).fit(model, data)
 
 
 def students(data, teacher, encoder, seed: int, long: int, short: int) -> dict[str, float]:
@@ -255,11 +258,14 @@ def cnn_teacher(X, y, epochs: int, seed: int = 0, augment: AugmentConfig | None 
 def kd_student(teacher, X, y, labelled, seed: int, steps: int, choice: dict) -> MLPClassifier:
     """The 64-16-10 student on ``labelled`` plus the teacher's soft targets on every row of X
     and, when ``choice["views"]`` names an augmentation, on fresh augmented views."""
-    student = mlp(64, (16,), seed)
+    student = mlp(64, (16,), seed, choice.get("activation", "relu"))
     augment = VIEWS.get(choice["views"])
     views = None if augment is None else AugmentedTargets(teacher, IMAGE, augment)
-    wrapper = DistillationStudent(student, DistillationConfig(choice["T"], choice["alpha"]), views)
-    train(wrapper, distillation_data(teacher, X, y, labelled), steps, seed)
+    wrapper = DistillationStudent(
+        student, DistillationConfig(choice["T"], choice["alpha"]), views=views
+    )
+    optimiser = {k: choice[k] for k in ("lr", "schedule") if k in choice}
+    train(wrapper, distillation_data(teacher, X, y, labelled), steps, seed, **optimiser)
     return student
 
 
@@ -275,7 +281,7 @@ def lupi_student(teacher, x, x_star, y, labelled, seed: int, steps: int, choice:
             teacher, IMAGE, augment, student_view=partial(pool_images, image_shape=IMAGE)
         )
     )
-    wrapper = GeneralizedDistillationStudent(student, choice["T"], choice["mu"], views)
+    wrapper = GeneralizedDistillationStudent(student, choice["T"], choice["mu"], views=views)
     train(
         wrapper, privileged_data(teacher, x, x_star, y, labelled, keep_privileged=True), steps, seed
     )
@@ -304,7 +310,13 @@ LUPI_CANDIDATES = [
 
 def describe(choice: dict) -> str:
     weight = f"alpha={choice['alpha']:g}" if "alpha" in choice else f"mu={choice['mu']:g}"
-    return f"T={choice['T']:g}, {weight}, views: {choice['views']}"
+    student = [
+        f"{choice['activation']} student" if "activation" in choice else "",
+        f"lr {choice['lr']:g}" if "lr" in choice else "",
+        f"{choice['schedule']} lr" if "schedule" in choice else "",
+    ]
+    extra = "".join(f", {part}" for part in student if part)
+    return f"T={choice['T']:g}, {weight}, views: {choice['views']}{extra}"
 
 
 def select(data, epochs: int, steps: int) -> tuple[list[dict], dict]:

@@ -79,6 +79,7 @@ class DistillationStudent(nn.Module):
         self,
         student: nn.Module,
         config: DistillationConfig | None = None,
+        *,
         teacher: nn.Module | None = None,
         views: AugmentedTargets | None = None,
     ) -> None:

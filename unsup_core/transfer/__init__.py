@@ -23,6 +23,7 @@ from .curves import (
 from .fixmatch import (
     FixMatch,
     FixMatchConfig,
+    align_distribution,
     confident_pseudo_labels,
     fixmatch_fit,
     fixmatch_terms,
@@ -42,6 +43,7 @@ __all__ = [
     "PseudoLabelConfig",
     "TransferConfig",
     "TransferResult",
+    "align_distribution",
     "class_split",
     "confident_pseudo_labels",
     "fit_classifier",

@@ -11,8 +11,12 @@ larger random affine map, pixel noise, random erasing) of :func:`augment_images`
     L = 1/B_l sum_i CE(g'(f(a(x_i))), y_i) + lambda_u 1/B_u sum_j m_j CE(g'(f(A(u_j))), y^_j)
 
 so a confident prediction on a weakly perturbed image becomes the hard target of a strongly
-perturbed one. The unlabelled term is averaged over the whole unlabelled batch (confident or
-not), as in the paper. Images only: the views need the data's ``image_shape``.
+perturbed one. With distribution alignment (Berthelot et al. 2020, ReMixMatch) p_j is first
+replaced by normalize(p_j * pi / p~), pi the class shares of the labelled set and p~ a running
+mean of p over the recent unlabelled batches, so that the pseudo-labels do not drift towards
+the classes the model already favours. The unlabelled term is averaged over the whole
+unlabelled batch (confident or not), as in the paper. Images only: the views need the
+data's ``image_shape``.
 
 The shared :class:`~unsup_core.training.Trainer` drives :class:`FixMatch`: its batches are
 unlabelled images ``{"x": (B_u, n_features)}`` cut from every training image (the labelled ones
@@ -72,6 +76,8 @@ class FixMatchConfig:
     ema_decay : the classifier returned holds the exponential moving average of the weights
         over the steps with this decay (the paper evaluates such an average; None: the last
         weights).
+    alignment_momentum : distribution alignment: p~ <- m p~ + (1 - m) mean_j p_j with this
+        m in (0, 1) at every training step (0.99: about the last 100 batches); None: off.
     trainer : steps, unlabelled batch size, learning rate and seed (also the head's seed).
     """
 
@@ -82,6 +88,7 @@ class FixMatchConfig:
     strong: AugmentConfig = STRONG_AUGMENT
     encoder_lr_scale: float = 0.1
     ema_decay: float | None = None
+    alignment_momentum: float | None = None
     trainer: TrainerConfig = field(
         default_factory=lambda: TrainerConfig(steps=500, batch_size=128, lr=3e-3)
     )
@@ -97,6 +104,10 @@ class FixMatchConfig:
             raise ValueError(f"encoder_lr_scale={self.encoder_lr_scale} must be >= 0")
         if self.ema_decay is not None and not 0 < self.ema_decay < 1:
             raise ValueError(f"ema_decay={self.ema_decay} must lie in (0, 1) or be None")
+        if self.alignment_momentum is not None and not 0 < self.alignment_momentum < 1:
+            raise ValueError(
+                f"alignment_momentum={self.alignment_momentum} must lie in (0, 1) or be None"
+            )
         for name, value, kind in (
             ("weak", self.weak, AugmentConfig),
             ("strong", self.strong, AugmentConfig),
@@ -108,10 +119,23 @@ class FixMatchConfig:
                 )
 
 
-def confident_pseudo_labels(logits_weak: Tensor, threshold: float) -> tuple[Tensor, Tensor]:
-    """The mask m_j = 1[max_c softmax(l_j)(c) >= threshold] (B,) float and the hard labels
-    argmax_c l_j (B,) int64 of weak-view logits (B, K); no gradient flows through either."""
+def align_distribution(probabilities: Tensor, alignment: Tensor) -> Tensor:
+    """normalize(p_j * a) row by row: probabilities (B, K) reweighted by the factors a (K,)
+    (distribution alignment uses a = pi / p~)."""
+    weighted = probabilities * alignment
+    return weighted / weighted.sum(dim=1, keepdim=True)
+
+
+def confident_pseudo_labels(
+    logits_weak: Tensor, threshold: float, alignment: Tensor | None = None
+) -> tuple[Tensor, Tensor]:
+    """The mask m_j = 1[max_c p_j(c) >= threshold] (B,) float and the hard labels
+    argmax_c p_j(c) (B,) int64, p_j = softmax(l_j) of weak-view logits (B, K), reweighted by
+    :func:`align_distribution` when ``alignment`` (K,) is given; no gradient flows through
+    either."""
     probabilities = torch.softmax(logits_weak.detach(), dim=1)
+    if alignment is not None:
+        probabilities = align_distribution(probabilities, alignment)
     confidence, pseudo = probabilities.max(dim=1)
     return (confidence >= threshold).to(logits_weak.dtype), pseudo
 
@@ -123,13 +147,15 @@ def fixmatch_terms(
     logits_strong: Tensor,
     threshold: float,
     unlabelled_weight: float,
+    alignment: Tensor | None = None,
 ) -> dict[str, Tensor]:
     """The FixMatch loss of one step from logits: labelled (B_l, K) with y (B_l,), the weak and
-    strong views of the unlabelled batch (B_u, K) each. Terms: ``loss`` = ``labelled`` +
+    strong views of the unlabelled batch (B_u, K) each (``alignment``: the distribution
+    alignment factors of :func:`confident_pseudo_labels`). Terms: ``loss`` = ``labelled`` +
     unlabelled_weight * ``unlabelled``; ``labelled`` mean CE; ``unlabelled`` mean over B_u of
     m_j CE(strong_j, y^_j); ``mask_rate`` mean m_j; ``accuracy`` of the labelled batch."""
     labelled = F.cross_entropy(logits_labelled, y_labelled)
-    mask, pseudo = confident_pseudo_labels(logits_weak, threshold)
+    mask, pseudo = confident_pseudo_labels(logits_weak, threshold, alignment)
     per_object = F.cross_entropy(logits_strong, pseudo, reduction="none")
     unlabelled = (per_object * mask).mean()
     accuracy = (logits_labelled.argmax(dim=1) == y_labelled).to(logits_labelled.dtype).mean()
@@ -180,6 +206,21 @@ class FixMatch(nn.Module):
             raise ValueError(f"y_labelled must hold class codes in [0, {n_classes})")
         self.register_buffer("x_labelled", X, persistent=False)
         self.register_buffer("y_labelled", y, persistent=False)
+        shares = torch.bincount(y, minlength=n_classes).to(torch.float32) / len(y)
+        self.register_buffer("labelled_shares", shares, persistent=False)  # pi
+        uniform = torch.full((n_classes,), 1.0 / n_classes)
+        self.register_buffer("predicted_shares", uniform, persistent=False)  # p~
+
+    def alignment(self, logits_weak: Tensor) -> Tensor | None:
+        """The factors pi / p~ of distribution alignment (None when it is off); in training,
+        p~ first moves towards this batch's mean weak-view prediction."""
+        momentum = self.config.alignment_momentum
+        if momentum is None:
+            return None
+        if self.training:
+            batch = torch.softmax(logits_weak.detach(), dim=1).mean(dim=0)
+            self.predicted_shares.mul_(momentum).add_(batch, alpha=1.0 - momentum)
+        return self.labelled_shares / self.predicted_shares.clamp_min(1e-6)
 
     def view(self, x: Tensor, augment: AugmentConfig, generator: torch.Generator | None) -> Tensor:
         """A random view (B, n_features) of flattened images x (B, n_features)."""
@@ -210,13 +251,15 @@ class FixMatch(nn.Module):
         )
         logits = self.classifier.logits(views)  # one pass: the encoder has no batch statistics
         k, u = x.shape[0], unlabelled.shape[0]
+        weak = logits[k : k + u]
         return fixmatch_terms(
             logits[:k],
             y,
-            logits[k : k + u],
+            weak,
             logits[k + u :],
             cfg.threshold,
             cfg.unlabelled_weight,
+            self.alignment(weak),
         )
 
 

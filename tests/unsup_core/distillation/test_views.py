@@ -168,6 +168,8 @@ def test_distillation_views_reject_regression_and_other_objects():
         DistillationStudent(student(), DistillationConfig(task="regression"), views=views)
     with pytest.raises(TypeError, match="views must be an AugmentedTargets, got AugmentConfig"):
         DistillationStudent(student(), views=IDENTITY)
+    with pytest.raises(TypeError, match="positional"):  # views passed where the teacher goes
+        DistillationStudent(student(), DistillationConfig(), views)
 
 
 def test_privileged_views_imitate_the_teacher_on_the_full_view():

@@ -19,6 +19,7 @@ from unsup_core.transfer import (
     FixMatch,
     FixMatchConfig,
     TransferConfig,
+    align_distribution,
     confident_pseudo_labels,
     fixmatch_fit,
     fixmatch_terms,
@@ -93,6 +94,50 @@ def test_unlabelled_term_is_zero_when_no_prediction_is_confident():
     assert terms["unlabelled"].item() == 0.0 and terms["mask_rate"].item() == 0.0
     terms["unlabelled"].backward()
     assert not strong.grad.any()
+
+
+def test_distribution_alignment_reweights_like_a_naive_version():
+    rng = torch.Generator().manual_seed(2)
+    logits = torch.randn(50, 4, generator=rng) * 2
+    factors = torch.tensor([0.5, 1.0, 2.0, 4.0])
+    mask, pseudo = confident_pseudo_labels(logits, 0.6, factors)
+    for j in range(len(logits)):
+        p = torch.softmax(logits[j], 0) * factors
+        p = p / p.sum()
+        assert pseudo[j].item() == int(p.argmax())
+        assert mask[j].item() == float(p.max().item() >= 0.6)
+    plain = torch.softmax(logits, 1)
+    torch.testing.assert_close(align_distribution(plain, torch.full((4,), 3.0)), plain)
+    assert not torch.equal(pseudo, confident_pseudo_labels(logits, 0.6)[1])  # it changed some
+
+
+def test_alignment_tracks_the_predicted_shares_in_training_only(small_digits, encoder):
+    labelled = few_label_indices(small_digits.train.y, 2, seed=0)
+    model = FixMatch(
+        EncoderClassifier(encoder, small_digits.n_classes),
+        small_digits.train.X[labelled],
+        small_digits.train.y[labelled],
+        small_digits.image_shape,
+        FixMatchConfig(alignment_momentum=0.5),
+    )
+    favoured = torch.zeros(8, 10)
+    favoured[:, 3] = 5.0  # every weak view predicts class 3
+    model.eval()
+    torch.testing.assert_close(model.alignment(favoured), torch.ones(10))  # pi = p~ = 1/10
+    model.train()
+    factors = model.alignment(favoured)
+    p = torch.softmax(favoured[0], 0)
+    torch.testing.assert_close(model.predicted_shares, 0.5 * torch.full((10,), 0.1) + 0.5 * p)
+    assert factors.argmin().item() == 3  # the over-predicted class is damped
+    assert (
+        FixMatch(
+            EncoderClassifier(encoder, small_digits.n_classes),
+            small_digits.train.X[labelled],
+            small_digits.train.y[labelled],
+            small_digits.image_shape,
+        ).alignment(favoured)
+        is None
+    )  # off by default
 
 
 def test_labelled_term_is_plain_cross_entropy_of_the_classifier(small_digits, encoder):
@@ -178,6 +223,7 @@ def test_tables_are_refused(small_table):
         ({"labelled_batch_size": 0}, "labelled_batch_size=0 must be >= 1"),
         ({"encoder_lr_scale": -0.1}, "encoder_lr_scale=-0.1 must be >= 0"),
         ({"ema_decay": 1.0}, "ema_decay=1.0 must lie in"),
+        ({"alignment_momentum": 0.0}, "alignment_momentum=0.0 must lie in"),
     ],
 )
 def test_bad_settings_raise(values, message):
