@@ -30,11 +30,14 @@ same 64-16-10 student distilled from it on every training image plus, at every s
 augmented views of the batch's images with the CNN's soft targets on those views (live teacher,
 y = -1 on the views). LUPI with the CNN teacher on x* (the same 20 labels/class, augmented) and
 the student on the pooled version of every augmented view. Every choice of this part (teacher
-augmentation, T, alpha, views and their augmentation; LUPI T and mu) is made on the validation
+augmentation; the student's T, alpha, views, teacher-labelled mixup inputs (Beta(0.4, 0.4)),
+activation and learning-rate schedule, each candidate the mean of 3 label draws; LUPI T, mu
+and views) is made on the validation
 split carved from the training part (stratified 30%, seed 0): the CNN teacher is refitted on
 the 70%, candidates are scored on the 30%, and their numbers are written to the JSON
 (``validation``); the test split is used only for the chosen configuration.
 
+The seeds run on ``--workers`` processes (default: one per CPU), one torch thread each.
 Run ``python benchmarks/distillation.py`` (``--quick`` for a smoke run); it prints a table and
 writes ``benchmarks/results/distillation.json``.
 """
@@ -76,9 +79,11 @@ from unsup_core.distillation import (
     distillation_data,
     fit_conv_teacher,
     inference_seconds_per_1000,
+    mixup_inputs,
     pool_images,
     privileged_data,
 )
+from unsup_core.parallel import available_cpus, parallel_map
 from unsup_core.selfsupervised.augment import AugmentConfig
 from unsup_core.stacked import (
     DeepAutoencoder,
@@ -265,7 +270,8 @@ def kd_student(teacher, X, y, labelled, seed: int, steps: int, choice: dict) -> 
         student, DistillationConfig(choice["T"], choice["alpha"]), views=views
     )
     optimiser = {k: choice[k] for k in ("lr", "schedule") if k in choice}
-    train(wrapper, distillation_data(teacher, X, y, labelled), steps, seed, **optimiser)
+    extra = mixup_inputs(X, choice["mixup"], seed=seed) if choice.get("mixup") else None
+    train(wrapper, distillation_data(teacher, X, y, labelled, extra), steps, seed, **optimiser)
     return student
 
 
@@ -293,12 +299,16 @@ CNN_STUDENT_STEPS = (
 )
 NO_VIEWS = "none"
 WEAK = next(iter(VIEWS))
+SIGMOID = dict(activation="sigmoid", lr=3e-2, schedule="cosine")  # lr 1e-2: lower on validation
+SELECTION_SEEDS = 3  # label draws (and student seeds) per student candidate on validation
 STUDENT_CANDIDATES = [
     dict(T=4.0, alpha=0.5, views=NO_VIEWS),
-    dict(T=4.0, alpha=0.5, views=WEAK),
-    dict(T=2.0, alpha=0.1, views=WEAK),
+    dict(T=1.0, alpha=0.1, views=NO_VIEWS),
     dict(T=1.0, alpha=0.1, views=WEAK),
-    dict(T=2.0, alpha=0.1, views=list(VIEWS)[1]),
+    dict(T=1.0, alpha=0.1, views=NO_VIEWS, **SIGMOID),
+    dict(T=1.0, alpha=0.1, views=WEAK, **SIGMOID),
+    dict(T=2.0, alpha=0.1, views=NO_VIEWS, **SIGMOID),
+    dict(T=1.0, alpha=0.1, views=NO_VIEWS, mixup=2000, **SIGMOID),
 ]
 LUPI_CANDIDATES = [
     dict(T=2.0, mu=10.0, views=NO_VIEWS),
@@ -308,18 +318,29 @@ LUPI_CANDIDATES = [
 ]
 
 
+def candidate_accuracy(teacher, X, y, X_val, y_val, steps: int, job: tuple) -> float:
+    """Validation accuracy of the student candidate ``job = (choice, seed)`` (label draw and
+    initialisation ``seed``), on a worker process with one torch thread."""
+    choice, seed = job
+    torch.set_num_threads(1)
+    with threadpool_limits(1):
+        labelled = few_label_indices(y, 10, seed)
+        return accuracy(kd_student(teacher, X, y, labelled, seed, steps, choice), X_val, y_val)
+
+
 def describe(choice: dict) -> str:
     weight = f"alpha={choice['alpha']:g}" if "alpha" in choice else f"mu={choice['mu']:g}"
     student = [
         f"{choice['activation']} student" if "activation" in choice else "",
         f"lr {choice['lr']:g}" if "lr" in choice else "",
+        f"{choice['mixup']} mixup inputs" if "mixup" in choice else "",
         f"{choice['schedule']} lr" if "schedule" in choice else "",
     ]
     extra = "".join(f", {part}" for part in student if part)
     return f"T={choice['T']:g}, {weight}, views: {choice['views']}{extra}"
 
 
-def select(data, epochs: int, steps: int) -> tuple[list[dict], dict]:
+def select(data, epochs: int, steps: int, workers: int) -> tuple[list[dict], dict]:
     """Every choice of the CNN part, on the validation split carved from training (seed 0;
     students at ``steps``). Returns the candidates' validation accuracies and the choices."""
     X, y, X_val, y_val = carve_validation(data.train.X, data.train.y)
@@ -341,14 +362,24 @@ def select(data, epochs: int, steps: int) -> tuple[list[dict], dict]:
     teacher = cnn_teacher(X, y, epochs)
     augmented = score(f"teacher: CNN, {epochs} epochs, augmented views", teacher) >= plain_score
     teacher = teacher if augmented else plain
-    labelled = few_label_indices(y, 10, 0)
-    student_scores = [
-        score(
-            f"student 64-16-10, 10 labels/class, {steps} steps, CNN teacher: {describe(c)}",
-            kd_student(teacher, X, y, labelled, 0, steps, c),
+    jobs = [(c, seed) for c in STUDENT_CANDIDATES for seed in range(SELECTION_SEEDS)]
+    shared = (teacher, X, y, X_val, y_val, steps)
+    values = np.reshape(
+        parallel_map(candidate_accuracy, shared, jobs, workers), (-1, SELECTION_SEEDS)
+    )
+    student_scores = []
+    for c, per_seed in zip(STUDENT_CANDIDATES, values):
+        case = f"student 64-16-10, 10 labels/class, {steps} steps, CNN teacher: {describe(c)}"
+        rows.append(
+            {
+                "case": case,
+                "val_accuracy": float(per_seed.mean()),
+                "per_seed": per_seed.tolist(),
+                "seeds": SELECTION_SEEDS,
+            }
         )
-        for c in STUDENT_CANDIDATES
-    ]
+        print(f"validation  {case[:90]:90s} {per_seed.mean():.4f}", flush=True)
+        student_scores.append(per_seed.mean())
     x, x_val = degrade(X, IMAGE), degrade(X_val, IMAGE)
     labelled = few_label_indices(y, 20, 0)
     lupi_teacher = cnn_teacher(X[labelled], y[labelled], 3 * epochs)
@@ -400,9 +431,25 @@ def cnn_privileged(data, seed: int, epochs: int, steps: int, chosen: dict) -> di
     }
 
 
+def seed_rows(data, teacher, encoder, cnn, chosen: dict, schedule: tuple, seed: int) -> dict:
+    """Every test row of one seed (run on a worker process, one torch thread)."""
+    long, short, cnn_epochs, cnn_steps = schedule
+    torch.set_num_threads(1)
+    with threadpool_limits(1):
+        return {
+            **students(data, teacher, encoder, seed, long, short),
+            **cnn_students(data, cnn, seed, cnn_steps, chosen["student"]),
+            **privileged(data, seed, short),
+            **cnn_privileged(data, seed, 3 * cnn_epochs, short, chosen["lupi"]),
+        }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument(
+        "--workers", type=int, default=available_cpus(), help="processes for the seeds"
+    )
     args = parser.parse_args()
     torch.set_num_threads(1)
     started = time.perf_counter()
@@ -416,17 +463,10 @@ def main() -> None:
             teacher, data.train.tensors()
         )
         encoder = stacked_encoder(data.train.X, args.quick)
-        validation, chosen = select(data, cnn_epochs, short)
+        validation, chosen = select(data, cnn_epochs, short, args.workers)
         cnn = cnn_teacher(data.train.X, data.train.y, cnn_epochs, augment=chosen["teacher_augment"])
-        per_seed = [
-            {
-                **students(data, teacher, encoder, seed, long, short),
-                **cnn_students(data, cnn, seed, cnn_steps, chosen["student"]),
-                **privileged(data, seed, short),
-                **cnn_privileged(data, seed, 3 * cnn_epochs, short, chosen["lupi"]),
-            }
-            for seed in range(seeds)
-        ]
+        shared = (data, teacher, encoder, cnn, chosen, (long, short, cnn_epochs, cnn_steps))
+        per_seed = parallel_map(seed_rows, shared, list(range(seeds)), args.workers)
         small = mlp(64, (16,), 0)
         student_time = inference_seconds_per_1000(small, data.test.X)
         sizes = {

@@ -4,13 +4,17 @@ each, and gives the same results as the plain loop (every fit seeds its own rand
 
 Workers are *spawned* (a fresh interpreter: no lock or thread of the caller, e.g. an
 orchestrator's, is copied into them), receive the shared inputs once, and are terminated when
-the caller stops, fails or is interrupted, so nothing outlives the call.
+the caller stops, fails or is interrupted, so nothing outlives the call. A worker whose caller
+dies without cleaning up (SIGKILL, or SIGTERM with no handler) exits within a second instead
+of finishing its job for nobody.
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import os
+import threading
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -45,11 +49,21 @@ _shared: tuple = ()
 _function: Callable[..., Any] | None = None
 
 
+def _exit_with(parent: int, every: float = 0.5) -> None:
+    """In a worker: end this process as soon as ``parent`` is no longer its parent (it died
+    and the worker was handed to another process)."""
+    while os.getppid() == parent:
+        time.sleep(every)
+    os._exit(1)
+
+
 def _install(function: Callable[..., Any], shared: tuple) -> None:
-    """Worker start: keep the function and the shared inputs; one BLAS/OpenMP thread."""
+    """Worker start: keep the function and the shared inputs; one BLAS/OpenMP thread; a
+    watchdog that ends the worker when its caller dies."""
     global _shared, _function
     _function, _shared = function, shared
     threadpool_limits(1)
+    threading.Thread(target=_exit_with, args=(os.getppid(),), daemon=True).start()
 
 
 def _run(numbered: tuple[int, Any]) -> tuple[int, Any]:  # in a worker

@@ -1,8 +1,13 @@
 """Fits on several processes: results in the jobs' order and equal to the plain loop, shared
 inputs reach every worker, a job's error arrives whole (TrainingDiverged keeps its fields), and
-the worker count rule."""
+the worker count rule, and workers do not outlive a caller that was killed."""
 
 import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -66,3 +71,52 @@ def test_the_automatic_count_is_one_per_core_for_a_large_grid(monkeypatch):
 def test_a_bad_worker_count_raises():
     with pytest.raises(ValueError, match="workers=0 must be an int >= 1 or None"):
         auto_workers(10, 0)
+
+
+def children(pid: int) -> set[int]:
+    """Processes whose parent is ``pid`` (Linux /proc)."""
+    found = set()
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        text = (task / "children").read_text() if (task / "children").exists() else ""
+        found |= {int(child) for child in text.split()}
+    return found
+
+
+def alive(pid: int) -> bool:
+    """Running (a zombie waiting to be reaped counts as gone)."""
+    try:
+        return " Z " not in Path(f"/proc/{pid}/stat").read_text().split(")", 1)[1][:4]
+    except FileNotFoundError:
+        return False
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs Linux /proc")
+def test_workers_exit_when_their_caller_is_killed():
+    script = (
+        "import time\nfrom unsup_core.parallel import parallel_map\n"
+        "if __name__ == '__main__':\n    parallel_map(time.sleep, (), [600.0, 600.0], 2)\n"
+    )
+    root = Path(__file__).resolve().parents[2]
+    caller = subprocess.Popen([sys.executable, "-c", script], cwd=root)
+    try:
+        deadline, workers = time.time() + 60, set()
+        while time.time() < deadline and len(workers) < 2:
+            time.sleep(0.5)
+            workers = {p for p in children(caller.pid) if "spawn_main" in cmdline(p)}
+        assert len(workers) == 2, "the workers did not start"
+        time.sleep(1.0)  # in their jobs (10 minutes each)
+        caller.send_signal(signal.SIGKILL)
+        caller.wait()
+        deadline = time.time() + 15
+        while time.time() < deadline and any(alive(p) for p in workers):
+            time.sleep(0.2)
+        assert not any(alive(p) for p in workers), "workers outlived their killed caller"
+    finally:
+        caller.kill()
+
+
+def cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_text().replace("\0", " ")
+    except FileNotFoundError:
+        return ""

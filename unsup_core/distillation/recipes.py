@@ -37,7 +37,7 @@ from .privileged import (
     privileged_data,
     split_privileged,
 )
-from .student import DistillationConfig, DistillationStudent, distillation_data
+from .student import DistillationConfig, DistillationStudent, distillation_data, mixup_inputs
 
 InitFrom = Literal["scratch", "encoder"]
 TeacherLabels = Literal["same", "all"]
@@ -76,6 +76,10 @@ class StudentConfig:
     labels_per_class : labelled training objects per class (``None``: 10, or the smallest
         class's training count when it has fewer).
     distillation : temperature T and the weight alpha of the label term.
+    mixup_inputs : m >= 0 mixup inputs lambda x_i + (1 - lambda) x_j of training rows,
+        lambda ~ Beta(mixup_beta, mixup_beta), added to the student's data with the teacher's
+        soft targets and no label (0: none); more teacher answers between the classes.
+    mixup_beta : the Beta distribution's parameter (> 0).
     trainer : the trainer of each student (a step budget: the labels-only baseline sees as
         many optimiser steps as the distilled student).
     seed : seed of the label draw.
@@ -86,6 +90,8 @@ class StudentConfig:
     init_layers: int = 1
     labels_per_class: int | None = None
     distillation: DistillationConfig = config_part(DistillationConfig(), ("task",))
+    mixup_inputs: int = 0
+    mixup_beta: float = 0.4
     trainer: TrainerConfig = field(
         default_factory=lambda: TrainerConfig(steps=12000, batch_size=32, lr=3e-3)
     )
@@ -93,6 +99,11 @@ class StudentConfig:
 
     def __post_init__(self) -> None:
         check_choice("init_from", self.init_from, INIT_FROM)
+        if self.mixup_inputs < 0 or not self.mixup_beta > 0:
+            raise ValueError(
+                f"mixup_inputs={self.mixup_inputs} must be >= 0 and mixup_beta="
+                f"{self.mixup_beta} > 0"
+            )
         budget = self.labels_per_class
         if self.init_layers < 1 or (budget is not None and budget < 1):
             raise ValueError(
@@ -217,8 +228,9 @@ def distil_student(
     encoder: nn.Module | None = None,
     callbacks: StageCallbacks = no_callbacks,
 ) -> ExperimentResult:
-    """The student on few labels plus the teacher's soft targets on every training object,
-    minimising alpha CE(b(x), y) + (1 - alpha) T^2 KL(softmax(a(x) / T) || softmax(b(x) / T)),
+    """The student on few labels plus the teacher's soft targets on every training object (and
+    on ``config.mixup_inputs`` mixup inputs), minimising alpha CE(b(x), y) + (1 - alpha) T^2
+    KL(softmax(a(x) / T) || softmax(b(x) / T)),
     and the same network on the labels alone as the baseline. Metrics: ``test/accuracy``,
     ``baseline/test_accuracy``, ``teacher/test_accuracy``, ``agreement_with_teacher``,
     ``n_params``, ``size_ratio_teacher_to_student``, ``speed_ratio_teacher_to_student``."""
@@ -231,8 +243,11 @@ def distil_student(
     Trainer(config.trainer).fit(baseline, {"x": X[labelled], "y": y[labelled]})
     student = make_student()
     wrapper = DistillationStudent(student, config.distillation)
+    extra = None
+    if config.mixup_inputs:
+        extra = mixup_inputs(X, config.mixup_inputs, config.mixup_beta, config.seed)
     history = Trainer(config.trainer, callbacks("")).fit(
-        wrapper, distillation_data(teacher, X, y, labelled)
+        wrapper, distillation_data(teacher, X, y, labelled, extra)
     )
     teacher_ms = inference_seconds_per_1000(teacher, test.X)
     student_ms = inference_seconds_per_1000(student, test.X)

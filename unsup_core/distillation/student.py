@@ -154,15 +154,26 @@ def distillation_data(
     X: np.ndarray,
     y: np.ndarray | None = None,
     labelled: np.ndarray | None = None,
+    extra_inputs: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
     """Trainer data ``{"x", "y", "teacher_logits"}`` for a student: the teacher's soft targets
     on every row of X, the labels ``y[labelled]`` on the rows ``labelled`` (all rows if None)
-    and -1 elsewhere (no labels at all if ``y`` is None: pure surrogate training)."""
+    and -1 elsewhere (no labels at all if ``y`` is None: pure surrogate training).
+    ``extra_inputs`` (m, d) (e.g. :func:`mixup_inputs` of X) are appended as m more unlabelled
+    rows with the teacher's soft targets on them."""
     X = np.asarray(X, dtype=np.float32)
     targets = np.full(X.shape[0], -1, dtype=np.int64)
     if y is not None:
         rows = np.arange(X.shape[0]) if labelled is None else np.asarray(labelled)
         targets[rows] = np.asarray(y)[rows]
+    if extra_inputs is not None:
+        extra = np.asarray(extra_inputs, dtype=np.float32)
+        if extra.ndim != 2 or extra.shape[1] != X.shape[1]:
+            raise ValueError(
+                f"extra_inputs have shape {extra.shape}; expected (m, {X.shape[1]}) like X"
+            )
+        X = np.concatenate([X, extra])
+        targets = np.concatenate([targets, np.full(len(extra), -1, dtype=np.int64)])
     return {"x": X, "y": targets, "teacher_logits": teacher_targets(teacher, X)}
 
 
