@@ -241,6 +241,21 @@ def test_precomputed_teacher_logits_give_the_same_loss_as_a_live_teacher(prepare
     assert torch.allclose(live["loss"], cached["loss"])
 
 
+def test_extra_inputs_are_appended_unlabelled_with_the_teachers_targets(prepared_digits):
+    X, y = prepared_digits.train.X[:40], prepared_digits.train.y[:40]
+    teacher = MLPClassifier(MLPClassifierConfig(64, (32,), 10, seed=1))
+    mixed = mixup_inputs(X, 25, seed=3)
+    plain = distillation_data(teacher, X, y, labelled=np.arange(5))
+    data = distillation_data(teacher, X, y, labelled=np.arange(5), extra_inputs=mixed)
+    assert data["x"].shape == (65, 64) and np.array_equal(data["x"][40:], mixed)
+    assert np.array_equal(data["y"][:40], plain["y"]) and (data["y"][40:] == -1).all()
+    np.testing.assert_allclose(
+        data["teacher_logits"][40:], teacher_targets(teacher, mixed), atol=1e-6
+    )
+    with pytest.raises(ValueError, match=r"extra_inputs have shape \(25, 10\); expected \(m, 64\)"):
+        distillation_data(teacher, X, extra_inputs=mixed[:, :10])
+
+
 def test_surrogate_inputs_and_measures(prepared_digits):
     X = prepared_digits.train.X[:50]
     noisy = noise_copies(X, 3, std=0.1, seed=0, clip=(0, 1))

@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 import pytest
+import torch
 from sklearn.feature_selection import f_classif
 
 from unsup_core.arrays import accuracy, count_parameters
@@ -158,6 +159,19 @@ def test_distil_student_is_deterministic_and_leaves_the_teacher_alone(
     again = distil_student(small_digits, teacher, STUDENT)
     assert without(again.metrics, TIMING) == without(student_result[0].metrics, TIMING)
     assert all((before[k] == v).all() for k, v in teacher.state_dict().items())
+
+
+def test_mixup_inputs_join_the_students_data(small_digits, teacher_result, student_result):
+    teacher = teacher_result.models["teacher"]
+    mixed = distil_student(small_digits, teacher, dataclasses.replace(STUDENT, mixup_inputs=300))
+    plain = student_result[0]
+    assert mixed.metrics["baseline/test_accuracy"] == plain.metrics["baseline/test_accuracy"]
+    a, b = mixed.models["student"].state_dict(), plain.models["student"].state_dict()
+    assert any(not torch.equal(a[k], b[k]) for k in a)  # other data, another student
+    with pytest.raises(ValueError, match="mixup_inputs=-1 must be >= 0"):
+        dataclasses.replace(STUDENT, mixup_inputs=-1)
+    with pytest.raises(ValueError, match=r"mixup_beta=0\.0 > 0"):
+        dataclasses.replace(STUDENT, mixup_beta=0.0)
 
 
 def test_the_student_starts_from_an_encoder_on_the_same_inputs(small_digits, teacher_result):
