@@ -309,6 +309,8 @@ STUDENT_CANDIDATES = [
     dict(T=1.0, alpha=0.1, views=WEAK, **SIGMOID),
     dict(T=2.0, alpha=0.1, views=NO_VIEWS, **SIGMOID),
     dict(T=1.0, alpha=0.1, views=NO_VIEWS, mixup=2000, **SIGMOID),
+    dict(T=1.0, alpha=0.1, views=NO_VIEWS, mixup=5000, **SIGMOID),
+    dict(T=1.0, alpha=0.1, views=NO_VIEWS, mixup=10000, **SIGMOID),
 ]
 LUPI_CANDIDATES = [
     dict(T=2.0, mu=10.0, views=NO_VIEWS),
