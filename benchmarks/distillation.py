@@ -31,8 +31,8 @@ augmented views of the batch's images with the CNN's soft targets on those views
 y = -1 on the views). LUPI with the CNN teacher on x* (the same 20 labels/class, augmented) and
 the student on the pooled version of every augmented view. Every choice of this part (teacher
 augmentation; the student's T, alpha, views, teacher-labelled mixup inputs (Beta(0.4, 0.4)),
-activation and learning-rate schedule, each candidate the mean of 3 label draws; LUPI T, mu
-and views) is made on the validation
+activation and learning-rate schedule, each candidate the mean of 3 label draws; LUPI T, mu,
+views and mixup inputs of x*) is made on the validation
 split carved from the training part (stratified 30%, seed 0): the CNN teacher is refitted on
 the 70%, candidates are scored on the 30%, and their numbers are written to the JSON
 (``validation``); the test split is used only for the chosen configuration.
@@ -288,9 +288,12 @@ def lupi_student(teacher, x, x_star, y, labelled, seed: int, steps: int, choice:
         )
     )
     wrapper = GeneralizedDistillationStudent(student, choice["T"], choice["mu"], views=views)
-    train(
-        wrapper, privileged_data(teacher, x, x_star, y, labelled, keep_privileged=True), steps, seed
-    )
+    if choice.get("mixup"):  # teacher-labelled mixups of x*, the student on their pooling
+        mixed = mixup_inputs(x_star, choice["mixup"], seed=seed)
+        x, x_star = np.concatenate([x, degrade(mixed, IMAGE)]), np.concatenate([x_star, mixed])
+        y = np.concatenate([y, np.full(len(mixed), -1, dtype=y.dtype)])
+    data = privileged_data(teacher, x, x_star, y, labelled, keep_privileged=True)
+    train(wrapper, data, steps, seed)
     return student
 
 
@@ -317,6 +320,8 @@ LUPI_CANDIDATES = [
     dict(T=2.0, mu=10.0, views=WEAK),
     dict(T=1.0, mu=10.0, views=WEAK),
     dict(T=2.0, mu=3.0, views=WEAK),
+    dict(T=1.0, mu=10.0, views=WEAK, mixup=2000),
+    dict(T=1.0, mu=10.0, views=NO_VIEWS, mixup=2000),
 ]
 
 
