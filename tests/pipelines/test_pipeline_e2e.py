@@ -330,27 +330,3 @@ def test_a_voting_record_csv_gets_its_som_with_one_plane_per_vote(mlflow_store, 
     _, runs = mlflow_runs(mlflow_store)
     run = next(r for r in runs if r.data.tags.get("dagster.asset_key") == "data_som")
     assert run.data.metrics["purity"] > 0.8  # the parties separate on the map
-
-
-def test_run_job_materialises_the_preset_and_prints_the_summary(tmp_path):
-    """What `make run` does, with the tiny preset, into a temporary instance and store."""
-    (tmp_path / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
-    env = {
-        "PATH": str(Path(sys.executable).parent),
-        "HOME": str(tmp_path),
-        "DAGSTER_HOME": str(tmp_path),
-        "MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path / 'm.db'}",
-    }
-    completed = subprocess.run(
-        [sys.executable, "-m", "pipelines.run_job", "--preset", "tiny"],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env=env,
-    )
-    assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
-    out = completed.stdout
-    assert "SUCCESS" in out and "registered_models" in out and "student_version=1" in out
-    assert "accuracy_ssl_pseudo_label_k10=" in out and "student_model:student_accuracy_gate" in out
-    assert f"MLflow store: sqlite:///{tmp_path / 'm.db'}" in out
