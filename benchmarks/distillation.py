@@ -327,12 +327,10 @@ LUPI_CANDIDATES = [
 
 def candidate_accuracy(teacher, X, y, X_val, y_val, steps: int, job: tuple) -> float:
     """Validation accuracy of the student candidate ``job = (choice, seed)`` (label draw and
-    initialisation ``seed``), on a worker process with one torch thread."""
+    initialisation ``seed``); one torch thread, as parallel_map's workers and main() set."""
     choice, seed = job
-    torch.set_num_threads(1)
-    with threadpool_limits(1):
-        labelled = few_label_indices(y, 10, seed)
-        return accuracy(kd_student(teacher, X, y, labelled, seed, steps, choice), X_val, y_val)
+    labelled = few_label_indices(y, 10, seed)
+    return accuracy(kd_student(teacher, X, y, labelled, seed, steps, choice), X_val, y_val)
 
 
 def describe(choice: dict) -> str:
@@ -439,16 +437,14 @@ def cnn_privileged(data, seed: int, epochs: int, steps: int, chosen: dict) -> di
 
 
 def seed_rows(data, teacher, encoder, cnn, chosen: dict, schedule: tuple, seed: int) -> dict:
-    """Every test row of one seed (run on a worker process, one torch thread)."""
+    """Every test row of one seed (on a worker process: parallel_map sets one thread)."""
     long, short, cnn_epochs, cnn_steps = schedule
-    torch.set_num_threads(1)
-    with threadpool_limits(1):
-        return {
-            **students(data, teacher, encoder, seed, long, short),
-            **cnn_students(data, cnn, seed, cnn_steps, chosen["student"]),
-            **privileged(data, seed, short),
-            **cnn_privileged(data, seed, 3 * cnn_epochs, short, chosen["lupi"]),
-        }
+    return {
+        **students(data, teacher, encoder, seed, long, short),
+        **cnn_students(data, cnn, seed, cnn_steps, chosen["student"]),
+        **privileged(data, seed, short),
+        **cnn_privileged(data, seed, 3 * cnn_epochs, short, chosen["lupi"]),
+    }
 
 
 def main() -> None:

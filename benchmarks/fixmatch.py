@@ -105,14 +105,13 @@ def validation_task(data: PreparedData, fraction: float = 0.2) -> PreparedData:
 
 
 def score(method: str, encoder, data: PreparedData, per_class: int, settings, draw: int) -> float:
-    """Test accuracy (``data.test``) of one fit of ``method`` on label draw ``draw``."""
-    torch.set_num_threads(1)
+    """Test accuracy (``data.test``) of one fit of ``method`` on label draw ``draw`` (one torch
+    thread: parallel_map's workers and this script's main process both set it)."""
     labelled = few_label_indices(data.train.y, per_class, draw)
-    with threadpool_limits(1):
-        if method == "fixmatch":
-            model, _ = fixmatch_fit(encoder, data, labelled, settings)
-            return accuracy(model, data.test.X, data.test.y)
-        _, value = fit_target(copy.deepcopy(encoder), method, data, labelled, settings)
+    if method == "fixmatch":
+        model, _ = fixmatch_fit(encoder, data, labelled, settings)
+        return accuracy(model, data.test.X, data.test.y)
+    _, value = fit_target(copy.deepcopy(encoder), method, data, labelled, settings)
     return value
 
 
